@@ -1,0 +1,1 @@
+"""Temporal activities: one class per external system or concern, clients injected."""

@@ -1,0 +1,201 @@
+"""Notification activities: record every notification, and mail it when SMTP is configured.
+
+Recording is what the lifecycle waits for (a fast database write). Mail is handed to its own
+``MailDeliveryWorkflow`` (id ``mail-<notification id>``), which retries a failing mail server
+for days without ever holding up an enrolment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlmodel import select
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from activities.failures import business_failure
+from microcred import mail, notices
+from microcred.contracts import Audience, MailInput, NotifyInput, NotifyResult, ResendInput
+from microcred.db import SessionFactory, transaction
+from microcred.errors import NotFound
+from microcred.models import Evaluator, Member, Notification
+
+ADMINS = "admins"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp: mail.SmtpConfig | None
+    mail_from: str
+    admin_emails: tuple[str, ...]
+    task_queue: str
+
+
+class NotificationActivities:
+    def __init__(
+        self, sessions: SessionFactory, client: Client | None, settings: MailSettings, *, api_base_url: str
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._settings = settings
+        self._api_base_url = api_base_url.rstrip("/")
+
+    @property
+    def _mail_enabled(self) -> bool:
+        return self._settings.smtp is not None and self._client is not None
+
+    @activity.defn(name="notifications.notify")
+    async def notify(self, inp: NotifyInput) -> NotifyResult:
+        """Record the notification once per key and recipient; start its mail delivery."""
+        rows = await asyncio.to_thread(self._record, inp)
+        await self._start_mail([r for r in rows if r.mail_status == "pending"])
+        return NotifyResult(notification_ids=[r.id for r in rows])
+
+    @activity.defn(name="notifications.resend")
+    async def resend(self, inp: ResendInput) -> NotifyResult:
+        """Record a fresh copy of a notification of this enrolment (and mail it)."""
+        row = await asyncio.to_thread(self._copy, inp)
+        if row.mail_status == "pending":
+            await self._start_mail([row])
+        return NotifyResult(notification_ids=[row.id])
+
+    def _recipient(self, inp: NotifyInput) -> tuple[str, str | None]:
+        if inp.audience is Audience.ADMINS:
+            return ADMINS, ", ".join(self._settings.admin_emails) or None
+        assert inp.recipient_id is not None, "member and evaluator notices name their recipient"
+        with self._sessions() as session:
+            person = session.get(Member if inp.audience is Audience.MEMBER else Evaluator, inp.recipient_id)
+            return inp.recipient_id, person.email if person else None
+
+    def _record(self, inp: NotifyInput) -> list[Notification]:
+        recipient_id, email = self._recipient(inp)
+        context = {**inp.context, "enrolment_id": inp.enrolment_id}
+        if "badge_id" in context:
+            context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
+        subject, body = notices.render(inp.kind, context)
+        with transaction(self._sessions) as session:
+            existing = session.exec(
+                select(Notification).where(Notification.key == inp.key, Notification.recipient_id == recipient_id)
+            ).first()
+            if existing is not None:
+                return [existing]
+            row = Notification(
+                id=str(uuid.uuid4()),
+                key=inp.key,
+                kind=inp.kind.value,
+                audience=inp.audience.value,
+                recipient_id=recipient_id,
+                recipient_email=email,
+                enrolment_id=inp.enrolment_id,
+                subject=subject,
+                body=body,
+                created_at=inp.at,
+                mail_status="pending" if self._mail_enabled and email else "not_sent",
+            )
+            session.add(row)
+            return [row]
+
+    def _copy(self, inp: ResendInput) -> Notification:
+        key = f"resend:{inp.notification_id}:{activity.info().workflow_run_id}:{activity.info().activity_id}"
+        with transaction(self._sessions) as session:
+            original = session.get(Notification, inp.notification_id)
+            if original is None or original.enrolment_id != inp.enrolment_id:
+                raise business_failure(
+                    NotFound("no such notification for this enrolment", notification_id=inp.notification_id)
+                )
+            existing = session.exec(
+                select(Notification).where(
+                    Notification.key == key, Notification.recipient_id == original.recipient_id
+                )
+            ).first()
+            if existing is not None:
+                return existing
+            copy = Notification(
+                id=str(uuid.uuid4()),
+                key=key,
+                kind=original.kind,
+                audience=original.audience,
+                recipient_id=original.recipient_id,
+                recipient_email=original.recipient_email,
+                enrolment_id=original.enrolment_id,
+                subject=original.subject,
+                body=original.body,
+                created_at=datetime.now(UTC),
+                mail_status="pending" if self._mail_enabled and original.recipient_email else "not_sent",
+            )
+            session.add(copy)
+            return copy
+
+    async def _start_mail(self, rows: list[Notification]) -> None:
+        if self._client is None:
+            return
+        from workflows.mail import MailDeliveryWorkflow  # the workflow module imports this one
+
+        for row in rows:
+            try:
+                await self._client.start_workflow(
+                    MailDeliveryWorkflow.run,
+                    MailInput(notification_id=row.id),
+                    id=f"mail-{row.id}",
+                    task_queue=self._settings.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"mail {row.kind} to {row.recipient_id}",
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # a retry of this activity: the delivery is already under way or done
+
+
+class MailActivities:
+    """Deliver one recorded notification over SMTP."""
+
+    def __init__(self, sessions: SessionFactory, settings: MailSettings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    @activity.defn(name="mail.send")
+    async def send(self, inp: MailInput) -> None:
+        note = await asyncio.to_thread(self._load, inp.notification_id)
+        if note.mail_status == "sent" or not note.recipient_email or self._settings.smtp is None:
+            return
+        message = EmailMessage()
+        message["From"] = self._settings.mail_from
+        message["To"] = note.recipient_email
+        message["Subject"] = note.subject
+        # Stable per notification, so a resent duplicate is recognisable as the same message.
+        message["Message-ID"] = make_msgid(idstring=note.id, domain="microcred.local")
+        message.set_content(note.body)
+        try:
+            await mail.send(self._settings.smtp, message)
+        except mail.aiosmtplib.SMTPException as error:
+            if mail.permanent(error):
+                raise ApplicationError(
+                    f"the mail server refused the message: {error}", type="MailRefused", non_retryable=True
+                ) from error
+            raise
+        await asyncio.to_thread(self._mark, inp.notification_id, "sent", None)
+
+    @activity.defn(name="mail.give_up")
+    def give_up(self, inp: MailInput) -> None:
+        self._mark(inp.notification_id, "failed", inp.error)
+
+    def _load(self, notification_id: str) -> Notification:
+        with self._sessions() as session:
+            note = session.get(Notification, notification_id)
+            if note is None:
+                raise business_failure(NotFound("no such notification", notification_id=notification_id))
+            return note
+
+    def _mark(self, notification_id: str, status: str, error: str | None) -> None:
+        with transaction(self._sessions) as session:
+            note = session.get(Notification, notification_id)
+            if note is not None and note.mail_status != "sent":
+                note.mail_status = status
+                note.mailed_at = datetime.now(UTC) if status == "sent" else None
+                note.mail_error = (error or "")[:500] or None

@@ -1,0 +1,126 @@
+"""Payment activities: open checkout sessions and refund payments through the gateway.
+
+Async (the gateway is async); database work runs in a thread. Idempotent: the gateway is
+called with a key derived from the enrolment, the purchase kind and the attempt, and the
+payment row is keyed by the checkout session id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlmodel import select
+from temporalio import activity
+
+from activities.failures import business_failure
+from microcred.contracts import Checkout, CheckoutRequest, RefundRequest, RefundResult
+from microcred.db import SessionFactory, transaction
+from microcred.errors import NotFound
+from microcred.models import Member, Payment
+from microcred.payments import CheckoutSpec, OpenedCheckout, PaidCharge, PaymentGateway
+from microcred.services import readmodel
+
+
+class PaymentActivities:
+    def __init__(self, sessions: SessionFactory, gateway: PaymentGateway, *, api_base_url: str) -> None:
+        self._sessions = sessions
+        self._gateway = gateway
+        self._api_base_url = api_base_url.rstrip("/")
+
+    @activity.defn(name="payments.create_checkout")
+    async def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        """Open the checkout for one purchase (first or resubmission) and record it."""
+        email = await asyncio.to_thread(self._member_email, request.member_id)
+        opened = await self._gateway.create_checkout(
+            CheckoutSpec(
+                request=request,
+                customer_email=email,
+                success_url=f"{self._api_base_url}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{self._api_base_url}/checkout/cancelled?enrolment_id={request.enrolment_id}",
+            )
+        )
+        await asyncio.to_thread(self._record_open, request, opened)
+        return Checkout(
+            session_id=opened.session_id,
+            url=opened.url,
+            kind=request.kind,
+            attempt=request.attempt,
+            amount=request.price,
+            expires_at=opened.expires_at,
+        )
+
+    @activity.defn(name="payments.refund")
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund a payment that cannot be used (late, duplicate, or a cancelled enrolment)."""
+        payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
+        if payment.status == "refunded":
+            return RefundResult(refund_id=payment.refund_id, refunded=True, reason=payment.note or "")
+        refund_id = await self._gateway.refund(
+            PaidCharge(
+                checkout_session_id=payment.checkout_session_id,
+                payment_intent=payment.payment_intent,
+                amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
+                currency=payment.paid_currency or payment.currency,
+            ),
+            idempotency_key=request.idempotency_key,
+        )
+        await asyncio.to_thread(self._record_refund, request, refund_id)
+        return RefundResult(refund_id=refund_id, refunded=True, reason=request.reason)
+
+    def _member_email(self, member_id: str) -> str | None:
+        with self._sessions() as session:
+            member = session.get(Member, member_id)
+            return member.email if member else None
+
+    def _payment(self, checkout_session_id: str) -> Payment:
+        with self._sessions() as session:
+            payment = session.get(Payment, checkout_session_id)
+            if payment is None:
+                raise business_failure(NotFound("no such payment", checkout_session_id=checkout_session_id))
+            return payment
+
+    def _record_open(self, request: CheckoutRequest, opened: OpenedCheckout) -> None:
+        with transaction(self._sessions) as session:
+            if session.get(Payment, opened.session_id) is not None:
+                return
+            session.add(
+                Payment(
+                    checkout_session_id=opened.session_id,
+                    enrolment_id=request.enrolment_id,
+                    provider=self._gateway.provider,
+                    kind=request.kind.value,
+                    attempt=request.attempt,
+                    amount=request.price.amount,
+                    currency=request.price.currency,
+                    status="open",
+                    url=opened.url,
+                    expires_at=opened.expires_at,
+                )
+            )
+
+    def _record_refund(self, request: RefundRequest, refund_id: str) -> None:
+        with transaction(self._sessions) as session:
+            payment = session.exec(
+                select(Payment).where(Payment.checkout_session_id == request.checkout_session_id)
+            ).one()
+            if payment.status != "refunded":
+                payment.status = "refunded"
+                payment.refund_id = refund_id
+                payment.refunded_at = datetime.now(UTC)
+                payment.note = request.reason[:500]
+            readmodel.add_event(
+                session,
+                enrolment_id=payment.enrolment_id,
+                key=f"refund:{payment.checkout_session_id}",
+                kind="payment_refunded",
+                at=payment.refunded_at or datetime.now(UTC),
+                actor="system",
+                detail={
+                    "checkout_session_id": payment.checkout_session_id,
+                    "refund_id": refund_id,
+                    "amount": payment.paid_amount or payment.amount,
+                    "currency": payment.paid_currency or payment.currency,
+                    "reason": request.reason,
+                },
+            )

@@ -1,0 +1,1 @@
+"""microcred: paid micro-credentials, one durable Temporal workflow per enrolment."""

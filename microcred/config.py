@@ -1,0 +1,97 @@
+"""Settings shared by the API, the worker and the commands (environment prefix ``MICROCRED_``).
+
+Nothing reads the environment at import time: callers build ``Settings()`` once and inject it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from microcred.temporal_names import DEFAULT_TASK_QUEUE
+
+DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
+DEV_WEBHOOK_SECRET = "whsec_dev_only_change_me"
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of microcred; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore")
+
+    environment: Environment = Environment.DEV
+    data_dir: Path = Path(".microcred")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; a SQLite file in the data folder when unset."
+    )
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = DEFAULT_TASK_QUEUE
+    auth_secret: SecretStr | None = Field(default=None, description="HS256 key for bearer tokens.")
+    auth_jwks_url: str | None = Field(default=None, description="RS256 keys for bearer tokens.")
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
+    stripe_api_base: str = "https://api.stripe.com"
+    public_base_url: str = "http://localhost:8000"
+    smtp_url: str | None = Field(default=None, description="smtp://user:pass@host:port, smtps:// for TLS.")
+    mail_from: str = "microcred <no-reply@microcred.local>"
+    admin_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated addresses that receive escalations."
+    )
+    badge_signing_key: SecretStr | None = Field(
+        default=None, description="PEM RSA private key (or a path to one) that signs badges."
+    )
+    badge_issuer_name: str = "microcred"
+    log_level: str = "INFO"
+    log_json: bool = True
+    metrics_port: int | None = Field(default=None, description="Worker Prometheus port; none when unset.")
+    max_cached_workflows: int = Field(default=1000, description="Worker sticky cache size.")
+    max_concurrent_activities: int = Field(
+        default=32, description="Activities run at once by one worker (also its thread pool size)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("admin_emails"), str):
+            raw = data["admin_emails"]
+            data["admin_emails"] = [part.strip() for part in raw.split(",") if part.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_dev(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.auth_secret is None and self.auth_jwks_url is None:
+                raise ValueError("set MICROCRED_AUTH_SECRET or MICROCRED_AUTH_JWKS_URL in production")
+            placeholders = {DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET}
+            for name in ("auth_secret", "stripe_webhook_secret"):
+                value = getattr(self, name)
+                if value is not None and value.get_secret_value() in placeholders:
+                    raise ValueError(f"MICROCRED_{name.upper()} still holds the development placeholder")
+            if self.badge_signing_key is None:
+                raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'microcred.db').resolve()}"
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return self.stripe_secret_key is not None
+
+    @property
+    def api_base_url(self) -> str:
+        return self.public_base_url.rstrip("/") + "/api/v1"

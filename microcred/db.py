@@ -1,0 +1,68 @@
+"""Engine and sessions. Built once per process from Settings and injected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from microcred.errors import NotFound
+from microcred.models import Enrolment
+
+SessionFactory = Callable[[], Session]
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> SessionFactory:
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: SessionFactory) -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error."""
+    with factory() as session, session.begin():
+        yield session
+
+
+def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
+    """Lock the enrolment row for the rest of the transaction and return it fresh.
+
+    Saving a task and freezing a submission both start here, so they serialise: a save that
+    commits first is in the snapshot; a save that comes after sees the new status. The lock is
+    a write (row lock on PostgreSQL, the write lock on SQLite, which has no FOR UPDATE).
+    """
+    bumped = session.execute(
+        sa.update(Enrolment)
+        .where(Enrolment.id == enrolment_id)  # type: ignore[arg-type]
+        .values(row_version=Enrolment.row_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    enrolment = session.get(Enrolment, enrolment_id, populate_existing=True)
+    assert enrolment is not None
+    return enrolment

@@ -1,0 +1,186 @@
+"""The client side of the enrolment workflow: typed messages in, domain errors out.
+
+The API, the webhook handler and the commands talk to enrolments only through ``Lifecycle``;
+it is the one place that knows workflow ids, update names and how Temporal reports failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from microcred import errors, temporal_names
+from microcred.contracts import (
+    CancelEnrolment,
+    CheckoutEnded,
+    CheckoutInfo,
+    ClaimRequest,
+    CredentialOutline,
+    DecisionRequest,
+    DecisionResult,
+    EnrolmentInput,
+    EnrolmentState,
+    EnrolmentView,
+    ExtendDeadline,
+    LatePayment,
+    PaymentConfirmed,
+    ReassignReview,
+    ResendNotification,
+    SubmitRequest,
+    SubmitResult,
+)
+from workflows.enrolment import EnrolmentWorkflow
+from workflows.refund import LatePaymentWorkflow
+
+T = TypeVar("T")
+
+
+class Lifecycle:
+    def __init__(self, client: Client, *, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    def _handle(self, enrolment_id: str) -> WorkflowHandle[EnrolmentWorkflow, Any]:
+        return self._client.get_workflow_handle_for(
+            EnrolmentWorkflow.run, temporal_names.enrolment_workflow_id(enrolment_id)
+        )
+
+    async def start(
+        self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
+    ) -> CheckoutInfo:
+        """Start the enrolment's workflow and answer with its checkout once it is open."""
+        async with _translated():
+            await self._client.start_workflow(
+                EnrolmentWorkflow.run,
+                EnrolmentInput(enrolment_id=enrolment_id, member_id=member_id, credential=credential),
+                id=temporal_names.enrolment_workflow_id(enrolment_id),
+                task_queue=self._task_queue,
+                # A retried request joins the run it started; a finished enrolment never restarts.
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(temporal_names.ENROLMENT_STATUS, "awaiting_payment"),
+                        SearchAttributePair(temporal_names.MEMBER_ID, member_id),
+                        SearchAttributePair(temporal_names.CREDENTIAL_ID, credential.id),
+                        SearchAttributePair(temporal_names.REVIEW_OVERDUE, False),
+                    ]
+                ),
+                static_summary=summary[:200],
+                static_details=f"Enrolment `{enrolment_id}` of member `{member_id}` in **{credential.title}**.",
+            )
+        return await self.checkout(enrolment_id)
+
+    async def checkout(self, enrolment_id: str) -> CheckoutInfo:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.checkout))
+
+    async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.submit, request))
+
+    async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.start_resubmission))
+
+    async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.claim, request))
+
+    async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.decide, request))
+
+    async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
+        return await self._call(
+            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.extend_deadline, request)
+        )
+
+    async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
+        return await self._call(
+            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.reassign_review, request)
+        )
+
+    async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
+        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.cancel, request))
+
+    async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
+        await self._call(
+            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.resend_notification, request)
+        )
+
+    async def state(self, enrolment_id: str) -> EnrolmentState:
+        return await self._call(self._handle(enrolment_id).query(EnrolmentWorkflow.state))
+
+    async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
+        """Deliver a paid checkout; False when the enrolment's workflow has finished."""
+        return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_confirmed, payment))
+
+    async def checkout_ended(self, enrolment_id: str, ended: CheckoutEnded) -> bool:
+        return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.checkout_ended, ended))
+
+    async def refund_late_payment(self, payment: LatePayment) -> None:
+        """Refund a payment its enrolment can no longer use (once per checkout session)."""
+        async with _translated():
+            try:
+                await self._client.start_workflow(
+                    LatePaymentWorkflow.run,
+                    payment,
+                    id=f"refund-{payment.checkout_session_id}",
+                    task_queue=self._task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"refund {payment.checkout_session_id} ({payment.reason})"[:200],
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # this session's refund is already under way or done
+
+    async def _signal(self, call: Awaitable[None]) -> bool:
+        try:
+            async with _translated():
+                await call
+        except errors.InvalidState:
+            return False
+        return True
+
+    async def _call(self, call: Awaitable[T]) -> T:
+        async with _translated():
+            return await call
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """Temporal's failures as domain errors (see the mapping in shared/TEMPORAL.md)."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError):
+            rebuilt = errors.rebuild(cause.type, cause.message, tuple(cause.details))
+            if rebuilt is not None:
+                raise rebuilt from failure
+        raise
+    except WorkflowUpdateRPCTimeoutOrCancelledError as failure:
+        raise errors.Unavailable("the lifecycle engine did not answer in time; try again") from failure
+    except RPCError as failure:
+        if failure.status is RPCStatusCode.NOT_FOUND:
+            # The API checks that an enrolment exists before it calls; a missing run means the
+            # workflow has finished (an update or signal to a closed run).
+            raise errors.InvalidState("the enrolment has finished", status="finished") from failure
+        if failure.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise errors.Unavailable("the lifecycle engine is unavailable; try again") from failure
+        raise

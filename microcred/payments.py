@@ -1,0 +1,91 @@
+"""The payment gateway interface and the offline provider.
+
+``PaymentGateway`` is what the payment activities call. ``OfflineGateway`` is the embedded
+default (no Stripe key): its checkout is a local page whose Pay button delivers a signed
+``checkout.session.completed`` through the same webhook code as Stripe's. ``StripeGateway``
+(``microcred.stripe_gateway``) talks to Stripe itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from microcred.config import Settings
+from microcred.contracts import CheckoutRequest
+
+
+@dataclass(frozen=True)
+class CheckoutSpec:
+    request: CheckoutRequest
+    customer_email: str | None
+    success_url: str
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class OpenedCheckout:
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PaidCharge:
+    checkout_session_id: str
+    payment_intent: str | None
+    amount: int
+    currency: str
+
+
+class PaymentGateway(Protocol):
+    provider: str
+
+    async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
+        """Open a checkout session; the same ``spec.request.idempotency_key`` opens the same one."""
+        ...
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
+        """Refund ``charge`` in full; returns the refund id. Idempotent by key."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class OfflineGateway:
+    """Checkout pages served by microcred itself; nothing leaves the machine."""
+
+    provider = "offline"
+
+    def __init__(self, *, api_base_url: str) -> None:
+        self._api_base_url = api_base_url.rstrip("/")
+
+    async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
+        # Derived from the idempotency key, so a retried activity opens the same session.
+        session_id = f"cs_offline_{_digest(spec.request.idempotency_key)}"
+        return OpenedCheckout(
+            session_id=session_id,
+            url=f"{self._api_base_url}/checkout/{session_id}",
+            expires_at=spec.request.expires_at,
+        )
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
+        return f"re_offline_{_digest(idempotency_key)}"
+
+    async def aclose(self) -> None:
+        return None
+
+
+def gateway_from_settings(settings: Settings) -> PaymentGateway:
+    """Stripe when a secret key is configured, else the offline provider."""
+    if settings.stripe_secret_key is not None:
+        from microcred.stripe_gateway import StripeGateway
+
+        return StripeGateway.from_settings(settings)
+    return OfflineGateway(api_base_url=settings.api_base_url)

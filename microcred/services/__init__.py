@@ -1,0 +1,1 @@
+"""Services: keyword-only functions over a session, shared by the API and the activities."""

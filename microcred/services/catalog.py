@@ -1,0 +1,170 @@
+"""The catalog: publish a credential document, read it back, and outline it for workflows."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from microcred.contracts import CredentialOutline, Money, Policies, SectionOutline
+from microcred.errors import AlreadyExists, Conflict, NotFound
+from microcred.models import Community, Credential, Criterion, Resource, Section, Task
+from microcred.schemas import CommunityDoc, CredentialDoc, CriterionDoc, ResourceDoc, SectionDoc, TaskDoc
+
+
+def publish(session: Session, *, doc: CredentialDoc) -> None:
+    """Store a new credential; its structure never changes afterwards."""
+    if session.get(Credential, doc.id) is not None:
+        raise AlreadyExists("a credential with this id exists; publish changes under a new id", id=doc.id)
+    if doc.community is not None:
+        community = session.get(Community, doc.community.id)
+        if community is None:
+            session.add(Community(id=doc.community.id, name=doc.community.name))
+        elif community.name != doc.community.name:
+            raise Conflict(
+                "a community with this id exists under another name",
+                community_id=doc.community.id,
+                name=community.name,
+            )
+    session.add(
+        Credential(
+            id=doc.id,
+            title=doc.title,
+            summary=doc.summary,
+            price_amount=doc.price.amount,
+            price_currency=doc.price.currency,
+            resubmission_amount=doc.resubmission_price.amount,
+            resubmission_currency=doc.resubmission_price.currency,
+            community_id=doc.community.id if doc.community else None,
+            submission_window=doc.submission_window,
+            review_window=doc.review_window,
+            payment_window=doc.payment_window,
+            reminders_before_due=list(doc.reminders_before_due),
+            evaluator_reminder_before=doc.evaluator_reminder_before,
+        )
+    )
+    session.flush()
+    for s_pos, section in enumerate(doc.sections):
+        session.add(
+            Section(
+                credential_id=doc.id,
+                id=section.id,
+                position=s_pos,
+                title=section.title,
+                guidance=section.guidance,
+            )
+        )
+        for r_pos, resource in enumerate(section.resources):
+            session.add(
+                Resource(
+                    credential_id=doc.id,
+                    section_id=section.id,
+                    position=r_pos,
+                    title=resource.title,
+                    url=str(resource.url),
+                )
+            )
+        for t_pos, task in enumerate(section.tasks):
+            session.add(
+                Task(
+                    credential_id=doc.id,
+                    id=task.id,
+                    section_id=section.id,
+                    position=t_pos,
+                    prompt=task.prompt,
+                    required=task.required,
+                )
+            )
+        for c_pos, criterion in enumerate(section.rubric):
+            session.add(
+                Criterion(
+                    credential_id=doc.id,
+                    id=criterion.id,
+                    section_id=section.id,
+                    position=c_pos,
+                    title=criterion.title,
+                    description=criterion.description,
+                )
+            )
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent publish of the same id
+        raise AlreadyExists("a credential with this id exists", id=doc.id) from exc
+
+
+def _document(session: Session, credential: Credential) -> CredentialDoc:
+    cid = credential.id
+    sections = session.exec(select(Section).where(Section.credential_id == cid).order_by(col(Section.position))).all()
+    resources = session.exec(
+        select(Resource).where(Resource.credential_id == cid).order_by(col(Resource.position))
+    ).all()
+    tasks = session.exec(select(Task).where(Task.credential_id == cid).order_by(col(Task.position))).all()
+    criteria = session.exec(
+        select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
+    ).all()
+    community = session.get(Community, credential.community_id) if credential.community_id else None
+    return CredentialDoc(
+        id=cid,
+        title=credential.title,
+        summary=credential.summary,
+        price=Money(amount=credential.price_amount, currency=credential.price_currency),
+        resubmission_price=Money(amount=credential.resubmission_amount, currency=credential.resubmission_currency),
+        community=CommunityDoc(id=community.id, name=community.name) if community else None,
+        submission_window=credential.submission_window,
+        review_window=credential.review_window,
+        payment_window=credential.payment_window,
+        reminders_before_due=list(credential.reminders_before_due),
+        evaluator_reminder_before=credential.evaluator_reminder_before,
+        sections=[
+            SectionDoc(
+                id=s.id,
+                title=s.title,
+                guidance=s.guidance,
+                resources=[ResourceDoc(title=r.title, url=r.url) for r in resources if r.section_id == s.id],  # type: ignore[arg-type]
+                tasks=[TaskDoc(id=t.id, prompt=t.prompt, required=t.required) for t in tasks if t.section_id == s.id],
+                rubric=[
+                    CriterionDoc(id=c.id, title=c.title, description=c.description)
+                    for c in criteria
+                    if c.section_id == s.id
+                ],
+            )
+            for s in sections
+        ],
+    )
+
+
+def get(session: Session, *, credential_id: str) -> CredentialDoc:
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        raise NotFound("no such credential", credential_id=credential_id)
+    return _document(session, credential)
+
+
+def list_all(session: Session) -> list[CredentialDoc]:
+    return [_document(session, c) for c in session.exec(select(Credential).order_by(col(Credential.created_at)))]
+
+
+def outline(doc: CredentialDoc) -> CredentialOutline:
+    """What the enrolment workflow needs to know of a credential."""
+    return CredentialOutline(
+        id=doc.id,
+        title=doc.title,
+        price=doc.price,
+        resubmission_price=doc.resubmission_price,
+        community_id=doc.community.id if doc.community else None,
+        policies=Policies(
+            submission_window=doc.submission_window,
+            review_window=doc.review_window,
+            payment_window=doc.payment_window,
+            reminders_before_due=list(doc.reminders_before_due),
+            evaluator_reminder_before=doc.evaluator_reminder_before,
+        ),
+        sections=[
+            SectionOutline(
+                id=s.id,
+                task_ids=[t.id for t in s.tasks],
+                required_task_ids=[t.id for t in s.tasks if t.required],
+                criterion_ids=[c.id for c in s.rubric],
+            )
+            for s in doc.sections
+        ],
+    )

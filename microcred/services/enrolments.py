@@ -1,0 +1,121 @@
+"""Enrolments: buying a credential, and reading one enrolment for its member."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from microcred.contracts import CheckoutInfo, Status
+from microcred.db import SessionFactory, transaction
+from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound
+from microcred.identity import Principal
+from microcred.lifecycle import Lifecycle
+from microcred.models import TERMINAL_STATUSES, Enrolment, Member
+from microcred.schemas import CredentialDoc
+from microcred.services import catalog, readmodel
+
+
+class EnrolmentCreated(BaseModel):
+    id: str
+    status: Status
+    checkout_url: str | None
+    checkout_session_id: str | None
+
+
+def ensure_member(session: Session, principal: Principal) -> Member:
+    """The member row of a token's subject, kept up to date with its email and name."""
+    member = session.get(Member, principal.sub)
+    if member is None:
+        member = Member(id=principal.sub, email=principal.email, name=principal.name)
+        session.add(member)
+    else:
+        member.email = principal.email or member.email
+        member.name = principal.name or member.name
+    return member
+
+
+def owned(session: Session, *, enrolment_id: str, member_id: str) -> Enrolment:
+    """The member's own enrolment; someone else's is indistinguishable from a missing one."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.member_id != member_id:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    return enrolment
+
+
+def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str) -> tuple[str, CredentialDoc]:
+    with transaction(sessions) as session:
+        doc = catalog.get(session, credential_id=credential_id)
+        ensure_member(session, principal)
+        mine = session.exec(
+            select(Enrolment).where(Enrolment.member_id == principal.sub, Enrolment.credential_id == credential_id)
+        ).all()
+        if any(e.status == Status.APPROVED for e in mine):
+            raise AlreadyEarned("you have already earned this credential", credential_id=credential_id)
+        for e in mine:
+            if e.status not in TERMINAL_STATUSES:
+                raise AlreadyEnrolled("you are already enrolled", enrolment_id=e.id, status=e.status)
+        enrolment_id = uuid.uuid4().hex
+        now = datetime.now(UTC)
+        session.add(
+            Enrolment(
+                id=enrolment_id,
+                member_id=principal.sub,
+                credential_id=credential_id,
+                status=Status.AWAITING_PAYMENT.value,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError as exc:  # a concurrent purchase won the unique index
+            raise AlreadyEnrolled("you are already enrolled", credential_id=credential_id) from exc
+        readmodel.add_event(
+            session, enrolment_id=enrolment_id, key="enrolled", kind="enrolled", at=now, actor=principal.sub
+        )
+        return enrolment_id, doc
+
+
+def _release(sessions: SessionFactory, enrolment_id: str) -> None:
+    """Undo a reservation whose workflow could not be started (unless the workflow wrote since)."""
+    with transaction(sessions) as session:
+        enrolment = session.get(Enrolment, enrolment_id)
+        if enrolment is not None and enrolment.seq == 0:
+            enrolment.status = Status.CANCELLED.value
+
+
+async def enrol(
+    *, sessions: SessionFactory, lifecycle: Lifecycle, principal: Principal, credential_id: str
+) -> EnrolmentCreated:
+    """Buy a credential: reserve the enrolment, start its workflow, return its checkout."""
+    enrolment_id, doc = await asyncio.to_thread(_reserve, sessions, principal, credential_id)
+    try:
+        info: CheckoutInfo = await lifecycle.start(
+            enrolment_id=enrolment_id,
+            member_id=principal.sub,
+            credential=catalog.outline(doc),
+            summary=f"{doc.title} · {principal.email or principal.sub}",
+        )
+    except BaseException:
+        # Also on cancellation: a reservation without a workflow must not block a new purchase.
+        await asyncio.to_thread(_release, sessions, enrolment_id)
+        raise
+    return EnrolmentCreated(
+        id=enrolment_id,
+        status=info.status,
+        checkout_url=info.checkout_url,
+        checkout_session_id=info.checkout_session_id,
+    )
+
+
+def statuses(session: Session, *, member_id: str) -> list[Enrolment]:
+    return list(
+        session.exec(
+            select(Enrolment).where(Enrolment.member_id == member_id).order_by(col(Enrolment.created_at).desc())
+        ).all()
+    )

@@ -1,0 +1,67 @@
+"""Writes of the enrolment read model and its timeline, made by the workflow's activities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from microcred.contracts import EnrolmentView, TimelineEvent
+from microcred.models import Enrolment, TimelineEntry
+
+
+def apply_view(enrolment: Enrolment, view: EnrolmentView) -> bool:
+    """Copy the workflow's view onto the row unless the row already holds a newer one."""
+    if view.seq <= enrolment.seq:
+        return False
+    enrolment.seq = view.seq
+    enrolment.status = view.status.value
+    enrolment.attempt = view.attempt
+    enrolment.purchased_at = view.purchased_at
+    enrolment.due_at = view.due_at
+    enrolment.submitted_at = view.submitted_at
+    enrolment.review_due_at = view.review_due_at
+    enrolment.decision = view.decision.value if view.decision else None
+    enrolment.evaluator_id = view.evaluator_id
+    enrolment.review_overdue = view.review_overdue
+    enrolment.checkout_session_id = view.checkout_session_id
+    enrolment.checkout_url = view.checkout_url
+    enrolment.badge_id = view.badge_id
+    enrolment.editable_sections = view.editable_sections
+    enrolment.updated_at = datetime.now(UTC)
+    return True
+
+
+def add_event(
+    session: Session,
+    *,
+    enrolment_id: str,
+    key: str,
+    kind: str,
+    at: datetime,
+    actor: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a timeline event once per ``key``."""
+    exists = session.exec(
+        select(TimelineEntry.id).where(TimelineEntry.enrolment_id == enrolment_id, TimelineEntry.key == key)
+    ).first()
+    if exists is None:
+        session.add(
+            TimelineEntry(enrolment_id=enrolment_id, key=key, kind=kind, at=at, actor=actor, detail=detail or {})
+        )
+
+
+def record(session: Session, *, enrolment: Enrolment, view: EnrolmentView, event: TimelineEvent) -> None:
+    """Apply ``view`` and add ``event`` under the workflow's write number."""
+    apply_view(enrolment, view)
+    add_event(
+        session,
+        enrolment_id=enrolment.id,
+        key=f"wf:{view.seq}",
+        kind=event.kind.value,
+        at=event.at,
+        actor=event.actor,
+        detail=event.detail,
+    )

@@ -1,0 +1,105 @@
+"""The member's work: versioned task responses, editability and frozen submissions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from microcred.errors import NotEditable, NotFound
+from microcred.models import Enrolment, Submission, Task, TaskResponse
+
+
+def is_answered(response: str | None) -> bool:
+    return bool(response and response.strip())
+
+
+def latest_responses(session: Session, *, enrolment_id: str) -> dict[str, TaskResponse]:
+    """The newest saved version of every task that has one."""
+    newest = (
+        select(TaskResponse.task_id, sa.func.max(TaskResponse.version).label("version"))
+        .where(TaskResponse.enrolment_id == enrolment_id)
+        .group_by(col(TaskResponse.task_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(TaskResponse).join(
+            newest,
+            sa.and_(
+                col(TaskResponse.task_id) == newest.c.task_id,
+                col(TaskResponse.version) == newest.c.version,
+            ),
+        ).where(TaskResponse.enrolment_id == enrolment_id)
+    ).all()
+    return {r.task_id: r for r in rows}
+
+
+def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
+    return sorted(t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response))
+
+
+def section_editable(enrolment: Enrolment, section_id: str) -> bool:
+    """Work is editable while in progress; on a later attempt only in the sections that failed."""
+    if enrolment.status != "in_progress":
+        return False
+    return enrolment.editable_sections is None or section_id in enrolment.editable_sections
+
+
+def save_response(
+    session: Session, *, enrolment: Enrolment, task_id: str, response: str, now: datetime
+) -> TaskResponse:
+    """Append a new version of a task's response. ``enrolment`` must be locked by the caller."""
+    task = session.get(Task, (enrolment.credential_id, task_id))
+    if task is None:
+        raise NotFound("no such task in this credential", task_id=task_id)
+    if not section_editable(enrolment, task.section_id):
+        raise NotEditable(
+            "this task cannot be edited now",
+            task_id=task_id,
+            status=enrolment.status,
+            section_id=task.section_id,
+        )
+    current = session.exec(
+        select(sa.func.max(TaskResponse.version)).where(
+            TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id
+        )
+    ).one()
+    saved = TaskResponse(
+        enrolment_id=enrolment.id,
+        task_id=task_id,
+        version=(current or 0) + 1,
+        attempt=enrolment.attempt,
+        response=response,
+        saved_at=now,
+    )
+    session.add(saved)
+    return saved
+
+
+def freeze(
+    session: Session, *, enrolment: Enrolment, attempt: int, submitted_at: datetime
+) -> Submission:
+    """Copy the newest response of every task into attempt ``attempt``'s submission."""
+    latest = latest_responses(session, enrolment_id=enrolment.id)
+    snapshot = {
+        task_id: {"version": r.version, "response": r.response, "saved_at": r.saved_at.isoformat()}
+        for task_id, r in sorted(latest.items())
+    }
+    submission = Submission(
+        enrolment_id=enrolment.id, attempt=attempt, submitted_at=submitted_at, responses=snapshot
+    )
+    session.add(submission)
+    return submission
+
+
+def save_task(
+    session: Session, *, enrolment_id: str, member_id: str, task_id: str, response: str, now: datetime
+) -> TaskResponse:
+    """The member saves a task: a new durable version, refused where editing is not allowed."""
+    from microcred.db import lock_enrolment  # db imports models; keep this module import-light
+
+    enrolment = lock_enrolment(session, enrolment_id)
+    if enrolment.member_id != member_id:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    return save_response(session, enrolment=enrolment, task_id=task_id, response=response, now=now)

@@ -1,0 +1,145 @@
+"""The microcred worker: runs every workflow and activity on the task queue.
+
+``microcred worker`` calls ``main``; ``microcred dev`` and the tests call ``build_worker``.
+On SIGTERM the worker stops polling, lets in-flight activities finish within the graceful
+shutdown timeout and leaves anything unfinished to be retried by another worker: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.badges import BadgeActivities
+from activities.notifications import MailActivities, MailSettings, NotificationActivities
+from activities.payments import PaymentActivities
+from activities.store import StoreActivities
+from microcred import mail
+from microcred.badges import BadgeIssuer
+from microcred.config import Settings
+from microcred.db import SessionFactory, create_db_engine, make_session_factory
+from microcred.payments import PaymentGateway, gateway_from_settings
+from microcred.temporal_client import connect
+from workflows.enrolment import EnrolmentWorkflow
+from workflows.mail import MailDeliveryWorkflow
+from workflows.refund import LatePaymentWorkflow
+
+log = logging.getLogger("microcred.worker")
+
+WORKFLOWS: Sequence[type] = (EnrolmentWorkflow, MailDeliveryWorkflow, LatePaymentWorkflow)
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+@dataclass
+class WorkerDeps:
+    """Everything the activities need, built once from Settings."""
+
+    sessions: SessionFactory
+    gateway: PaymentGateway
+    issuer: BadgeIssuer
+    mail: MailSettings
+    api_base_url: str
+
+
+def deps_from_settings(settings: Settings, sessions: SessionFactory | None = None) -> WorkerDeps:
+    if sessions is None:
+        sessions = make_session_factory(create_db_engine(settings.sqlalchemy_url))
+    return WorkerDeps(
+        sessions=sessions,
+        gateway=gateway_from_settings(settings),
+        issuer=BadgeIssuer.from_settings(settings),
+        mail=MailSettings(
+            smtp=mail.SmtpConfig.from_url(settings.smtp_url) if settings.smtp_url else None,
+            mail_from=settings.mail_from,
+            admin_emails=tuple(settings.admin_emails),
+            task_queue=settings.task_queue,
+        ),
+        api_base_url=settings.api_base_url,
+    )
+
+
+def activities(client: Client | None, deps: WorkerDeps) -> list[Any]:
+    """Every activity of microcred, bound to its injected clients."""
+    store = StoreActivities(deps.sessions)
+    payments = PaymentActivities(deps.sessions, deps.gateway, api_base_url=deps.api_base_url)
+    notifications = NotificationActivities(deps.sessions, client, deps.mail, api_base_url=deps.api_base_url)
+    mailer = MailActivities(deps.sessions, deps.mail)
+    badges = BadgeActivities(deps.sessions, deps.issuer)
+    return [
+        store.record,
+        store.freeze_submission,
+        store.record_decision,
+        store.assign_evaluator,
+        store.grant_community,
+        payments.create_checkout,
+        payments.refund,
+        notifications.notify,
+        notifications.resend,
+        mailer.send,
+        mailer.give_up,
+        badges.issue_badge,
+    ]
+
+
+def build_worker(
+    client: Client,
+    deps: WorkerDeps,
+    *,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    max_cached_workflows: int = 1000,
+    **options: Any,
+) -> Worker:
+    """A worker running everything; sync activities run on ``executor``, one slot per thread."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities(client, deps),
+        activity_executor=executor,
+        max_cached_workflows=max_cached_workflows,
+        max_concurrent_activities=executor._max_workers,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **options,
+    )
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None, client: Client | None = None) -> None:
+    """Run a worker until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is not given)."""
+    deps = deps_from_settings(settings)
+    client = client or await connect(settings)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities, thread_name_prefix="activity") as executor:
+        worker = build_worker(
+            client,
+            deps,
+            task_queue=settings.task_queue,
+            executor=executor,
+            max_cached_workflows=settings.max_cached_workflows,
+        )
+        async with worker:
+            log.info("worker polling task queue %s", settings.task_queue)
+            await stop.wait()
+            log.info("worker stopping: finishing in-flight activities")
+    await deps.gateway.aclose()
+
+
+def main() -> None:
+    asyncio.run(run(Settings()))
+
+
+if __name__ == "__main__":
+    main()

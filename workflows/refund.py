@@ -1,0 +1,59 @@
+"""Refund a payment that reached a finished enrolment (cancelled, expired, already paid).
+
+Started by the payment webhook with id ``refund-<checkout session id>``, so a redelivered
+event never refunds twice. A payment that arrives while the enrolment is still running is
+refunded by the enrolment workflow itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities
+    from activities.payments import PaymentActivities
+    from microcred.contracts import Audience, LatePayment, NotificationKind, NotifyInput, RefundRequest, RefundResult
+
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+
+
+@workflow.defn
+class LatePaymentWorkflow:
+    @workflow.run
+    async def run(self, payment: LatePayment) -> RefundResult:
+        result = await workflow.execute_activity_method(
+            PaymentActivities.refund,
+            RefundRequest(
+                enrolment_id=payment.enrolment_id,
+                checkout_session_id=payment.checkout_session_id,
+                reason=payment.reason,
+                idempotency_key=f"enrolment:{payment.enrolment_id}:refund:{payment.checkout_session_id}",
+            ),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RETRY,
+            summary="refund the late payment",
+        )
+        await workflow.execute_activity_method(
+            NotificationActivities.notify,
+            NotifyInput(
+                key=f"{payment.enrolment_id}:refund:{payment.checkout_session_id}",
+                kind=NotificationKind.PAYMENT_REFUNDED,
+                audience=Audience.MEMBER,
+                recipient_id=payment.member_id,
+                enrolment_id=payment.enrolment_id,
+                at=workflow.now(),
+                context={
+                    "credential_title": payment.credential_title,
+                    "amount": payment.amount,
+                    "currency": payment.currency,
+                    "reason": payment.reason,
+                },
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            summary="tell the member",
+        )
+        return result
