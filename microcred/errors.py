@@ -1,6 +1,7 @@
 """Domain errors: raised by services and workflows, mapped to HTTP in ``api/errors.py``.
 
     MicrocredError                      code, message, extra fields of the error body
+    ├── Unauthenticated                 401  no token, a bad token, an expired token
     ├── NotFound                        404
     ├── Forbidden                       403  NotAssigned, NotEligible
     ├── Conflict                        409  AlreadyExists, AlreadyEnrolled, AlreadyEarned,
@@ -28,6 +29,10 @@ class MicrocredError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra
+
+
+class Unauthenticated(MicrocredError):
+    code = "unauthenticated"
 
 
 class NotFound(MicrocredError):

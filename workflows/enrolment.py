@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendDeadline,
         FreezeInput,
         MarkRecord,
+        Money,
         NotificationKind,
         NotifyInput,
         Outcome,
@@ -338,7 +339,19 @@ class EnrolmentWorkflow:
         kind = PurchaseKind.PURCHASE if s.status is Status.AWAITING_PAYMENT else PurchaseKind.RESUBMISSION
         price = self._credential.price if kind is PurchaseKind.PURCHASE else self._credential.resubmission_price
         expires_at = policies.add(workflow.now(), self._credential.policies.payment_window)
-        checkout = await workflow.execute_activity_method(
+        try:
+            checkout = await self._create_checkout(kind, price, expires_at)
+        except ActivityError as err:
+            # Retries are over: the payment provider refused the request (a configuration error).
+            # The member's purchase cannot proceed; admins are told what to fix.
+            await self._checkout_unavailable(kind, err)
+            return
+        s.checkout = checkout
+        await self._record(event, actor=actor, kind=kind.value, checkout_session_id=checkout.session_id)
+
+    async def _create_checkout(self, kind: PurchaseKind, price: Money, expires_at: datetime) -> Checkout:
+        s = self._s
+        return await workflow.execute_activity_method(
             PaymentActivities.create_checkout,
             CheckoutRequest(
                 enrolment_id=self._id,
@@ -355,8 +368,24 @@ class EnrolmentWorkflow:
             retry_policy=RETRY,
             summary=f"open {kind.value} checkout",
         )
-        s.checkout = checkout
-        await self._record(event, actor=actor, kind=kind.value, checkout_session_id=checkout.session_id)
+
+    async def _checkout_unavailable(self, kind: PurchaseKind, err: ActivityError) -> None:
+        s = self._s
+        reason = f"the payment provider refused to open a checkout: {err.cause or err}"
+        self._notice(
+            NotificationKind.OPERATOR_ALERT,
+            Audience.ADMINS,
+            None,
+            f"checkout-failed:{kind.value}:{s.attempt}",
+            subject=f"checkout failed for enrolment {self._id}",
+            message=reason,
+        )
+        if s.status is Status.AWAITING_PAYMENT:
+            s.status = Status.CANCELLED
+            await self._record(EventKind.CANCELLED, reason=reason)
+        else:
+            s.status = Status.RESUBMISSION_REQUESTED
+            await self._record(EventKind.CHECKOUT_ENDED, reason=reason)
 
     async def _end_checkout(self, reason: str) -> None:
         s = self._s

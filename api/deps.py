@@ -1,0 +1,76 @@
+"""Dependencies of the routes: the app's long-lived clients, the session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from microcred.auth import TokenVerifier
+from microcred.badges import BadgeIssuer
+from microcred.config import Settings
+from microcred.db import SessionFactory
+from microcred.errors import Forbidden, Unauthenticated
+from microcred.identity import Principal, Role
+from microcred.lifecycle import Lifecycle
+
+
+@dataclass
+class AppState:
+    """Built once in the lifespan (or by tests) and shared by every request."""
+
+    settings: Settings
+    sessions: SessionFactory
+    lifecycle: Lifecycle
+    verifier: TokenVerifier
+    issuer: BadgeIssuer
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.microcred
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    with state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT with sub and role (member, evaluator, admin).")
+
+
+async def current_principal(
+    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    return await state.verifier.verify(credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    allowed = ", ".join(r.value for r in roles)
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"this needs the role {allowed}", role=principal.role.value)
+        return principal
+
+    return check
+
+
+MemberDep = Annotated[Principal, Depends(require(Role.MEMBER))]
+EvaluatorDep = Annotated[Principal, Depends(require(Role.EVALUATOR))]
+AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
+OwnerOrAdminDep = Annotated[Principal, Depends(require(Role.MEMBER, Role.ADMIN))]

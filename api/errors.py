@@ -1,0 +1,44 @@
+"""Domain errors to HTTP: one handler per base class, resolved along the MRO.
+
+Every error body is ``{"detail": {"code": ..., "message": ..., <extra fields>}}``; request-shape
+errors keep FastAPI's standard 422 body.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from microcred import errors
+
+STATUS: dict[type[errors.MicrocredError], int] = {
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unprocessable: 422,
+    errors.BadWebhook: 400,
+    errors.Unavailable: 503,
+}
+
+
+def status_of(error: errors.MicrocredError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.MicrocredError)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        status_code=status,
+        content={"detail": {"code": exc.code, "message": exc.message, **exc.extra}},
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(errors.MicrocredError, _domain_error)

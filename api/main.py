@@ -1,0 +1,71 @@
+"""The FastAPI application: ``create_app`` and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import AppState
+from api.limits import BodySizeLimit
+from api.routes import (
+    badges,
+    catalog,
+    checkout,
+    enrolments,
+    evaluators,
+    health,
+    learning,
+    reviews,
+    webhooks,
+)
+from microcred.auth import TokenVerifier
+from microcred.badges import BadgeIssuer
+from microcred.config import Settings
+from microcred.db import create_db_engine, make_session_factory
+from microcred.lifecycle import Lifecycle
+from microcred.temporal_client import connect
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def build_state(settings: Settings) -> AppState:
+    """The long-lived clients of one API process."""
+    engine = create_db_engine(settings.sqlalchemy_url)
+    client = await connect(settings, lazy=True)
+    return AppState(
+        settings=settings,
+        sessions=make_session_factory(engine),
+        lifecycle=Lifecycle(client, task_queue=settings.task_queue),
+        verifier=TokenVerifier.from_settings(settings),
+        issuer=BadgeIssuer.from_settings(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
+    """The API; tests pass a ready ``state`` (their own clients), processes pass settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state is not None:
+            app.state.microcred = state
+        else:
+            app.state.microcred = await build_state(settings or Settings())
+        yield
+
+    app = FastAPI(
+        title="microcred",
+        version="1.0",
+        summary="Paid micro-credentials: buy, work, submit, review, resubmit, earn a badge.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(badges.wellknown)
+    for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app

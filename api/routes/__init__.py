@@ -1,0 +1,1 @@
+"""One module per resource; routes parse, call one service or workflow message, shape the answer."""

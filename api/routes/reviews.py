@@ -1,0 +1,7 @@
+"""Routes: reviews (being written)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,21 @@
+"""``microcred setup``: prepare a real deployment's database and Temporal namespace."""
+
+from __future__ import annotations
+
+import logging
+
+from microcred import migrate
+from microcred.config import Settings
+from microcred.temporal_client import connect
+from microcred.temporal_setup import register_search_attributes
+
+log = logging.getLogger("microcred.setup")
+
+
+async def run(settings: Settings) -> None:
+    """Migrate the database and register the search attributes; safe to run again."""
+    migrate.upgrade(settings.sqlalchemy_url)
+    log.info("database migrated")
+    client = await connect(settings)
+    added = await register_search_attributes(client, settings.temporal_namespace)
+    log.info("search attributes registered: %s", ", ".join(added) or "all present already")
