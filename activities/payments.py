@@ -12,14 +12,20 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.failures import business_failure
 from microcred.contracts import Checkout, CheckoutRequest, RefundRequest, RefundResult
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
 from microcred.models import Member, Payment
-from microcred.payments import CheckoutSpec, OpenedCheckout, PaidCharge, PaymentGateway
+from microcred.payments import CheckoutSpec, OpenedCheckout, PaidCharge, PaymentGateway, PaymentRejected
 from microcred.services import readmodel
+
+
+def _rejected(error: PaymentRejected) -> ApplicationError:
+    """A permanent provider refusal: fail the activity now instead of retrying for ever."""
+    return ApplicationError(str(error), type="PaymentRejected", non_retryable=True)
 
 
 class PaymentActivities:
@@ -32,14 +38,17 @@ class PaymentActivities:
     async def create_checkout(self, request: CheckoutRequest) -> Checkout:
         """Open the checkout for one purchase (first or resubmission) and record it."""
         email = await asyncio.to_thread(self._member_email, request.member_id)
-        opened = await self._gateway.create_checkout(
-            CheckoutSpec(
-                request=request,
-                customer_email=email,
-                success_url=f"{self._api_base_url}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
-                cancel_url=f"{self._api_base_url}/checkout/cancelled?enrolment_id={request.enrolment_id}",
+        try:
+            opened = await self._gateway.create_checkout(
+                CheckoutSpec(
+                    request=request,
+                    customer_email=email,
+                    success_url=f"{self._api_base_url}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
+                    cancel_url=f"{self._api_base_url}/checkout/cancelled?enrolment_id={request.enrolment_id}",
+                )
             )
-        )
+        except PaymentRejected as rejected:
+            raise _rejected(rejected) from rejected
         await asyncio.to_thread(self._record_open, request, opened)
         return Checkout(
             session_id=opened.session_id,
@@ -56,15 +65,18 @@ class PaymentActivities:
         payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
         if payment.status == "refunded":
             return RefundResult(refund_id=payment.refund_id, refunded=True, reason=payment.note or "")
-        refund_id = await self._gateway.refund(
-            PaidCharge(
-                checkout_session_id=payment.checkout_session_id,
-                payment_intent=payment.payment_intent,
-                amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
-                currency=payment.paid_currency or payment.currency,
-            ),
-            idempotency_key=request.idempotency_key,
-        )
+        try:
+            refund_id = await self._gateway.refund(
+                PaidCharge(
+                    checkout_session_id=payment.checkout_session_id,
+                    payment_intent=payment.payment_intent,
+                    amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
+                    currency=payment.paid_currency or payment.currency,
+                ),
+                idempotency_key=request.idempotency_key,
+            )
+        except PaymentRejected as rejected:
+            raise _rejected(rejected) from rejected
         await asyncio.to_thread(self._record_refund, request, refund_id)
         return RefundResult(refund_id=refund_id, refunded=True, reason=request.reason)
 

@@ -375,6 +375,7 @@ class CheckoutRequest(BaseModel):
     kind: PurchaseKind
     attempt: int
     price: Money
+    requested_at: datetime = Field(description="Workflow time of the request; retries send the same.")
     expires_at: datetime
     idempotency_key: str
 

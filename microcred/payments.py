@@ -17,6 +17,11 @@ from microcred.config import Settings
 from microcred.contracts import CheckoutRequest
 
 
+class PaymentRejected(Exception):
+    """The provider refused the request for good (bad configuration, invalid request): retrying
+    with the same parameters cannot succeed. Transient failures raise anything else."""
+
+
 @dataclass(frozen=True)
 class CheckoutSpec:
     request: CheckoutRequest

@@ -361,6 +361,7 @@ class EnrolmentWorkflow:
                 kind=kind,
                 attempt=s.attempt,
                 price=price,
+                requested_at=workflow.now(),
                 expires_at=expires_at,
                 idempotency_key=f"enrolment:{self._id}:{kind.value}:{s.attempt}",
             ),
