@@ -11,6 +11,7 @@ from api import errors
 from api.deps import AppState
 from api.limits import BodySizeLimit
 from api.routes import (
+    admin,
     badges,
     catalog,
     checkout,
@@ -66,6 +67,6 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     errors.install(app)
     app.include_router(health.router)
     app.include_router(badges.wellknown)
-    for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges):
+    for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -1,7 +1,92 @@
-"""Routes: checkout (being written)."""
+"""The offline provider's checkout pages (used when no Stripe key is configured).
+
+``checkout_url`` opens a page with the item, its price and a Pay button; paying delivers a
+signed ``checkout.session.completed`` through the webhook's own code path. The return pages
+(``complete``, ``cancelled``) also serve Stripe's success and cancel redirects.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import StateDep
+from microcred.errors import NotFound
+from microcred.services import payments
+
+router = APIRouter(tags=["checkout"])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
+@router.get("/checkout/complete", response_class=HTMLResponse)
+def checkout_complete(request: Request) -> HTMLResponse:
+    """Where a paid checkout returns to."""
+    return templates.TemplateResponse(
+        request,
+        "checkout_result.html",
+        {"heading": "Payment received", "message": "Thank you. Your enrolment appears in My Learning shortly."},
+    )
+
+
+@router.get("/checkout/cancelled", response_class=HTMLResponse)
+def checkout_cancelled(request: Request) -> HTMLResponse:
+    """Where an abandoned checkout returns to."""
+    return templates.TemplateResponse(
+        request,
+        "checkout_result.html",
+        {
+            "heading": "Checkout not completed",
+            "message": "Nothing was charged. You can resume paying from the enrolment until the payment window ends.",
+        },
+    )
+
+
+@router.get("/checkout/{session_id}", response_class=HTMLResponse)
+async def checkout_page(session_id: str, request: Request, state: StateDep) -> HTMLResponse:
+    """The offline checkout page of one session."""
+    _offline_only(state)
+    payment, title = await asyncio.to_thread(payments.open_checkout, state.sessions, session_id=session_id)
+    expired = payment.expires_at <= datetime.now(UTC)
+    payable = payment.status == "open" and not expired
+    closed = {"paid": "This checkout is paid.", "refunded": "This payment was refunded."}
+    return templates.TemplateResponse(
+        request,
+        "checkout.html",
+        {
+            "title": title,
+            "kind_label": "Resubmission" if payment.kind == "resubmission" else "Micro-credential",
+            "attempt": payment.attempt,
+            "price": _money(payment.amount, payment.currency),
+            "payable": payable,
+            "pay_url": f"{state.settings.api_base_url}/checkout/{session_id}/pay",
+            "expires_at": f"{payment.expires_at:%d %B %Y, %H:%M UTC}",
+            "closed_reason": closed.get(payment.status, "This checkout has expired."),
+        },
+    )
+
+
+@router.post("/checkout/{session_id}/pay", status_code=303, response_class=RedirectResponse)
+async def pay(session_id: str, state: StateDep) -> RedirectResponse:
+    """The Pay button: sends the signed completion event through the webhook code."""
+    _offline_only(state)
+    await payments.pay_offline(
+        session_id=session_id,
+        secret=state.settings.stripe_webhook_secret.get_secret_value(),
+        sessions=state.sessions,
+        lifecycle=state.lifecycle,
+    )
+    return RedirectResponse(f"{state.settings.api_base_url}/checkout/complete?session_id={session_id}", status_code=303)
+
+
+def _offline_only(state: StateDep) -> None:
+    if state.settings.stripe_enabled:
+        raise NotFound("checkout pages are served by Stripe in this deployment")

@@ -1,7 +1,112 @@
-"""Routes: enrolments (being written)."""
+"""A member's enrolments: buy, work, submit, read the rubric, resubmit."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
 
-router = APIRouter()
+from fastapi import APIRouter, status
+
+from api.deps import MemberDep, OwnerOrAdminDep, SessionDep, StateDep
+from api.schemas import (
+    CheckoutPublic,
+    EnrolmentCreate,
+    EnrolmentCreated,
+    EnrolmentDetail,
+    MarkedRubric,
+    Page,
+    Submitted,
+    SubmitBody,
+    TaskSave,
+    TaskSaved,
+    TimelineItem,
+)
+from microcred.db import transaction
+from microcred.errors import NotFound
+from microcred.identity import Role
+from microcred.services import enrolments, learning, work
+
+router = APIRouter(tags=["enrolments"])
+
+
+@router.post("/enrolments", response_model=EnrolmentCreated, status_code=status.HTTP_201_CREATED)
+async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> EnrolmentCreated:
+    """Buy a credential: answers with the checkout to pay within the payment window."""
+    created = await enrolments.enrol(
+        sessions=state.sessions, lifecycle=state.lifecycle, principal=member, credential_id=body.credential_id
+    )
+    return EnrolmentCreated.model_validate(created.model_dump())
+
+
+@router.get("/enrolments/{enrolment_id}", response_model=EnrolmentDetail)
+def get_enrolment(enrolment_id: str, session: SessionDep, state: StateDep, member: MemberDep) -> EnrolmentDetail:
+    """The enrolment with its open checkout, its sections and tasks with the saved work, and the rubric."""
+    detail = learning.enrolment_detail(
+        session, enrolment_id=enrolment_id, member_id=member.sub, api_base_url=state.settings.api_base_url
+    )
+    return EnrolmentDetail.model_validate(detail)
+
+
+def _save(state: StateDep, enrolment_id: str, member_id: str, task_id: str, response: str) -> TaskSaved:
+    with transaction(state.sessions) as session:
+        saved = work.save_task(
+            session,
+            enrolment_id=enrolment_id,
+            member_id=member_id,
+            task_id=task_id,
+            response=response,
+            now=datetime.now(UTC),
+        )
+        return TaskSaved(task_id=saved.task_id, version=saved.version, saved_at=saved.saved_at)
+
+
+@router.put("/enrolments/{enrolment_id}/tasks/{task_id}", response_model=TaskSaved)
+def save_task(
+    enrolment_id: str, task_id: str, body: TaskSave, state: StateDep, member: MemberDep
+) -> TaskSaved:
+    """Save a task's response as a new version (any number of times, while it is editable)."""
+    return _save(state, enrolment_id, member.sub, task_id, body.response)
+
+
+@router.post("/enrolments/{enrolment_id}/submit", response_model=Submitted)
+async def submit(enrolment_id: str, body: SubmitBody, state: StateDep, member: MemberDep) -> Submitted:
+    """Submit for review. No save is accepted afterwards."""
+    result = await enrolments.submit(
+        sessions=state.sessions,
+        lifecycle=state.lifecycle,
+        member_id=member.sub,
+        enrolment_id=enrolment_id,
+        agree_terms=body.agree_terms,
+    )
+    return Submitted(status=result.status, review_due_at=result.review_due_at)
+
+
+@router.get("/enrolments/{enrolment_id}/rubric", response_model=MarkedRubric)
+def rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> MarkedRubric:
+    """The latest marked rubric (404 before any decision)."""
+    enrolments.owned(session, enrolment_id=enrolment_id, member_id=member.sub)
+    marked = learning.latest_rubric(session, enrolment_id=enrolment_id)
+    if marked is None:
+        raise NotFound("no decision yet", enrolment_id=enrolment_id)
+    return MarkedRubric.model_validate(marked)
+
+
+@router.post(
+    "/enrolments/{enrolment_id}/resubmission", response_model=CheckoutPublic, status_code=status.HTTP_201_CREATED
+)
+async def start_resubmission(enrolment_id: str, state: StateDep, member: MemberDep) -> CheckoutPublic:
+    """Start a resubmission: answers with the checkout of the resubmission price."""
+    info = await enrolments.start_resubmission(
+        sessions=state.sessions, lifecycle=state.lifecycle, member_id=member.sub, enrolment_id=enrolment_id
+    )
+    return CheckoutPublic.model_validate(info.model_dump())
+
+
+@router.get("/enrolments/{enrolment_id}/timeline", response_model=Page[TimelineItem])
+def timeline(enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep) -> Page[TimelineItem]:
+    """The enrolment's lifecycle events in order, with who did what."""
+    if caller.role is Role.MEMBER:
+        enrolments.owned(session, enrolment_id=enrolment_id, member_id=caller.sub)
+    entries = learning.timeline(session, enrolment_id=enrolment_id)
+    return Page(
+        items=[TimelineItem(kind=e.kind, at=e.at, actor=e.actor, detail=e.detail or {}) for e in entries]
+    )

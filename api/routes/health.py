@@ -1,7 +1,43 @@
-"""Routes: health (being written)."""
+"""Liveness and readiness."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
 
-router = APIRouter()
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import StateDep
+
+router = APIRouter(tags=["health"])
+PROBE_TIMEOUT = 3.0
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def _database_answers(state: StateDep) -> None:
+    with state.sessions() as session:
+        session.execute(sa.text("SELECT 1"))
+
+
+@router.get("/readyz", responses={503: {"description": "The database or Temporal does not answer."}})
+async def readyz(state: StateDep) -> JSONResponse:
+    """Ready when both the database and Temporal answer."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(asyncio.to_thread(_database_answers, state), PROBE_TIMEOUT)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready; say which
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await asyncio.wait_for(state.lifecycle.client.service_client.check_health(), PROBE_TIMEOUT)
+        checks["temporal"] = "ok"
+    except Exception as exc:
+        checks["temporal"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)

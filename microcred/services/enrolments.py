@@ -10,14 +10,14 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from microcred.contracts import CheckoutInfo, Status
+from microcred.contracts import CheckoutInfo, Status, SubmitRequest, SubmitResult
 from microcred.db import SessionFactory, transaction
-from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound
+from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
 from microcred.lifecycle import Lifecycle
 from microcred.models import TERMINAL_STATUSES, Enrolment, Member
 from microcred.schemas import CredentialDoc
-from microcred.services import catalog, readmodel
+from microcred.services import catalog, readmodel, work
 
 
 class EnrolmentCreated(BaseModel):
@@ -105,6 +105,8 @@ async def enrol(
         # Also on cancellation: a reservation without a workflow must not block a new purchase.
         await asyncio.to_thread(_release, sessions, enrolment_id)
         raise
+    if info.checkout_url is None:
+        raise Unavailable("payments are unavailable right now; an admin has been told", status=info.status.value)
     return EnrolmentCreated(
         id=enrolment_id,
         status=info.status,
@@ -119,3 +121,32 @@ def statuses(session: Session, *, member_id: str) -> list[Enrolment]:
             select(Enrolment).where(Enrolment.member_id == member_id).order_by(col(Enrolment.created_at).desc())
         ).all()
     )
+
+
+def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> list[str]:
+    with sessions() as session:
+        owned(session, enrolment_id=enrolment_id, member_id=member_id)
+        return work.answered_task_ids(session, enrolment_id=enrolment_id)
+
+
+async def submit(
+    *, sessions: SessionFactory, lifecycle: Lifecycle, member_id: str, enrolment_id: str, agree_terms: bool
+) -> SubmitResult:
+    """Submit for review: the workflow validates and freezes the snapshot before it answers."""
+    answered = await asyncio.to_thread(_answered, sessions, enrolment_id, member_id)
+    return await lifecycle.submit(enrolment_id, SubmitRequest(agree_terms=agree_terms, answered_task_ids=answered))
+
+
+def _owned_check(sessions: SessionFactory, enrolment_id: str, member_id: str) -> None:
+    with sessions() as session:
+        owned(session, enrolment_id=enrolment_id, member_id=member_id)
+
+
+async def start_resubmission(
+    *, sessions: SessionFactory, lifecycle: Lifecycle, member_id: str, enrolment_id: str
+) -> CheckoutInfo:
+    await asyncio.to_thread(_owned_check, sessions, enrolment_id, member_id)
+    info = await lifecycle.start_resubmission(enrolment_id)
+    if info.checkout_url is None:
+        raise Unavailable("payments are unavailable right now; an admin has been told", status=info.status.value)
+    return info

@@ -1,0 +1,198 @@
+"""What members read: My Learning, one enrolment with its work, the rubric, the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from microcred.errors import NotFound
+from microcred.models import (
+    Community,
+    CommunityMembership,
+    Credential,
+    Criterion,
+    Enrolment,
+    Notification,
+    Resource,
+    RubricMark,
+    Section,
+    Submission,
+    Task,
+    TimelineEntry,
+)
+from microcred.services import work
+
+
+def _badge_url(api_base_url: str, badge_id: str | None) -> str | None:
+    return f"{api_base_url}/badges/{badge_id}" if badge_id else None
+
+
+def _item(row: Any, api_base_url: str) -> dict[str, Any]:
+    enrolment: Enrolment = row.Enrolment
+    community = (
+        {"id": row.community_id, "name": row.community_name, "access": row.granted is not None}
+        if row.community_id
+        else None
+    )
+    return {
+        "enrolment_id": enrolment.id,
+        "credential_id": enrolment.credential_id,
+        "title": row.title,
+        "status": enrolment.status,
+        "attempt": enrolment.attempt,
+        "purchased_at": enrolment.purchased_at,
+        "due_at": enrolment.due_at,
+        "submitted_at": enrolment.submitted_at,
+        "review_due_at": enrolment.review_due_at,
+        "decision": enrolment.decision,
+        "community": community,
+        "badge_url": _badge_url(api_base_url, enrolment.badge_id),
+    }
+
+
+def _learning_query() -> Any:
+    """Enrolments with their title and community access: one indexed query, no N+1."""
+    return (
+        select(
+            Enrolment,
+            col(Credential.title).label("title"),
+            col(Community.id).label("community_id"),
+            col(Community.name).label("community_name"),
+            col(CommunityMembership.granted_at).label("granted"),
+        )
+        .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
+        .outerjoin(Community, col(Community.id) == col(Credential.community_id))
+        .outerjoin(
+            CommunityMembership,
+            sa.and_(
+                col(CommunityMembership.member_id) == col(Enrolment.member_id),
+                col(CommunityMembership.community_id) == col(Community.id),
+            ),
+        )
+    )
+
+
+def my_learning(session: Session, *, member_id: str, api_base_url: str) -> list[dict[str, Any]]:
+    """The member's enrolments, newest first."""
+    rows = session.exec(
+        _learning_query()
+        .where(col(Enrolment.member_id) == member_id)
+        .order_by(col(Enrolment.created_at).desc(), col(Enrolment.id))
+    ).all()
+    return [_item(row, api_base_url) for row in rows]
+
+
+def latest_rubric(session: Session, *, enrolment_id: str) -> dict[str, Any] | None:
+    """The most recent decided attempt's marks, or None before any decision."""
+    submission = session.exec(
+        select(Submission)
+        .where(Submission.enrolment_id == enrolment_id, col(Submission.outcome).is_not(None))
+        .order_by(col(Submission.attempt).desc())
+    ).first()
+    if submission is None:
+        return None
+    return rubric_of(session, submission=submission)
+
+
+def rubric_of(session: Session, *, submission: Submission) -> dict[str, Any]:
+    marks = session.exec(
+        select(RubricMark, col(Criterion.position))
+        .join(Enrolment, col(Enrolment.id) == col(RubricMark.enrolment_id))
+        .join(
+            Criterion,
+            sa.and_(
+                col(Criterion.credential_id) == col(Enrolment.credential_id),
+                col(Criterion.id) == col(RubricMark.criterion_id),
+            ),
+        )
+        .join(
+            Section,
+            sa.and_(
+                col(Section.credential_id) == col(Criterion.credential_id),
+                col(Section.id) == col(Criterion.section_id),
+            ),
+        )
+        .where(RubricMark.enrolment_id == submission.enrolment_id, RubricMark.attempt == submission.attempt)
+        .order_by(col(Section.position), col(Criterion.position))
+    ).all()
+    return {
+        "attempt": submission.attempt,
+        "decision": submission.outcome,
+        "feedback": submission.feedback,
+        "criteria": [
+            {"criterion_id": m.criterion_id, "section_id": m.section_id, "met": m.met, "comment": m.comment}
+            for m, _ in marks
+        ],
+    }
+
+
+def enrolment_detail(
+    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str
+) -> dict[str, Any]:
+    """One enrolment as its member sees it: status, open checkout, sections with their work."""
+    row = session.exec(
+        _learning_query().where(col(Enrolment.id) == enrolment_id, col(Enrolment.member_id) == member_id)
+    ).first()
+    if row is None:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    enrolment: Enrolment = row.Enrolment
+    cid = enrolment.credential_id
+    sections = session.exec(select(Section).where(Section.credential_id == cid).order_by(col(Section.position))).all()
+    tasks = session.exec(select(Task).where(Task.credential_id == cid).order_by(col(Task.position))).all()
+    resources = session.exec(
+        select(Resource).where(Resource.credential_id == cid).order_by(col(Resource.position))
+    ).all()
+    latest = work.latest_responses(session, enrolment_id=enrolment.id)
+    detail = _item(row, api_base_url)
+    detail["checkout_url"] = enrolment.checkout_url
+    detail["checkout_session_id"] = enrolment.checkout_session_id
+    detail["sections"] = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "guidance": s.guidance,
+            "resources": [{"title": r.title, "url": r.url} for r in resources if r.section_id == s.id],
+            "tasks": [
+                {
+                    "id": t.id,
+                    "prompt": t.prompt,
+                    "required": t.required,
+                    "response": latest[t.id].response if t.id in latest else None,
+                    "version": latest[t.id].version if t.id in latest else None,
+                    "saved_at": latest[t.id].saved_at if t.id in latest else None,
+                    "editable": work.section_editable(enrolment, s.id),
+                }
+                for t in tasks
+                if t.section_id == s.id
+            ],
+        }
+        for s in sections
+    ]
+    detail["rubric"] = latest_rubric(session, enrolment_id=enrolment.id)
+    return detail
+
+
+def timeline(session: Session, *, enrolment_id: str) -> list[TimelineEntry]:
+    if session.get(Enrolment, enrolment_id) is None:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    return list(
+        session.exec(
+            select(TimelineEntry)
+            .where(TimelineEntry.enrolment_id == enrolment_id)
+            .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
+        ).all()
+    )
+
+
+def notifications(session: Session, *, recipient_ids: list[str], limit: int = 200) -> list[Notification]:
+    """A person's notifications, newest first."""
+    return list(
+        session.exec(
+            select(Notification)
+            .where(col(Notification.recipient_id).in_(recipient_ids))
+            .order_by(col(Notification.created_at).desc(), col(Notification.id))
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,286 @@
+"""Payment webhooks (Stripe's, and the offline provider's, which sends the same events).
+
+Every event is verified with Stripe's signature scheme, handled at most once by its id, and
+turned into a signal to the enrolment's workflow. A payment the enrolment can no longer use
+(its workflow has finished) is refunded by a ``LatePaymentWorkflow``: nothing is ever charged
+without either fulfilment or refund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from sqlmodel import select
+
+from microcred.contracts import CheckoutEnded, LatePayment, PaymentConfirmed
+from microcred.db import SessionFactory, transaction
+from microcred.errors import BadWebhook, InvalidState, NotFound
+from microcred.lifecycle import Lifecycle
+from microcred.models import Credential, Enrolment, Payment, WebhookEvent
+from microcred.services import readmodel
+
+COMPLETED = "checkout.session.completed"
+ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
+ASYNC_FAILED = "checkout.session.async_payment_failed"
+EXPIRED = "checkout.session.expired"
+REFUNDED = "charge.refunded"
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    event_id: str
+    type: str
+    outcome: str
+
+
+def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event, if the payload carries a valid Stripe signature (default tolerance)."""
+    if not signature:
+        raise BadWebhook("missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except stripe.SignatureVerificationError as exc:
+        raise BadWebhook("the signature does not match the payload") from exc
+    except ValueError as exc:
+        raise BadWebhook("the payload is not a Stripe event") from exc
+    data: dict[str, Any] = event.to_dict()
+    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+        raise BadWebhook("the event has no id or type")
+    return data
+
+
+async def handle(
+    *, payload: bytes, signature: str | None, secret: str, sessions: SessionFactory, lifecycle: Lifecycle
+) -> WebhookResult:
+    event = verify(payload, signature, secret)
+    event_id, kind = event["id"], event["type"]
+    if await asyncio.to_thread(_seen, sessions, event_id):
+        return WebhookResult(event_id, kind, "duplicate")
+    obj = (event.get("data") or {}).get("object") or {}
+    if kind == COMPLETED:
+        paid = obj.get("payment_status") == "paid"
+        outcome = await _fulfil(obj, event_id, sessions, lifecycle) if paid else "awaiting_async_payment"
+    elif kind == ASYNC_SUCCEEDED:
+        outcome = await _fulfil(obj, event_id, sessions, lifecycle)
+    elif kind in (ASYNC_FAILED, EXPIRED):
+        reason = "the payment failed" if kind == ASYNC_FAILED else "the checkout expired"
+        outcome = await _end(obj, reason, sessions, lifecycle)
+    elif kind == REFUNDED:
+        outcome = await asyncio.to_thread(_refunded, sessions, obj)
+    else:
+        outcome = "ignored"
+    # Remembered only once handled: an event whose handling failed is handled again on redelivery.
+    await asyncio.to_thread(_remember, sessions, event_id, kind, obj.get("id"), outcome)
+    return WebhookResult(event_id, kind, outcome)
+
+
+def _seen(sessions: SessionFactory, event_id: str) -> bool:
+    with sessions() as session:
+        return session.get(WebhookEvent, event_id) is not None
+
+
+def _remember(sessions: SessionFactory, event_id: str, kind: str, object_id: Any, outcome: str) -> None:
+    with transaction(sessions) as session:
+        if session.get(WebhookEvent, event_id) is None:
+            session.add(
+                WebhookEvent(
+                    id=event_id,
+                    type=kind[:100],
+                    checkout_session_id=object_id if isinstance(object_id, str) else None,
+                    outcome=outcome,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class _Paid:
+    enrolment_id: str
+    member_id: str
+    title: str
+    amount: int
+    currency: str
+    payment_intent: str | None
+    matches: bool
+
+
+def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -> _Paid | None:
+    session_id = obj.get("id")
+    if not isinstance(session_id, str):
+        raise BadWebhook("the checkout session has no id")
+    amount, currency = obj.get("amount_total"), str(obj.get("currency") or "").lower()
+    intent = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
+    with transaction(sessions) as session:
+        payment = session.get(Payment, session_id)
+        if payment is None:
+            return None  # not a checkout of ours
+        enrolment = session.get(Enrolment, payment.enrolment_id)
+        credential = session.get(Credential, enrolment.credential_id) if enrolment else None
+        assert enrolment is not None and credential is not None
+        matches = amount == payment.amount and currency == payment.currency
+        if payment.status in ("open", "expired", "failed"):
+            payment.status = "paid" if matches else "mismatch"
+            payment.paid_amount = amount if isinstance(amount, int) else None
+            payment.paid_currency = currency[:3] or None
+            payment.payment_intent = intent
+            payment.paid_at = datetime.now(UTC)
+            if not matches:
+                payment.note = f"paid {amount} {currency}, expected {payment.amount} {payment.currency}"
+                readmodel.add_event(
+                    session,
+                    enrolment_id=enrolment.id,
+                    key=f"mismatch:{session_id}",
+                    kind="payment_mismatch",
+                    at=payment.paid_at,
+                    actor="system",
+                    detail={"checkout_session_id": session_id, "event_id": event_id, "note": payment.note},
+                )
+        return _Paid(
+            enrolment_id=enrolment.id,
+            member_id=enrolment.member_id,
+            title=credential.title,
+            amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
+            currency=payment.paid_currency or payment.currency,
+            payment_intent=payment.payment_intent,
+            matches=payment.status != "mismatch",
+        )
+
+
+async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, lifecycle: Lifecycle) -> str:
+    paid = await asyncio.to_thread(_record_paid, sessions, obj, event_id)
+    if paid is None:
+        return "unknown_checkout"
+    if not paid.matches:
+        return "amount_mismatch"  # recorded, never fulfilled; an admin decides
+    session_id = str(obj["id"])
+    delivered = await lifecycle.payment_confirmed(
+        paid.enrolment_id,
+        PaymentConfirmed(
+            checkout_session_id=session_id,
+            event_id=event_id,
+            amount=paid.amount,
+            currency=paid.currency,
+            payment_intent=paid.payment_intent,
+        ),
+    )
+    if delivered:
+        return "delivered"
+    await lifecycle.refund_late_payment(
+        LatePayment(
+            enrolment_id=paid.enrolment_id,
+            member_id=paid.member_id,
+            credential_title=paid.title,
+            checkout_session_id=session_id,
+            amount=paid.amount,
+            currency=paid.currency,
+            reason="the payment arrived after the enrolment had ended",
+        )
+    )
+    return "refunding_late_payment"
+
+
+def _mark_ended(sessions: SessionFactory, session_id: str, status: str) -> str | None:
+    with transaction(sessions) as session:
+        payment = session.get(Payment, session_id)
+        if payment is None:
+            return None
+        if payment.status == "open":
+            payment.status = status
+        return payment.enrolment_id
+
+
+async def _end(obj: dict[str, Any], reason: str, sessions: SessionFactory, lifecycle: Lifecycle) -> str:
+    session_id = obj.get("id")
+    if not isinstance(session_id, str):
+        raise BadWebhook("the checkout session has no id")
+    status = "failed" if "failed" in reason else "expired"
+    enrolment_id = await asyncio.to_thread(_mark_ended, sessions, session_id, status)
+    if enrolment_id is None:
+        return "unknown_checkout"
+    await lifecycle.checkout_ended(enrolment_id, CheckoutEnded(checkout_session_id=session_id, reason=reason))
+    return "checkout_ended"
+
+
+def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
+    intent = charge.get("payment_intent")
+    if not isinstance(intent, str):
+        return "ignored"
+    with transaction(sessions) as session:
+        payment = session.exec(select(Payment).where(Payment.payment_intent == intent)).first()
+        if payment is None:
+            return "unknown_payment"
+        if payment.status != "refunded":
+            payment.status = "refunded"
+            payment.refunded_at = datetime.now(UTC)
+            readmodel.add_event(
+                session,
+                enrolment_id=payment.enrolment_id,
+                key=f"refund:{payment.checkout_session_id}",
+                kind="payment_refunded",
+                at=payment.refunded_at,
+                actor="stripe",
+                detail={"checkout_session_id": payment.checkout_session_id, "payment_intent": intent},
+            )
+        return "refund_recorded"
+
+
+# --- the offline provider's checkout page ------------------------------------------------------
+
+
+def open_checkout(sessions: SessionFactory, *, session_id: str) -> tuple[Payment, str]:
+    """An offline checkout session and the title of what it sells."""
+    with sessions() as session:
+        payment = session.get(Payment, session_id)
+        if payment is None or payment.provider != "offline":
+            raise NotFound("no such checkout", checkout_session_id=session_id)
+        enrolment = session.get(Enrolment, payment.enrolment_id)
+        credential = session.get(Credential, enrolment.credential_id) if enrolment else None
+        assert credential is not None
+        return payment, credential.title
+
+
+def offline_event(payment: Payment, *, now: datetime) -> bytes:
+    """The ``checkout.session.completed`` event Stripe would send for this paid session."""
+    intent = "pi_offline_" + hashlib.sha256(payment.checkout_session_id.encode()).hexdigest()[:24]
+    metadata = {"enrolment_id": payment.enrolment_id, "kind": payment.kind, "attempt": str(payment.attempt)}
+    event = {
+        "id": f"evt_offline_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": COMPLETED,
+        "created": int(now.timestamp()),
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": payment.checkout_session_id,
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "payment_status": "paid",
+                "amount_total": payment.amount,
+                "currency": payment.currency,
+                "client_reference_id": payment.enrolment_id,
+                "payment_intent": intent,
+                "metadata": metadata,
+            }
+        },
+    }
+    return json.dumps(event).encode()
+
+
+async def pay_offline(
+    *, session_id: str, secret: str, sessions: SessionFactory, lifecycle: Lifecycle
+) -> WebhookResult:
+    """The offline Pay button: deliver a signed completion through the webhook's own code."""
+    payment, _ = await asyncio.to_thread(open_checkout, sessions, session_id=session_id)
+    if payment.status != "open" or payment.expires_at <= datetime.now(UTC):
+        raise InvalidState("this checkout can no longer be paid", status=payment.status)
+    payload = offline_event(payment, now=datetime.now(UTC))
+    signature = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, int(time.time()))
+    return await handle(payload=payload, signature=signature, secret=secret, sessions=sessions, lifecycle=lifecycle)
