@@ -88,3 +88,100 @@ async def api(ts_env: WorkflowEnvironment, sqlite_sessions: SessionFactory) -> A
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 yield Api(http=http, run=run, sessions=sqlite_sessions)
+
+
+async def eventually_status(api: Api, member: str, enrolment_id: str, status: str) -> dict[str, Any]:
+    """Wait (briefly, in real time) until My Learning shows ``status``; returns the item."""
+    import asyncio
+
+    for _ in range(300):
+        items = {i["enrolment_id"]: i for i in await api.learning(member)}
+        if items[enrolment_id]["status"] == status:
+            return items[enrolment_id]
+        await asyncio.sleep(0.03)
+    raise AssertionError(f"{enrolment_id} never reached {status}: {items[enrolment_id]}")
+
+
+@dataclass
+class Flow:
+    """One enrolment driven through the API, with its people."""
+
+    api: Api
+    credential: dict[str, Any]
+    member: str
+    evaluator: str
+    enrolment_id: str = ""
+    checkout_session_id: str = ""
+
+    @property
+    def me(self) -> dict[str, str]:
+        return self.api.auth("member", self.member)
+
+    @property
+    def reviewer(self) -> dict[str, str]:
+        return self.api.auth("evaluator", self.evaluator)
+
+    def url(self, suffix: str = "") -> str:
+        return f"/api/v1/enrolments/{self.enrolment_id}{suffix}"
+
+    async def buy(self) -> dict[str, Any]:
+        created = await self.api.enrol(self.member, self.credential["id"])
+        self.enrolment_id, self.checkout_session_id = created["id"], created["checkout_session_id"]
+        return created
+
+    async def paid(self) -> None:
+        await self.buy()
+        await self.api.pay(self.checkout_session_id)
+        await eventually_status(self.api, self.member, self.enrolment_id, "in_progress")
+
+    async def save(self, task_id: str, response: str = "my answer") -> httpx.Response:
+        return await self.api.http.put(self.url(f"/tasks/{task_id}"), json={"response": response}, headers=self.me)
+
+    async def submitted(self) -> None:
+        await self.paid()
+        for task in ("plan-1", "reflect-1"):
+            assert (await self.save(task)).status_code == 200
+        response = await self.api.http.post(self.url("/submit"), json={"agree_terms": True}, headers=self.me)
+        assert response.status_code == 200, response.text
+        await self.assigned()
+
+    async def assigned(self) -> None:
+        import asyncio
+
+        for _ in range(300):
+            queue = await self.api.http.get("/api/v1/reviews", headers=self.reviewer)
+            mine = [i for i in queue.json()["items"] if i["enrolment_id"] == self.enrolment_id]
+            if mine and mine[0]["assigned_to"] == self.evaluator:
+                return
+            await asyncio.sleep(0.03)
+        raise AssertionError("the review was never assigned")
+
+    async def decide(self, outcome: str, unmet: tuple[str, ...] = ()) -> httpx.Response:
+        marks = [
+            {"criterion_id": c, "met": c not in unmet, "comment": "needs work" if c in unmet else ""}
+            for c in ("plan-c", "reflect-c", "reflect-d")
+        ]
+        return await self.api.http.post(
+            f"/api/v1/reviews/{self.enrolment_id}/decision",
+            json={"outcome": outcome, "marks": marks, "feedback": "thanks"},
+            headers=self.reviewer,
+        )
+
+
+@pytest.fixture
+async def flow(api: Api) -> Flow:
+    credential = await api.publish()
+    evaluator = await api.evaluator([credential["id"]])
+    return Flow(api=api, credential=credential, member=uid("member"), evaluator=evaluator)
+
+
+async def eventually(probe: Any, *, attempts: int = 300) -> Any:
+    """Poll an async probe (briefly, in real time) until it returns something truthy."""
+    import asyncio
+
+    for _ in range(attempts):
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(0.03)
+    raise AssertionError("condition not reached")
