@@ -73,12 +73,12 @@ class Api:
 
 
 @pytest.fixture
-async def api(ts_env: WorkflowEnvironment, sqlite_sessions: SessionFactory) -> AsyncIterator[Api]:
+async def api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) -> AsyncIterator[Api]:
     settings = test_settings(auth_secret=SECRET)
-    async with running_worker(ts_env.client, sqlite_sessions) as run:
+    async with running_worker(ts_env.client, own_sqlite) as run:
         state = AppState(
             settings=settings,
-            sessions=sqlite_sessions,
+            sessions=own_sqlite,
             lifecycle=run.lifecycle,
             verifier=TokenVerifier(secret=SECRET, jwks_url=None),
             issuer=BadgeIssuer.from_settings(settings),
@@ -87,7 +87,7 @@ async def api(ts_env: WorkflowEnvironment, sqlite_sessions: SessionFactory) -> A
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                yield Api(http=http, run=run, sessions=sqlite_sessions)
+                yield Api(http=http, run=run, sessions=own_sqlite)
 
 
 async def eventually_status(api: Api, member: str, enrolment_id: str, status: str) -> dict[str, Any]:
