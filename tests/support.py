@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -116,6 +116,9 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(environment="test", public_base_url="http://testserver", **overrides)
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 @asynccontextmanager
 async def running_worker(
     client: Client,
@@ -132,7 +135,10 @@ async def running_worker(
         sessions=sessions,
         gateway=gateway or OfflineGateway(api_base_url=API_BASE),
         issuer=issuer or BadgeIssuer.from_settings(test_settings()),
-        mail=mail or MailSettings(smtp=None, mail_from="test@example.org", admin_emails=(), task_queue=task_queue),
+        # Mail delivery workflows must start on this worker's queue, whatever ``mail`` said.
+        mail=replace(mail, task_queue=task_queue)
+        if mail
+        else MailSettings(smtp=None, mail_from="test@example.org", admin_emails=(), task_queue=task_queue),
         api_base_url=API_BASE,
     )
     with ThreadPoolExecutor(max_workers=8) as executor:

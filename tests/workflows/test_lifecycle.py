@@ -1,81 +1,88 @@
-"""The enrolment workflow on the time-skipping server, with the real activities over SQLite."""
+"""The happy path, end to end: purchase, work, submit, review, approval and the badge."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import DecisionRequest, Mark, Outcome, PaymentConfirmed, SubmitRequest
-from microcred.db import SessionFactory, transaction
-from microcred.models import Enrolment
-from microcred.services import enrolments, work
-from tests.support import member, publish, register_evaluator, running_worker
+from microcred.contracts import EnrolmentResult, Status
+from microcred.db import SessionFactory
+from microcred.errors import NotEditable
+from tests.support import credential_doc, publish, register_evaluator
+from tests.workflows.harness import ADMINS, add_months, eventually, running
+
+CRITERIA = ("plan-c", "reflect-c", "reflect-d")
 
 
-async def eventually(probe: Callable[[], Any], *, timeout: float = 10) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+async def test_happy_path(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        awaiting = h.row(e)
+        assert awaiting.status == "awaiting_payment"
+        assert awaiting.checkout_session_id == e.checkout_session_id
+        opened = h.payments(e)[e.checkout_session_id]
+        assert (opened.status, opened.kind, opened.amount, opened.currency) == ("open", "purchase", 9900, "usd")
 
+        paid = await h.paid(e)
+        assert paid.purchased_at is not None and paid.due_at is not None
+        d = paid.due_at
+        assert d == add_months(paid.purchased_at, 10)  # P10M on the calendar, not 300 days
+        assert paid.checkout_session_id is None and paid.checkout_url is None
+        receipt = await eventually(lambda: h.notes(e, "purchase_receipt", e.member.sub), what="receipt")
+        assert len(receipt) == 1
 
-def row(sessions: SessionFactory, enrolment_id: str) -> Enrolment:
-    with sessions() as session:
-        found = session.get(Enrolment, enrolment_id)
-        assert found is not None
-        return found
+        submitted = await h.submit(e)
+        assert (submitted.status, submitted.attempt) == (Status.UNDER_REVIEW, 1)
+        assert submitted.review_due_at == submitted.submitted_at + timedelta(days=14)
+        under_review = h.row(e)  # the update answers after the read model shows it
+        assert under_review.status == "under_review"
+        assert under_review.submitted_at == submitted.submitted_at
+        assert under_review.review_due_at == submitted.review_due_at
+        frozen = h.submission(e, 1)
+        assert frozen is not None
+        assert {t: v["response"] for t, v in frozen.responses.items()} == {
+            "plan-1": "answer to plan-1",
+            "reflect-1": "answer to reflect-1",
+        }
+        with pytest.raises(NotEditable):
+            h.save(e, "plan-2", "too late")
+        await h.assigned(e, evaluator)
+        await eventually(lambda: h.notes(e, "evaluator_assigned", evaluator), what="evaluator told")
+        await eventually(lambda: h.notes(e, "submission_received", e.member.sub), what="member told")
+        assert not h.notes(e, "review_unassigned", ADMINS)
 
+        await h.advance(timedelta(days=2))
+        decided = await h.decide(e, evaluator)
+        assert (decided.status, decided.decision) == (Status.APPROVED, "approved")
+        result = await h.result(e)
+        assert result == EnrolmentResult(status=Status.APPROVED, attempt=1, badge_id=f"badge-{e.id}-1")
 
-async def test_happy_path(ts_env: WorkflowEnvironment, sqlite_sessions: SessionFactory) -> None:
-    sessions = sqlite_sessions
-    doc = publish(sessions)
-    evaluator = register_evaluator(sessions, credential_ids=[doc.id])
-    someone = member()
-    async with running_worker(ts_env.client, sessions) as run:
-        created = await enrolments.enrol(
-            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
-        )
-        assert created.status == "awaiting_payment"
-        assert created.checkout_url and created.checkout_session_id
-        await run.lifecycle.payment_confirmed(
-            created.id,
-            PaymentConfirmed(
-                checkout_session_id=created.checkout_session_id, event_id="evt_1", amount=9900, currency="usd"
-            ),
-        )
-        await eventually(lambda: row(sessions, created.id).status == "in_progress")
-        for task_id in ("plan-1", "reflect-1"):
-            with transaction(sessions) as session:
-                work.save_task(
-                    session,
-                    enrolment_id=created.id,
-                    member_id=someone.sub,
-                    task_id=task_id,
-                    response=f"my answer to {task_id}",
-                    now=datetime.now(UTC),
-                )
-        result = await run.lifecycle.submit(
-            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
-        )
-        assert result.status == "under_review"
-        assert row(sessions, created.id).status == "under_review"
-        await eventually(lambda: row(sessions, created.id).evaluator_id == evaluator)
-        decided = await run.lifecycle.decide(
-            created.id,
-            DecisionRequest(
-                evaluator_id=evaluator,
-                outcome=Outcome.APPROVED,
-                marks=[Mark(criterion_id=c, met=True) for c in ("plan-c", "reflect-c", "reflect-d")],
-            ),
-        )
-        assert decided.status == "approved"
-        assert row(sessions, created.id).status == "approved"
-        assert timedelta(0) <= decided.due_at - result.submitted_at  # type: ignore[operator]
+        final = h.row(e)
+        assert (final.status, final.decision, final.badge_id) == ("approved", "approved", result.badge_id)
+        decision = h.submission(e, 1)
+        assert decision is not None and decision.decided_at is not None
+        assert (decision.outcome, decision.evaluator_id, decision.feedback) == ("approved", evaluator, "thank you")
+        # The time under review is added to the deadline.
+        assert final.due_at == d + (decision.decided_at - submitted.submitted_at)
+        assert decided.due_at == final.due_at
+        marks = h.marks(e, 1)
+        assert set(marks) == set(CRITERIA) and all(m.met for m in marks.values())
+        assert {m.section_id for m in marks.values()} == {"plan", "reflect"}
+        assert h.notes(e, "decision", e.member.sub)
+        badge_notes = h.notes(e, "badge_issued", e.member.sub)
+        assert len(badge_notes) == 1 and result.badge_id and result.badge_id in badge_notes[0].body
+        assert [t.kind for t in h.timeline(e)] == [
+            "enrolled",
+            "checkout_opened",
+            "payment_confirmed",
+            "submitted",
+            "evaluator_assigned",
+            "decided",
+            "badge_issued",
+        ]
+        # A query still answers after the run finished.
+        assert (await h.state(e)).status is Status.APPROVED

@@ -1,0 +1,116 @@
+"""The member's task saves (microcred.services.work) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import col, select
+
+from microcred.contracts import Status
+from microcred.db import SessionFactory
+from microcred.errors import NotEditable, NotFound
+from microcred.models import TaskResponse
+from tests.activities.builders import Seeded, add_member, enrolment, save
+from tests.support import uid
+
+
+def stored(sessions: SessionFactory, seeded: Seeded) -> list[tuple[str, int, int, str]]:
+    with sessions() as session:
+        rows = session.exec(
+            select(TaskResponse)
+            .where(TaskResponse.enrolment_id == seeded.enrolment_id)
+            .order_by(col(TaskResponse.task_id), col(TaskResponse.version))
+        ).all()
+    return [(r.task_id, r.version, r.attempt, r.response) for r in rows]
+
+
+def test_every_save_is_a_new_durable_version(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions)
+    before = datetime.now(UTC)
+
+    versions = [save(sessions, seeded, "plan-1", f"draft {n}") for n in (1, 2, 3)]
+    versions.append(save(sessions, seeded, "reflect-1", "first thoughts"))
+
+    assert versions == [1, 2, 3, 1]
+    assert stored(sessions, seeded) == [
+        ("plan-1", 1, 1, "draft 1"),
+        ("plan-1", 2, 1, "draft 2"),
+        ("plan-1", 3, 1, "draft 3"),
+        ("reflect-1", 1, 1, "first thoughts"),
+    ]
+    with sessions() as session:
+        times = session.exec(
+            select(TaskResponse.saved_at).where(TaskResponse.enrolment_id == seeded.enrolment_id)
+        ).all()
+    assert all(t >= before and t.tzinfo is not None for t in times)
+
+
+def test_a_save_on_a_later_attempt_carries_that_attempt(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions, attempt=2, editable_sections=["reflect"])
+
+    assert save(sessions, seeded, "reflect-1", "revised") == 1
+    assert stored(sessions, seeded) == [("reflect-1", 1, 2, "revised")]
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s is not Status.IN_PROGRESS])
+def test_work_is_not_editable_outside_in_progress(sessions: SessionFactory, status: Status) -> None:
+    seeded = enrolment(sessions, status=status)
+
+    with pytest.raises(NotEditable) as refused:
+        save(sessions, seeded, "plan-1", "an answer")
+
+    assert refused.value.code == "not_editable"
+    assert refused.value.extra == {"task_id": "plan-1", "status": status.value, "section_id": "plan"}
+    assert stored(sessions, seeded) == []
+
+
+def test_a_later_attempt_edits_only_the_sections_listed(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions, attempt=2, editable_sections=["reflect"])
+
+    for task_id in ("plan-1", "plan-2"):
+        with pytest.raises(NotEditable) as refused:
+            save(sessions, seeded, task_id, "rewritten")
+        assert refused.value.extra["section_id"] == "plan"
+    assert save(sessions, seeded, "reflect-1", "deeper") == 1
+    assert [r[0] for r in stored(sessions, seeded)] == ["reflect-1"]
+
+
+def test_an_empty_list_of_editable_sections_edits_nothing(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions, attempt=2, editable_sections=[])
+
+    with pytest.raises(NotEditable):
+        save(sessions, seeded, "reflect-1", "anything")
+
+
+def test_another_members_enrolment_is_not_found(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions)
+    intruder = Seeded(
+        enrolment_id=seeded.enrolment_id, member_id=add_member(sessions), credential_id=seeded.credential_id
+    )
+
+    with pytest.raises(NotFound) as missing:
+        save(sessions, intruder, "plan-1", "not mine")
+
+    assert missing.value.extra == {"enrolment_id": seeded.enrolment_id}
+    assert stored(sessions, seeded) == []
+
+
+def test_an_unknown_enrolment_is_not_found(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions)
+    elsewhere = Seeded(
+        enrolment_id=uid("nope"), member_id=seeded.member_id, credential_id=seeded.credential_id
+    )
+
+    with pytest.raises(NotFound):
+        save(sessions, elsewhere, "plan-1", "lost")
+
+
+def test_an_unknown_task_is_not_found(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions)
+
+    with pytest.raises(NotFound) as missing:
+        save(sessions, seeded, "plan-99", "which task?")
+
+    assert missing.value.extra == {"task_id": "plan-99"}
+    assert stored(sessions, seeded) == []

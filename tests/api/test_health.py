@@ -1,0 +1,45 @@
+"""/healthz and /readyz."""
+
+from __future__ import annotations
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from api.deps import AppState
+from api.main import create_app
+from microcred.auth import TokenVerifier
+from microcred.badges import BadgeIssuer
+from microcred.db import create_db_engine, make_session_factory
+from microcred.lifecycle import Lifecycle
+from tests.api.conftest import SECRET, Api
+from tests.support import test_settings
+
+
+async def test_healthy_and_ready(api: Api) -> None:
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
+
+
+async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object) -> None:
+    settings = test_settings(auth_secret=SECRET)
+    # Nothing listens on port 1; the database file's folder does not exist.
+    client = await Client.connect("127.0.0.1:1", data_converter=pydantic_data_converter, lazy=True)
+    sessions = make_session_factory(create_db_engine("sqlite:////nonexistent-folder/x.db"))
+    state = AppState(
+        settings=settings,
+        sessions=sessions,
+        lifecycle=Lifecycle(client, task_queue="nowhere"),
+        verifier=TokenVerifier(secret=SECRET, jwks_url=None),
+        issuer=BadgeIssuer.from_settings(settings),
+    )
+    app = create_app(state=state)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            assert (await http.get("/healthz")).status_code == 200
+            ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.json()["checks"]
+    assert checks["database"].startswith("error") and checks["temporal"].startswith("error")

@@ -1,0 +1,161 @@
+"""Payments: the payment window, ended checkouts, duplicates, late and unknown payments,
+community access, and the calendar arithmetic of the submission window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from temporalio.testing import WorkflowEnvironment
+
+from microcred.contracts import CheckoutEnded, EnrolmentResult, LatePayment, Status
+from microcred.db import SessionFactory
+from tests.support import credential_doc, publish, uid
+from tests.workflows.harness import ADMINS, add_months, eventually, running
+
+
+async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        opened = h.payments(e)[e.checkout_session_id]
+        enrolled_at = (await h.state(e)).enrolled_at
+        assert enrolled_at is not None and opened.expires_at == enrolled_at + timedelta(hours=2)
+
+        await h.advance_to(opened.expires_at - timedelta(minutes=1))
+        await h.quiet(e)
+        assert h.row(e).status == "awaiting_payment"
+
+        result = await h.result(e)
+        assert result == EnrolmentResult(status=Status.CANCELLED, attempt=1)
+        row = h.row(e)
+        assert (row.status, row.checkout_session_id, row.checkout_url, row.purchased_at) == (
+            "cancelled", None, None, None
+        )
+        [cancelled] = h.timeline(e, "cancelled")
+        assert cancelled.detail is not None and cancelled.detail["checkout_session_id"] == e.checkout_session_id
+        assert opened.expires_at <= cancelled.at < opened.expires_at + timedelta(minutes=1)
+        assert len(h.notes(e, "cancelled", e.member.sub)) == 1
+
+        # The member pays the dead checkout anyway: the finished workflow takes no signal, so the
+        # webhook hands the payment to the late-payment refund, which refunds and tells the member.
+        assert await h.pay(e) is False
+        await h.lifecycle.refund_late_payment(
+            LatePayment(
+                enrolment_id=e.id,
+                member_id=e.member.sub,
+                credential_title=doc.title,
+                checkout_session_id=e.checkout_session_id,
+                amount=9900,
+                currency="usd",
+                reason="the checkout had expired",
+            )
+        )
+        refunded = await ts_env.client.get_workflow_handle(f"refund-{e.checkout_session_id}").result()
+        assert refunded["refunded"] is True
+        payment = h.payments(e)[e.checkout_session_id]
+        assert payment.status == "refunded" and payment.refund_id
+        assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
+        assert h.row(e).status == "cancelled"
+
+
+async def test_checkout_ended_signal_cancels_only_for_the_open_session(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        before = await h.snapshot(e)
+        await h.lifecycle.checkout_ended(e.id, CheckoutEnded(checkout_session_id="cs_other", reason="expired"))
+        await h.quiet(e)
+        assert await h.snapshot(e) == before
+
+        await h.lifecycle.checkout_ended(
+            e.id, CheckoutEnded(checkout_session_id=e.checkout_session_id, reason="the checkout expired")
+        )
+        result = await h.result(e)
+        assert result.status is Status.CANCELLED
+        [cancelled] = h.timeline(e, "cancelled")
+        assert cancelled.detail is not None and cancelled.detail["reason"] == "the checkout expired"
+        assert h.row(e).status == "cancelled"
+
+
+async def test_duplicate_payment_signals_change_nothing(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.pay(e, event_id="evt_first")
+        await h.pay(e, event_id="evt_first")  # the same event redelivered, before the first settled
+        await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
+        await h.quiet(e)
+        before = await h.snapshot(e)
+        assert before[0]["paid_payments"] == [
+            {"checkout_session_id": e.checkout_session_id, "event_id": "evt_first", "amount": 9900,
+             "currency": "usd", "payment_intent": None}
+        ]
+
+        await h.pay(e, event_id="evt_first")  # redelivered later
+        await h.pay(e, event_id="evt_second")  # another event for the same paid session
+        await h.quiet(e)
+        assert await h.snapshot(e) == before
+        assert h.payments(e)[e.checkout_session_id].status != "refunded"
+        assert not h.notes(e, "payment_refunded")
+        assert len(h.notes(e, "purchase_receipt")) == 1
+        assert len(h.timeline(e, "payment_confirmed")) == 1
+
+
+async def test_a_payment_for_an_unknown_checkout_session_alerts_admins_and_changes_nothing(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        await h.quiet(e)
+        state, row = await h.snapshot(e)
+
+        await h.pay(e, "cs_never_opened")
+        alert = await eventually(lambda: h.notes(e, "operator_alert", ADMINS), what="admins alerted")
+        assert "cs_never_opened" in alert[0].body
+        await h.quiet(e)
+        after_state, after_row = await h.snapshot(e)
+        assert after_state["settled_sessions"] == [e.checkout_session_id, "cs_never_opened"]
+        assert {**after_state, "settled_sessions": state["settled_sessions"]} == state
+        assert after_row == row
+        assert not h.notes(e, "payment_refunded")  # nothing was refunded, so the member is told nothing
+        assert (await h.state(e)).status is Status.IN_PROGRESS  # the enrolment lives on
+
+
+async def test_first_payment_grants_the_community(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
+    community = uid("community")
+    doc = publish(db, credential_doc(community={"id": community, "name": "Inquiry practitioners"}))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.quiet(e)
+        assert h.memberships(e.member) == []
+        assert (await h.state(e)).community_granted is False
+
+        paid = await h.paid(e)
+        [granted] = await eventually(lambda: h.memberships(e.member), what="community granted")
+        assert (granted.community_id, granted.enrolment_id) == (community, e.id)
+        assert paid.purchased_at is not None
+        assert paid.purchased_at <= granted.granted_at < paid.purchased_at + timedelta(minutes=1)
+        await eventually(lambda: h.timeline(e, "community_granted"), what="timeline")
+        assert (await h.state(e)).community_granted is True
+
+
+async def test_submission_window_counts_calendar_months(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
+    doc = publish(db, credential_doc(submission_window="P1M", reminders_before_due=["P7D"]))
+    async with running(ts_env, db) as h:
+        now = await h.now()
+        jan31 = datetime(now.year + 1, 1, 31, 9, 0, tzinfo=UTC)
+        await h.advance_to(jan31)
+        e = await h.enrol(doc)
+        paid = await h.paid(e)
+        assert paid.purchased_at is not None and paid.due_at is not None
+        assert (paid.purchased_at.month, paid.purchased_at.day) == (1, 31)
+        leap = paid.purchased_at.year % 4 == 0
+        assert (paid.due_at.month, paid.due_at.day) == (2, 29 if leap else 28)  # not March 2 or 3
+        assert paid.due_at == add_months(paid.purchased_at, 1)
+        assert (await h.state(e)).due_at == paid.due_at
