@@ -1,0 +1,120 @@
+"""``microcred dev`` as a newcomer runs it: start, buy through the offline checkout, save work,
+stop with SIGTERM, start again on the same data folder, and find everything where it was."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Run ``microcred dev``; yield the API base URL and the printed demo tokens."""
+    command = [
+        str(Path(sys.executable).parent / "microcred"), "dev",
+        "--port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
+        "--ui-port", str(ports["ui"]), "--data-dir", str(data_dir),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+    log = (data_dir.parent / f"dev-{time.monotonic_ns()}.log").open("w+")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + STARTUP
+        text = ""
+        while "Ctrl-C stops everything" not in text:
+            assert process.poll() is None, f"microcred dev exited:\n{Path(log.name).read_text()}"
+            assert time.monotonic() < deadline, f"microcred dev did not start:\n{Path(log.name).read_text()}"
+            time.sleep(0.2)
+            text = Path(log.name).read_text()
+        tokens = dict(re.findall(r"^  (member|evaluator|admin)\s+(\S+)$", text, re.MULTILINE))
+        assert f"http://localhost:{ports['ui']}" in text and f"http://localhost:{ports['api']}/docs" in text
+        yield f"http://127.0.0.1:{ports['api']}", tokens
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            assert process.wait(timeout=60) == 0, Path(log.name).read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+            log.close()
+
+
+def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+    with microcred_dev(data_dir, ports) as (base, tokens):
+        member = {"Authorization": f"Bearer {tokens['member']}"}
+        with httpx.Client(base_url=base, timeout=30) as http:
+            assert http.get("/readyz").json()["status"] == "ready"
+            catalog = http.get("/api/v1/credentials", headers=member).json()["items"]
+            assert {c["id"] for c in catalog} >= {"inquiry-in-practice"}
+            created = http.post("/api/v1/enrolments", json={"credential_id": "inquiry-in-practice"}, headers=member)
+            assert created.status_code == 201, created.text
+            enrolment = created.json()
+            checkout_url = enrolment["checkout_url"]
+            assert checkout_url.startswith(f"http://localhost:{ports['api']}/api/v1/checkout/")
+            page = http.get(checkout_url.replace("localhost", "127.0.0.1"))
+            assert "Inquiry in practice" in page.text and "99.00 USD" in page.text
+            paid = http.post(checkout_url.replace("localhost", "127.0.0.1") + "/pay")
+            assert paid.status_code == 303
+
+            def in_progress() -> bool:
+                items = http.get("/api/v1/me/learning", headers=member).json()["items"]
+                return items[0]["status"] == "in_progress"
+
+            wait_for(in_progress)
+            saved = http.put(
+                f"/api/v1/enrolments/{enrolment['id']}/tasks/plan-unit", json={"response": "My unit"}, headers=member
+            )
+            assert saved.status_code == 200
+            before = http.get("/api/v1/me/learning", headers=member).json()["items"][0]
+            evaluator = {"Authorization": f"Bearer {tokens['evaluator']}"}
+            assert http.get("/api/v1/reviews", headers=evaluator).status_code == 200
+
+    # Second run on the same data folder: same secrets, same enrolment, same work, same timers.
+    with microcred_dev(data_dir, ports) as (base, tokens_again):
+        member = {"Authorization": f"Bearer {tokens_again['member']}"}
+        with httpx.Client(base_url=base, timeout=30) as http:
+            assert http.get("/readyz").json()["status"] == "ready"
+            after = http.get("/api/v1/me/learning", headers=member).json()["items"]
+            assert after == [before]
+            detail = http.get(f"/api/v1/enrolments/{enrolment['id']}", headers=member).json()
+            task = next(t for s in detail["sections"] for t in s["tasks"] if t["id"] == "plan-unit")
+            assert (task["response"], task["version"], task["editable"]) == ("My unit", 1, True)
+            # The workflow is alive on the restarted server: it still accepts (and validates) updates.
+            refused = http.post(
+                f"/api/v1/enrolments/{enrolment['id']}/submit", json={"agree_terms": True}, headers=member
+            )
+            assert refused.status_code == 422 and refused.json()["detail"]["code"] == "tasks_incomplete"
+            assert (data_dir / "temporal.db").exists() and (data_dir / "microcred.db").exists()
+            assert oct((data_dir / "dev-secrets.json").stat().st_mode & 0o777) == "0o600"
