@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import errors
 from api.deps import AppState
 from api.limits import BodySizeLimit
+from api.telemetry import HttpMetrics, Telemetry
 from api.routes import (
     admin,
     badges,
@@ -63,8 +66,15 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         summary="Paid micro-credentials: buy, work, submit, review, resubmit, earn a badge.",
         lifespan=lifespan,
     )
+    metrics = HttpMetrics()
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(Telemetry, metrics=metrics)
     errors.install(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     app.include_router(health.router)
     app.include_router(badges.wellknown)
     for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges, admin):

@@ -68,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             log_config=None,
             proxy_headers=True,
+            access_log=False,  # the API logs every request itself (api/telemetry.py)
         )
     elif args.command == "worker":
         import worker

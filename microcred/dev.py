@@ -172,7 +172,11 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
         await asyncio.to_thread(demo.seed, make_session_factory(engine))
         engine.dispose()
 
-        api = _Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning", log_config=None))
+        api = _Server(
+            uvicorn.Config(
+                create_app(settings), host=host, port=port, log_level="warning", log_config=None, access_log=False
+            )
+        )
         worker_task = asyncio.create_task(worker.run(settings, stop=stop, client=client), name="worker")
         api_task = asyncio.create_task(api.serve(), name="api")
         while not api.started and not api_task.done():
