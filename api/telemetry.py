@@ -11,6 +11,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("microcred.api")
 
 
+def _template(path: str, params: dict[str, object]) -> str:
+    """The route template of a matched path (ids become ``{name}``, never label values)."""
+    remaining = {str(v): k for k, v in params.items()}
+    segments = []
+    for segment in path.split("/"):
+        name = remaining.pop(segment, None)
+        segments.append(f"{{{name}}}" if name else segment)
+    return "/".join(segments)
+
+
 class HttpMetrics:
     """The API's metrics, in a registry of its own (one per app)."""
 
@@ -55,13 +65,12 @@ class Telemetry:
             await self.app(scope, receive, recording)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            params = scope.get("path_params") or {}
+            template = _template(scope["path"], params) if scope.get("route") is not None else "unmatched"
             method = scope["method"]
             if template != "/metrics":
                 self.metrics.requests.labels(method, template, str(status)).inc()
                 self.metrics.latency.labels(method, template).observe(elapsed)
-            params = scope.get("path_params") or {}
             log.info(
                 "request",
                 extra={
