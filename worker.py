@@ -122,7 +122,9 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, client: 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=settings.max_concurrent_activities, thread_name_prefix="activity") as executor:
+    with ThreadPoolExecutor(
+        max_workers=settings.max_concurrent_activities, thread_name_prefix="activity"
+    ) as executor:
         worker = build_worker(
             client,
             deps,

@@ -8,12 +8,13 @@ for days without ever holding up an enrolment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
 
+import aiosmtplib
 from sqlmodel import select
 from temporalio import activity
 from temporalio.client import Client
@@ -28,6 +29,12 @@ from microcred.errors import NotFound
 from microcred.models import Evaluator, Member, Notification
 
 ADMINS = "admins"
+MESSAGE_ID_DOMAIN = "microcred.local"
+
+
+def message_id(notification_id: str) -> str:
+    """The Message-ID of every delivery of one notification."""
+    return f"<{notification_id}@{MESSAGE_ID_DOMAIN}>"
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,11 @@ class NotificationActivities:
             return ADMINS, ", ".join(self._settings.admin_emails) or None
         assert inp.recipient_id is not None, "member and evaluator notices name their recipient"
         with self._sessions() as session:
-            person = session.get(Member if inp.audience is Audience.MEMBER else Evaluator, inp.recipient_id)
+            person: Member | Evaluator | None
+            if inp.audience is Audience.MEMBER:
+                person = session.get(Member, inp.recipient_id)
+            else:
+                person = session.get(Evaluator, inp.recipient_id)
             return inp.recipient_id, person.email if person else None
 
     def _record(self, inp: NotifyInput) -> list[Notification]:
@@ -82,7 +93,9 @@ class NotificationActivities:
         subject, body = notices.render(inp.kind, context)
         with transaction(self._sessions) as session:
             existing = session.exec(
-                select(Notification).where(Notification.key == inp.key, Notification.recipient_id == recipient_id)
+                select(Notification).where(
+                    Notification.key == inp.key, Notification.recipient_id == recipient_id
+                )
             ).first()
             if existing is not None:
                 return [existing]
@@ -139,7 +152,8 @@ class NotificationActivities:
         from workflows.mail import MailDeliveryWorkflow  # the workflow module imports this one
 
         for row in rows:
-            try:
+            # Already started: a retry of this activity, the delivery is under way or done.
+            with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self._client.start_workflow(
                     MailDeliveryWorkflow.run,
                     MailInput(notification_id=row.id),
@@ -148,8 +162,6 @@ class NotificationActivities:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"mail {row.kind} to {row.recipient_id}",
                 )
-            except WorkflowAlreadyStartedError:
-                pass  # a retry of this activity: the delivery is already under way or done
 
 
 class MailActivities:
@@ -168,12 +180,13 @@ class MailActivities:
         message["From"] = self._settings.mail_from
         message["To"] = note.recipient_email
         message["Subject"] = note.subject
-        # Stable per notification, so a resent duplicate is recognisable as the same message.
-        message["Message-ID"] = make_msgid(idstring=note.id, domain="microcred.local")
+        # Stable per notification, so a resent duplicate is recognisable as the same message
+        # (email.utils.make_msgid would add the time and a random number to every attempt).
+        message["Message-ID"] = message_id(note.id)
         message.set_content(note.body)
         try:
             await mail.send(self._settings.smtp, message)
-        except mail.aiosmtplib.SMTPException as error:
+        except aiosmtplib.SMTPException as error:
             if mail.permanent(error):
                 raise ApplicationError(
                     f"the mail server refused the message: {error}", type="MailRefused", non_retryable=True

@@ -7,8 +7,8 @@ keyed by (enrolment, attempt), timeline events by their write key.
 
 from __future__ import annotations
 
-from temporalio import activity
 from sqlmodel import select
+from temporalio import activity
 
 from activities.failures import business_failure
 from microcred.contracts import (
@@ -56,7 +56,9 @@ class StoreActivities:
                     )
                 latest = work.latest_responses(session, enrolment_id=enrolment.id)
                 missing = [
-                    t for t in inp.required_task_ids if t not in latest or not work.is_answered(latest[t].response)
+                    t
+                    for t in inp.required_task_ids
+                    if t not in latest or not work.is_answered(latest[t].response)
                 ]
                 if missing:
                     raise business_failure(

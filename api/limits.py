@@ -52,13 +52,21 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
-            {"detail": {"code": "body_too_large", "message": f"request bodies are limited to {self.max_bytes} bytes"}}
+            {
+                "detail": {
+                    "code": "body_too_large",
+                    "message": f"request bodies are limited to {self.max_bytes} bytes",
+                }
+            }
         ).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

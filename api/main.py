@@ -12,7 +12,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api import errors
 from api.deps import AppState
 from api.limits import BodySizeLimit
-from api.telemetry import HttpMetrics, Telemetry
 from api.routes import (
     admin,
     badges,
@@ -25,6 +24,7 @@ from api.routes import (
     reviews,
     webhooks,
 )
+from api.telemetry import HttpMetrics, Telemetry
 from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings

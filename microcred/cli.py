@@ -15,12 +15,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microcred", description="Paid micro-credentials on Temporal.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    dev = commands.add_parser("dev", help="the whole stack on this machine (Temporal dev server, worker, API)")
+    dev = commands.add_parser(
+        "dev", help="the whole stack on this machine (Temporal dev server, worker, API)"
+    )
     dev.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     dev.add_argument("--temporal-port", type=int, default=7233, help="Temporal frontend port (default 7233)")
     dev.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (default 8233)")
-    dev.add_argument("--data-dir", type=Path, default=Path(".microcred"), help="data folder (default .microcred/)")
-    dev.add_argument("--host", default="127.0.0.1", help="interface for the API and the UI (default 127.0.0.1)")
+    dev.add_argument(
+        "--data-dir", type=Path, default=Path(".microcred"), help="data folder (default .microcred/)"
+    )
+    dev.add_argument(
+        "--host", default="127.0.0.1", help="interface for the API and the UI (default 127.0.0.1)"
+    )
 
     api = commands.add_parser("api", help="serve the HTTP API (reads MICROCRED_* settings)")
     api.add_argument("--host", default="127.0.0.1")

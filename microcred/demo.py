@@ -26,26 +26,50 @@ CREDENTIALS = [
                 "guidance": "Describe the unit you will teach and the question that drives it.",
                 "resources": [{"title": "Planning guide", "url": "https://example.org/inquiry/planning"}],
                 "tasks": [
-                    {"id": "plan-unit", "prompt": "Describe the unit and its driving question.", "required": True},
-                    {"id": "plan-notes", "prompt": "Anything else the evaluator should know?", "required": False},
+                    {
+                        "id": "plan-unit",
+                        "prompt": "Describe the unit and its driving question.",
+                        "required": True,
+                    },
+                    {
+                        "id": "plan-notes",
+                        "prompt": "Anything else the evaluator should know?",
+                        "required": False,
+                    },
                 ],
                 "rubric": [
-                    {"id": "plan-coherent", "title": "Coherent plan", "description": "Goals, activities and "
-                     "assessment fit together."}
+                    {
+                        "id": "plan-coherent",
+                        "title": "Coherent plan",
+                        "description": "Goals, activities and assessment fit together.",
+                    }
                 ],
             },
             {
                 "id": "reflect",
                 "title": "Reflect",
                 "guidance": "After teaching the unit, reflect on what your students learned.",
-                "resources": [{"title": "Reflection prompts", "url": "https://example.org/inquiry/reflection"}],
+                "resources": [
+                    {"title": "Reflection prompts", "url": "https://example.org/inquiry/reflection"}
+                ],
                 "tasks": [
-                    {"id": "reflect-evidence", "prompt": "What evidence of learning did you see?", "required": True}
+                    {
+                        "id": "reflect-evidence",
+                        "prompt": "What evidence of learning did you see?",
+                        "required": True,
+                    }
                 ],
                 "rubric": [
-                    {"id": "reflect-evidence", "title": "Evidence-based reflection", "description": "Claims are "
-                     "backed by student work."},
-                    {"id": "reflect-next", "title": "Next steps", "description": "Names concrete next steps."},
+                    {
+                        "id": "reflect-evidence",
+                        "title": "Evidence-based reflection",
+                        "description": "Claims are backed by student work.",
+                    },
+                    {
+                        "id": "reflect-next",
+                        "title": "Next steps",
+                        "description": "Names concrete next steps.",
+                    },
                 ],
             },
         ],
@@ -65,7 +89,11 @@ CREDENTIALS = [
                 "resources": [],
                 "tasks": [{"id": "practice-examples", "prompt": "Your three examples.", "required": True}],
                 "rubric": [
-                    {"id": "practice-actionable", "title": "Actionable", "description": "Students can act on it."}
+                    {
+                        "id": "practice-actionable",
+                        "title": "Actionable",
+                        "description": "Students can act on it.",
+                    }
                 ],
             }
         ],

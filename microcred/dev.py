@@ -50,7 +50,10 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
-    values = {"auth_secret": secrets.token_urlsafe(32), "webhook_secret": "whsec_" + secrets.token_urlsafe(24)}
+    values = {
+        "auth_secret": secrets.token_urlsafe(32),
+        "webhook_secret": "whsec_" + secrets.token_urlsafe(24),
+    }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(values, handle)
@@ -73,7 +76,9 @@ def dev_settings(*, port: int, temporal_port: int, data_dir: Path, host: str) ->
     return Settings.model_validate({**base.model_dump(), **update})
 
 
-async def _start_temporal(settings: Settings, *, temporal_port: int, ui_port: int, host: str) -> asyncio.subprocess.Process:
+async def _start_temporal(
+    settings: Settings, *, temporal_port: int, ui_port: int, host: str
+) -> asyncio.subprocess.Process:
     binary = binaries.find("temporal")
     if binary is None:
         raise SystemExit("the temporal CLI is missing: install the requirements (make dev does)")
@@ -121,7 +126,9 @@ def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
     assert settings.auth_secret is not None
     secret = settings.auth_secret.get_secret_value()
     tokens = {
-        role: issue_token(secret, sub=sub, role=role, email=f"{sub}@example.org", name=sub.replace("-", " ").title())
+        role: issue_token(
+            secret, sub=sub, role=role, email=f"{sub}@example.org", name=sub.replace("-", " ").title()
+        )
         for role, sub in (
             (Role.MEMBER, demo.DEMO_MEMBER),
             (Role.EVALUATOR, demo.DEMO_EVALUATOR),
@@ -155,7 +162,6 @@ def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
 
 
 async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, host: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
     settings = dev_settings(port=port, temporal_port=temporal_port, data_dir=data_dir, host=host)
     configure_logging(settings.model_copy(update={"log_json": False}))
     stop = asyncio.Event()
@@ -174,12 +180,17 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
 
         api = _Server(
             uvicorn.Config(
-                create_app(settings), host=host, port=port, log_level="warning", log_config=None, access_log=False
+                create_app(settings),
+                host=host,
+                port=port,
+                log_level="warning",
+                log_config=None,
+                access_log=False,
             )
         )
         worker_task = asyncio.create_task(worker.run(settings, stop=stop, client=client), name="worker")
         api_task = asyncio.create_task(api.serve(), name="api")
-        while not api.started and not api_task.done():
+        while not api.started and not api_task.done():  # noqa: ASYNC110 (uvicorn offers only a flag)
             await asyncio.sleep(0.05)
         if api_task.done():
             api_task.result()  # the API could not start (port taken?): raise its error
@@ -207,5 +218,6 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
 
 
 def main(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, host: str) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(run(port=port, temporal_port=temporal_port, ui_port=ui_port, data_dir=data_dir, host=host))
     return 0

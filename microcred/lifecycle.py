@@ -6,6 +6,7 @@ it is the one place that knows workflow ids, update names and how Temporal repor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -87,7 +88,9 @@ class Lifecycle:
                     ]
                 ),
                 static_summary=summary[:200],
-                static_details=f"Enrolment `{enrolment_id}` of member `{member_id}` in **{credential.title}**.",
+                static_details=(
+                    f"Enrolment `{enrolment_id}` of member `{member_id}` in **{credential.title}**."
+                ),
             )
         return await self.checkout(enrolment_id)
 
@@ -98,7 +101,9 @@ class Lifecycle:
         return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.submit, request))
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.start_resubmission))
+        return await self._call(
+            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.start_resubmission)
+        )
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
         return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.claim, request))
@@ -129,15 +134,18 @@ class Lifecycle:
 
     async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Deliver a paid checkout; False when the enrolment's workflow has finished."""
-        return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_confirmed, payment))
+        return await self._signal(
+            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_confirmed, payment)
+        )
 
     async def checkout_ended(self, enrolment_id: str, ended: CheckoutEnded) -> bool:
         return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.checkout_ended, ended))
 
     async def refund_late_payment(self, payment: LatePayment) -> None:
         """Refund a payment its enrolment can no longer use (once per checkout session)."""
+        # Suppressed: this session's refund is already under way or done.
         async with _translated():
-            try:
+            with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self._client.start_workflow(
                     LatePaymentWorkflow.run,
                     payment,
@@ -146,8 +154,6 @@ class Lifecycle:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"refund {payment.checkout_session_id} ({payment.reason})"[:200],
                 )
-            except WorkflowAlreadyStartedError:
-                pass  # this session's refund is already under way or done
 
     async def _signal(self, call: Awaitable[None]) -> bool:
         try:

@@ -47,7 +47,10 @@ def permanent(error: aiosmtplib.SMTPException) -> bool:
     return False
 
 
-async def send(config: SmtpConfig, message: EmailMessage, *, timeout: float = 30) -> None:
+SEND_TIMEOUT = 30.0
+
+
+async def send(config: SmtpConfig, message: EmailMessage) -> None:
     await aiosmtplib.send(
         message,
         hostname=config.hostname,
@@ -56,5 +59,5 @@ async def send(config: SmtpConfig, message: EmailMessage, *, timeout: float = 30
         password=config.password,
         use_tls=config.use_tls,
         start_tls=config.start_tls,
-        timeout=timeout,
+        timeout=SEND_TIMEOUT,
     )

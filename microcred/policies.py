@@ -6,7 +6,7 @@ Pure and deterministic, so workflows use it directly (passed through the sandbox
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import isodate
 
@@ -21,7 +21,7 @@ def parse(text: str) -> timedelta | isodate.Duration:
         value = isodate.parse_duration(text)
     except (isodate.ISO8601Error, TypeError, ValueError) as exc:
         raise InvalidDuration(f"{text!r} is not an ISO 8601 duration such as P10M or PT24H") from exc
-    anchor = datetime(2000, 1, 1)
+    anchor = datetime(2000, 1, 1, tzinfo=UTC)
     if anchor + value < anchor:
         raise InvalidDuration(f"{text!r} is negative")
     return value
@@ -41,5 +41,5 @@ def subtract(moment: datetime, duration: str) -> datetime:
 
 def approximate(duration: str) -> timedelta:
     """The length of ``duration`` counted from 2000-01-01; for ordering and bounds checks only."""
-    anchor = datetime(2000, 1, 1)
+    anchor = datetime(2000, 1, 1, tzinfo=UTC)
     return add(anchor, duration) - anchor

@@ -15,8 +15,8 @@ from microcred.contracts import (
 from microcred.errors import (
     InvalidState,
     NotAssigned,
-    RubricInconsistent,
     RubricIncomplete,
+    RubricInconsistent,
     TasksIncomplete,
     TermsNotAgreed,
 )
@@ -64,9 +64,7 @@ def check_decision(state: EnrolmentState, request: DecisionRequest, outline: Cre
         )
     unmet = [m for m in request.marks if not m.met]
     if request.outcome is Outcome.APPROVED and unmet:
-        raise RubricInconsistent(
-            "approval needs every criterion met", unmet=[m.criterion_id for m in unmet]
-        )
+        raise RubricInconsistent("approval needs every criterion met", unmet=[m.criterion_id for m in unmet])
     if request.outcome is Outcome.RESUBMIT:
         if not unmet:
             raise RubricInconsistent("a resubmission request needs at least one unmet criterion")

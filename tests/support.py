@@ -54,7 +54,9 @@ def credential_doc(**overrides: Any) -> CredentialDoc:
                     {"id": "plan-1", "prompt": "Describe the unit.", "required": True},
                     {"id": "plan-2", "prompt": "Anything else?", "required": False},
                 ],
-                "rubric": [{"id": "plan-c", "title": "Coherent plan", "description": "The plan hangs together."}],
+                "rubric": [
+                    {"id": "plan-c", "title": "Coherent plan", "description": "The plan hangs together."}
+                ],
             },
             {
                 "id": "reflect",

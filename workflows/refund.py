@@ -15,7 +15,14 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
-    from microcred.contracts import Audience, LatePayment, NotificationKind, NotifyInput, RefundRequest, RefundResult
+    from microcred.contracts import (
+        Audience,
+        LatePayment,
+        NotificationKind,
+        NotifyInput,
+        RefundRequest,
+        RefundResult,
+    )
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 

@@ -33,7 +33,10 @@ def checkout_complete(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "checkout_result.html",
-        {"heading": "Payment received", "message": "Thank you. Your enrolment appears in My Learning shortly."},
+        {
+            "heading": "Payment received",
+            "message": "Thank you. Your enrolment appears in My Learning shortly.",
+        },
     )
 
 
@@ -45,7 +48,9 @@ def checkout_cancelled(request: Request) -> HTMLResponse:
         "checkout_result.html",
         {
             "heading": "Checkout not completed",
-            "message": "Nothing was charged. You can resume paying from the enrolment until the payment window ends.",
+            "message": (
+                "Nothing was charged. You can resume paying from the enrolment until the payment window ends."
+            ),
         },
     )
 
@@ -84,7 +89,9 @@ async def pay(session_id: str, state: StateDep) -> RedirectResponse:
         sessions=state.sessions,
         lifecycle=state.lifecycle,
     )
-    return RedirectResponse(f"{state.settings.api_base_url}/checkout/complete?session_id={session_id}", status_code=303)
+    return RedirectResponse(
+        f"{state.settings.api_base_url}/checkout/complete?session_id={session_id}", status_code=303
+    )
 
 
 def _offline_only(state: StateDep) -> None:

@@ -14,8 +14,8 @@ from api.schemas import (
     EnrolmentDetail,
     MarkedRubric,
     Page,
-    Submitted,
     SubmitBody,
+    Submitted,
     TaskSave,
     TaskSaved,
     TimelineItem,
@@ -38,7 +38,9 @@ async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> En
 
 
 @router.get("/enrolments/{enrolment_id}", response_model=EnrolmentDetail)
-def get_enrolment(enrolment_id: str, session: SessionDep, state: StateDep, member: MemberDep) -> EnrolmentDetail:
+def get_enrolment(
+    enrolment_id: str, session: SessionDep, state: StateDep, member: MemberDep
+) -> EnrolmentDetail:
     """The enrolment with its open checkout, its sections and tasks with the saved work, and the rubric."""
     detail = learning.enrolment_detail(
         session, enrolment_id=enrolment_id, member_id=member.sub, api_base_url=state.settings.api_base_url
@@ -91,7 +93,9 @@ def rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> MarkedR
 
 
 @router.post(
-    "/enrolments/{enrolment_id}/resubmission", response_model=CheckoutPublic, status_code=status.HTTP_201_CREATED
+    "/enrolments/{enrolment_id}/resubmission",
+    response_model=CheckoutPublic,
+    status_code=status.HTTP_201_CREATED,
 )
 async def start_resubmission(enrolment_id: str, state: StateDep, member: MemberDep) -> CheckoutPublic:
     """Start a resubmission: answers with the checkout of the resubmission price."""

@@ -16,7 +16,11 @@ def register_evaluator(sub: str, body: EvaluatorUpdate, session: SessionDep, _: 
     """Register (or update) an evaluator for some credentials, or for all with an empty list."""
     with session.begin():
         evaluator, credential_ids = people.register_evaluator(
-            session, evaluator_id=sub, name=body.name, email=str(body.email), credential_ids=body.credential_ids
+            session,
+            evaluator_id=sub,
+            name=body.name,
+            email=str(body.email),
+            credential_ids=body.credential_ids,
         )
     return EvaluatorPublic(
         id=evaluator.id,

@@ -14,26 +14,35 @@ router = APIRouter(tags=["reviews"])
 @router.get("/reviews", response_model=Page[ReviewItem])
 def review_queue(session: SessionDep, evaluator: EvaluatorDep) -> Page[ReviewItem]:
     """Reviews assigned to me, and unassigned ones I am eligible to claim."""
-    return Page(items=[ReviewItem.model_validate(i) for i in reviews.queue(session, evaluator_id=evaluator.sub)])
+    return Page(
+        items=[ReviewItem.model_validate(i) for i in reviews.queue(session, evaluator_id=evaluator.sub)]
+    )
 
 
 @router.get("/reviews/{enrolment_id}", response_model=ReviewDetail)
 def review(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> ReviewDetail:
     """The frozen submission and the rubric to mark (assigned evaluator only)."""
-    return ReviewDetail.model_validate(reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub))
+    return ReviewDetail.model_validate(
+        reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
+    )
 
 
 @router.post("/reviews/{enrolment_id}/claim", response_model=ReviewItem)
 async def claim(enrolment_id: str, state: StateDep, evaluator: EvaluatorDep) -> ReviewItem:
     """Claim an unassigned review you are eligible for."""
     item = await reviews.claim(
-        sessions=state.sessions, lifecycle=state.lifecycle, enrolment_id=enrolment_id, evaluator_id=evaluator.sub
+        sessions=state.sessions,
+        lifecycle=state.lifecycle,
+        enrolment_id=enrolment_id,
+        evaluator_id=evaluator.sub,
     )
     return ReviewItem.model_validate(item)
 
 
 @router.post("/reviews/{enrolment_id}/decision", response_model=DecisionPublic)
-async def decide(enrolment_id: str, body: DecisionBody, state: StateDep, evaluator: EvaluatorDep) -> DecisionPublic:
+async def decide(
+    enrolment_id: str, body: DecisionBody, state: StateDep, evaluator: EvaluatorDep
+) -> DecisionPublic:
     """Approve, or request a resubmission, marking every rubric criterion."""
     result = await reviews.decide(
         sessions=state.sessions,

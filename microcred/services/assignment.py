@@ -16,7 +16,8 @@ def eligible_evaluators(
     Eligible: registered for the credential or for all credentials, never the member themself.
     """
     registered = sa.exists().where(
-        EvaluatorCredential.evaluator_id == Evaluator.id, EvaluatorCredential.credential_id == credential_id
+        col(EvaluatorCredential.evaluator_id) == col(Evaluator.id),
+        col(EvaluatorCredential.credential_id) == credential_id,
     )
     load = (
         select(Enrolment.evaluator_id, sa.func.count().label("open"))

@@ -93,7 +93,9 @@ def publish(session: Session, *, doc: CredentialDoc) -> None:
 
 def _document(session: Session, credential: Credential) -> CredentialDoc:
     cid = credential.id
-    sections = session.exec(select(Section).where(Section.credential_id == cid).order_by(col(Section.position))).all()
+    sections = session.exec(
+        select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
+    ).all()
     resources = session.exec(
         select(Resource).where(Resource.credential_id == cid).order_by(col(Resource.position))
     ).all()
@@ -107,7 +109,9 @@ def _document(session: Session, credential: Credential) -> CredentialDoc:
         title=credential.title,
         summary=credential.summary,
         price=Money(amount=credential.price_amount, currency=credential.price_currency),
-        resubmission_price=Money(amount=credential.resubmission_amount, currency=credential.resubmission_currency),
+        resubmission_price=Money(
+            amount=credential.resubmission_amount, currency=credential.resubmission_currency
+        ),
         community=CommunityDoc(id=community.id, name=community.name) if community else None,
         submission_window=credential.submission_window,
         review_window=credential.review_window,
@@ -120,7 +124,11 @@ def _document(session: Session, credential: Credential) -> CredentialDoc:
                 title=s.title,
                 guidance=s.guidance,
                 resources=[ResourceDoc(title=r.title, url=r.url) for r in resources if r.section_id == s.id],  # type: ignore[arg-type]
-                tasks=[TaskDoc(id=t.id, prompt=t.prompt, required=t.required) for t in tasks if t.section_id == s.id],
+                tasks=[
+                    TaskDoc(id=t.id, prompt=t.prompt, required=t.required)
+                    for t in tasks
+                    if t.section_id == s.id
+                ],
                 rubric=[
                     CriterionDoc(id=c.id, title=c.title, description=c.description)
                     for c in criteria
@@ -140,7 +148,9 @@ def get(session: Session, *, credential_id: str) -> CredentialDoc:
 
 
 def list_all(session: Session) -> list[CredentialDoc]:
-    return [_document(session, c) for c in session.exec(select(Credential).order_by(col(Credential.created_at)))]
+    return [
+        _document(session, c) for c in session.exec(select(Credential).order_by(col(Credential.created_at)))
+    ]
 
 
 def outline(doc: CredentialDoc) -> CredentialOutline:

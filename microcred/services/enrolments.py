@@ -52,7 +52,9 @@ def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str)
         doc = catalog.get(session, credential_id=credential_id)
         ensure_member(session, principal)
         mine = session.exec(
-            select(Enrolment).where(Enrolment.member_id == principal.sub, Enrolment.credential_id == credential_id)
+            select(Enrolment).where(
+                Enrolment.member_id == principal.sub, Enrolment.credential_id == credential_id
+            )
         ).all()
         if any(e.status == Status.APPROVED for e in mine):
             raise AlreadyEarned("you have already earned this credential", credential_id=credential_id)
@@ -106,7 +108,9 @@ async def enrol(
         await asyncio.to_thread(_release, sessions, enrolment_id)
         raise
     if info.checkout_url is None:
-        raise Unavailable("payments are unavailable right now; an admin has been told", status=info.status.value)
+        raise Unavailable(
+            "payments are unavailable right now; an admin has been told", status=info.status.value
+        )
     return EnrolmentCreated(
         id=enrolment_id,
         status=info.status,
@@ -118,7 +122,9 @@ async def enrol(
 def statuses(session: Session, *, member_id: str) -> list[Enrolment]:
     return list(
         session.exec(
-            select(Enrolment).where(Enrolment.member_id == member_id).order_by(col(Enrolment.created_at).desc())
+            select(Enrolment)
+            .where(Enrolment.member_id == member_id)
+            .order_by(col(Enrolment.created_at).desc())
         ).all()
     )
 
@@ -134,7 +140,9 @@ async def submit(
 ) -> SubmitResult:
     """Submit for review: the workflow validates and freezes the snapshot before it answers."""
     answered = await asyncio.to_thread(_answered, sessions, enrolment_id, member_id)
-    return await lifecycle.submit(enrolment_id, SubmitRequest(agree_terms=agree_terms, answered_task_ids=answered))
+    return await lifecycle.submit(
+        enrolment_id, SubmitRequest(agree_terms=agree_terms, answered_task_ids=answered)
+    )
 
 
 def _owned_check(sessions: SessionFactory, enrolment_id: str, member_id: str) -> None:
@@ -148,5 +156,7 @@ async def start_resubmission(
     await asyncio.to_thread(_owned_check, sessions, enrolment_id, member_id)
     info = await lifecycle.start_resubmission(enrolment_id)
     if info.checkout_url is None:
-        raise Unavailable("payments are unavailable right now; an admin has been told", status=info.status.value)
+        raise Unavailable(
+            "payments are unavailable right now; an admin has been told", status=info.status.value
+        )
     return info

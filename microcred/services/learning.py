@@ -139,7 +139,9 @@ def enrolment_detail(
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
     enrolment: Enrolment = row.Enrolment
     cid = enrolment.credential_id
-    sections = session.exec(select(Section).where(Section.credential_id == cid).order_by(col(Section.position))).all()
+    sections = session.exec(
+        select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
+    ).all()
     tasks = session.exec(select(Task).where(Task.credential_id == cid).order_by(col(Task.position))).all()
     resources = session.exec(
         select(Resource).where(Resource.credential_id == cid).order_by(col(Resource.position))

@@ -283,4 +283,6 @@ async def pay_offline(
         raise InvalidState("this checkout can no longer be paid", status=payment.status)
     payload = offline_event(payment, now=datetime.now(UTC))
     signature = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, int(time.time()))
-    return await handle(payload=payload, signature=signature, secret=secret, sessions=sessions, lifecycle=lifecycle)
+    return await handle(
+        payload=payload, signature=signature, secret=secret, sessions=sessions, lifecycle=lifecycle
+    )

@@ -49,7 +49,9 @@ def add_event(
     ).first()
     if exists is None:
         session.add(
-            TimelineEntry(enrolment_id=enrolment_id, key=key, kind=kind, at=at, actor=actor, detail=detail or {})
+            TimelineEntry(
+                enrolment_id=enrolment_id, key=key, kind=kind, at=at, actor=actor, detail=detail or {}
+            )
         )
 
 

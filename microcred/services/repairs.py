@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from microcred.contracts import CancelEnrolment, EnrolmentView, ExtendDeadline, ReassignReview, ResendNotification
+from microcred.contracts import (
+    CancelEnrolment,
+    EnrolmentView,
+    ExtendDeadline,
+    ReassignReview,
+    ResendNotification,
+)
 from microcred.db import SessionFactory
 from microcred.errors import NotFound
 from microcred.lifecycle import Lifecycle
@@ -40,14 +46,26 @@ async def reassign_review(
 
 
 async def cancel(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, actor: str, refund: bool | None, reason: str
+    *,
+    sessions: SessionFactory,
+    lifecycle: Lifecycle,
+    enrolment_id: str,
+    actor: str,
+    refund: bool | None,
+    reason: str,
 ) -> EnrolmentView:
     await asyncio.to_thread(_exists, sessions, enrolment_id)
     return await lifecycle.cancel(enrolment_id, CancelEnrolment(actor=actor, refund=refund, reason=reason))
 
 
 async def resend_notification(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, actor: str, notification_id: str, reason: str
+    *,
+    sessions: SessionFactory,
+    lifecycle: Lifecycle,
+    enrolment_id: str,
+    actor: str,
+    notification_id: str,
+    reason: str,
 ) -> None:
     await asyncio.to_thread(_exists, sessions, enrolment_id)
     await lifecycle.resend_notification(

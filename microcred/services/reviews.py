@@ -12,7 +12,16 @@ from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, M
 from microcred.db import SessionFactory
 from microcred.errors import NotFound
 from microcred.lifecycle import Lifecycle
-from microcred.models import Credential, Criterion, Enrolment, Evaluator, EvaluatorCredential, Section, Submission, Task
+from microcred.models import (
+    Credential,
+    Criterion,
+    Enrolment,
+    Evaluator,
+    EvaluatorCredential,
+    Section,
+    Submission,
+    Task,
+)
 from microcred.services import learning
 
 
@@ -79,7 +88,9 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
         session.exec(select(Criterion).where(Criterion.credential_id == cid)).all(),
         key=lambda c: (order[c.section_id], c.position),
     )
-    previous = session.get(Submission, (enrolment.id, enrolment.attempt - 1)) if enrolment.attempt > 1 else None
+    previous = (
+        session.get(Submission, (enrolment.id, enrolment.attempt - 1)) if enrolment.attempt > 1 else None
+    )
     frozen = submission.responses
     return {
         **_item(enrolment, credential.title),
@@ -95,9 +106,12 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
             for t in tasks
         ],
         "rubric": [
-            {"id": c.id, "section_id": c.section_id, "title": c.title, "description": c.description} for c in criteria
+            {"id": c.id, "section_id": c.section_id, "title": c.title, "description": c.description}
+            for c in criteria
         ],
-        "previous_rubric": learning.rubric_of(session, submission=previous) if previous and previous.outcome else None,
+        "previous_rubric": learning.rubric_of(session, submission=previous)
+        if previous and previous.outcome
+        else None,
     }
 
 

@@ -24,19 +24,23 @@ def latest_responses(session: Session, *, enrolment_id: str) -> dict[str, TaskRe
         .subquery()
     )
     rows = session.exec(
-        select(TaskResponse).join(
+        select(TaskResponse)
+        .join(
             newest,
             sa.and_(
                 col(TaskResponse.task_id) == newest.c.task_id,
                 col(TaskResponse.version) == newest.c.version,
             ),
-        ).where(TaskResponse.enrolment_id == enrolment_id)
+        )
+        .where(TaskResponse.enrolment_id == enrolment_id)
     ).all()
     return {r.task_id: r for r in rows}
 
 
 def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
-    return sorted(t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response))
+    return sorted(
+        t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response)
+    )
 
 
 def section_editable(enrolment: Enrolment, section_id: str) -> bool:
@@ -77,9 +81,7 @@ def save_response(
     return saved
 
 
-def freeze(
-    session: Session, *, enrolment: Enrolment, attempt: int, submitted_at: datetime
-) -> Submission:
+def freeze(session: Session, *, enrolment: Enrolment, attempt: int, submitted_at: datetime) -> Submission:
     """Copy the newest response of every task into attempt ``attempt``'s submission."""
     latest = latest_responses(session, enrolment_id=enrolment.id)
     snapshot = {

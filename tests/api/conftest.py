@@ -44,7 +44,11 @@ class Api:
         sub = sub or uid("evaluator")
         response = await self.http.put(
             f"/api/v1/evaluators/{sub}",
-            json={"name": f"Evaluator {sub}", "email": f"{sub}@example.org", "credential_ids": credential_ids},
+            json={
+                "name": f"Evaluator {sub}",
+                "email": f"{sub}@example.org",
+                "credential_ids": credential_ids,
+            },
             headers=self.admin(),
         )
         assert response.status_code == 200, response.text
@@ -135,7 +139,9 @@ class Flow:
         await eventually_status(self.api, self.member, self.enrolment_id, "in_progress")
 
     async def save(self, task_id: str, response: str = "my answer") -> httpx.Response:
-        return await self.api.http.put(self.url(f"/tasks/{task_id}"), json={"response": response}, headers=self.me)
+        return await self.api.http.put(
+            self.url(f"/tasks/{task_id}"), json={"response": response}, headers=self.me
+        )
 
     async def submitted(self) -> None:
         await self.paid()

@@ -23,7 +23,9 @@ async def test_extend_deadline(flow: Flow) -> None:
     await flow.paid()
     before = await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
     response = await flow.api.http.post(
-        admin_url(flow, "deadline-extension"), json={"by": "P1M", "reason": "illness"}, headers=flow.api.admin()
+        admin_url(flow, "deadline-extension"),
+        json={"by": "P1M", "reason": "illness"},
+        headers=flow.api.admin(),
     )
     assert response.status_code == 200, response.text
     old, new = datetime.fromisoformat(before["due_at"]), datetime.fromisoformat(response.json()["due_at"])
@@ -94,7 +96,9 @@ async def test_cancel_refunds_an_unreviewed_attempt(flow: Flow) -> None:
 async def test_cancel_without_refund_when_asked(flow: Flow) -> None:
     await flow.paid()
     response = await flow.api.http.post(
-        admin_url(flow, "cancellation"), json={"reason": "policy breach", "refund": False}, headers=flow.api.admin()
+        admin_url(flow, "cancellation"),
+        json={"reason": "policy breach", "refund": False},
+        headers=flow.api.admin(),
     )
     assert response.status_code == 200
     with flow.api.sessions() as session:
@@ -117,7 +121,9 @@ async def test_resend_notification(flow: Flow) -> None:
 
     original = await eventually(probe)
     resent = await flow.api.http.post(
-        admin_url(flow, f"notifications/{original.id}/resend"), json={"reason": "lost mail"}, headers=flow.api.admin()
+        admin_url(flow, f"notifications/{original.id}/resend"),
+        json={"reason": "lost mail"},
+        headers=flow.api.admin(),
     )
     assert resent.status_code == 204, resent.text
     items = (await flow.api.http.get("/api/v1/me/notifications", headers=flow.me)).json()["items"]
@@ -127,4 +133,6 @@ async def test_resend_notification(flow: Flow) -> None:
     )
     assert unknown.status_code == 404
     timeline = (await flow.api.http.get(flow.url("/timeline"), headers=flow.api.admin())).json()["items"]
-    assert [e["detail"].get("reason") for e in timeline if e["kind"] == "notification_resent"] == ["lost mail"]
+    assert [e["detail"].get("reason") for e in timeline if e["kind"] == "notification_resent"] == [
+        "lost mail"
+    ]

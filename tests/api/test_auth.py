@@ -31,7 +31,11 @@ async def test_no_token_is_401(api: Api) -> None:
 
 
 async def test_bad_token_is_401(api: Api) -> None:
-    for header in ("Bearer not-a-jwt", "Basic abc", f"Bearer {issue_token('another-secret-entirely-0123456789', sub='m', role=Role.MEMBER)}"):
+    for header in (
+        "Bearer not-a-jwt",
+        "Basic abc",
+        f"Bearer {issue_token('another-secret-entirely-0123456789', sub='m', role=Role.MEMBER)}",
+    ):
         response = await api.http.get("/api/v1/me/learning", headers={"Authorization": header})
         assert response.status_code == 401, header
 
@@ -45,7 +49,9 @@ async def test_expired_token_is_401(api: Api) -> None:
 
 async def test_token_without_a_known_role_is_401(api: Api) -> None:
     now = datetime.now(UTC)
-    token = jwt.encode({"sub": "m", "role": "superuser", "exp": now + timedelta(hours=1)}, SECRET, algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "m", "role": "superuser", "exp": now + timedelta(hours=1)}, SECRET, algorithm="HS256"
+    )
     response = await api.http.get("/api/v1/me/learning", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 

@@ -23,13 +23,22 @@ async def test_publish_then_get_returns_the_same_document(api: Api) -> None:
 
 async def test_policies_default_to_the_product_defaults(api: Api) -> None:
     doc = credential_doc().model_dump(mode="json")
-    for policy in ("submission_window", "review_window", "payment_window", "reminders_before_due",
-                   "evaluator_reminder_before"):
+    for policy in (
+        "submission_window",
+        "review_window",
+        "payment_window",
+        "reminders_before_due",
+        "evaluator_reminder_before",
+    ):
         doc.pop(policy)
     created = await api.http.post("/api/v1/credentials", json=doc, headers=api.admin())
     assert created.status_code == 201
     body = created.json()
-    assert (body["submission_window"], body["review_window"], body["payment_window"]) == ("P10M", "P14D", "PT24H")
+    assert (body["submission_window"], body["review_window"], body["payment_window"]) == (
+        "P10M",
+        "P14D",
+        "PT24H",
+    )
     assert body["reminders_before_due"] == ["P30D", "P7D"] and body["evaluator_reminder_before"] == "P3D"
 
 
@@ -63,8 +72,18 @@ def _broken(**change: Any) -> dict[str, Any]:
         _broken(sections=[]),
         _broken(unexpected="field"),
     ],
-    ids=["duration", "short-payment", "long-payment", "reminder", "eval-reminder", "free", "currency", "id",
-         "no-sections", "unknown-field"],
+    ids=[
+        "duration",
+        "short-payment",
+        "long-payment",
+        "reminder",
+        "eval-reminder",
+        "free",
+        "currency",
+        "id",
+        "no-sections",
+        "unknown-field",
+    ],
 )
 async def test_invalid_documents_are_422_and_not_stored(api: Api, doc: dict[str, Any]) -> None:
     response = await api.http.post("/api/v1/credentials", json=doc, headers=api.admin())
@@ -99,11 +118,15 @@ async def test_register_evaluator_for_some_or_all_credentials(api: Api) -> None:
     )
     assert some.status_code == 200
     assert some.json() == {
-        "id": sub, "name": "Eve", "email": "eve@example.org",
-        "credential_ids": [credential["id"]], "all_credentials": False,
+        "id": sub,
+        "name": "Eve",
+        "email": "eve@example.org",
+        "credential_ids": [credential["id"]],
+        "all_credentials": False,
     }
     everything = await api.http.put(
-        f"/api/v1/evaluators/{sub}", json={"name": "Eve", "email": "eve@example.org", "credential_ids": []},
+        f"/api/v1/evaluators/{sub}",
+        json={"name": "Eve", "email": "eve@example.org", "credential_ids": []},
         headers=api.admin(),
     )
     assert everything.json()["all_credentials"] is True and everything.json()["credential_ids"] == []
@@ -118,7 +141,8 @@ async def test_register_evaluator_rejects_unknown_credentials_and_bad_email(api:
     )
     assert unknown.status_code == 422 and unknown.json()["detail"]["credential_ids"] == ["nope"]
     bad_email = await api.http.put(
-        f"/api/v1/evaluators/{sub}", json={"name": "Eve", "email": "not-an-email", "credential_ids": []},
+        f"/api/v1/evaluators/{sub}",
+        json={"name": "Eve", "email": "not-an-email", "credential_ids": []},
         headers=api.admin(),
     )
     assert bad_email.status_code == 422

@@ -138,7 +138,9 @@ async def test_rubric_is_404_before_a_decision_and_then_marked(flow: Flow) -> No
     rubric = (await flow.api.http.get(flow.url("/rubric"), headers=flow.me)).json()
     assert rubric["attempt"] == 1 and rubric["decision"] == "resubmit"
     assert {c["criterion_id"]: (c["section_id"], c["met"]) for c in rubric["criteria"]} == {
-        "plan-c": ("plan", True), "reflect-c": ("reflect", True), "reflect-d": ("reflect", False),
+        "plan-c": ("plan", True),
+        "reflect-c": ("reflect", True),
+        "reflect-d": ("reflect", False),
     }
     detail = (await flow.api.http.get(flow.url(), headers=flow.me)).json()
     assert detail["rubric"] == {**rubric}
@@ -168,8 +170,9 @@ async def test_resubmission_edits_only_failed_sections(flow: Flow) -> None:
     await flow.assigned()
     approved = await flow.decide("approved")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
-    again = await flow.api.http.post("/api/v1/enrolments", json={"credential_id": flow.credential["id"]},
-                                     headers=flow.me)
+    again = await flow.api.http.post(
+        "/api/v1/enrolments", json={"credential_id": flow.credential["id"]}, headers=flow.me
+    )
     assert again.status_code == 409 and code(again) == "already_earned"
 
 
@@ -186,12 +189,20 @@ async def test_timeline_for_owner_and_admin(flow: Flow) -> None:
     assert mine.status_code == admins.status_code == 200
     assert mine.json() == admins.json()
     kinds = [e["kind"] for e in mine.json()["items"]]
-    assert kinds[:5] == ["enrolled", "checkout_opened", "payment_confirmed", "submitted", "evaluator_assigned"]
+    assert kinds[:5] == [
+        "enrolled",
+        "checkout_opened",
+        "payment_confirmed",
+        "submitted",
+        "evaluator_assigned",
+    ]
     times = [e["at"] for e in mine.json()["items"]]
     assert times == sorted(times)
     submitted = next(e for e in mine.json()["items"] if e["kind"] == "submitted")
     assert submitted["actor"] == flow.member
-    assert (await flow.api.http.get("/api/v1/enrolments/nope/timeline", headers=flow.api.admin())).status_code == 404
+    assert (
+        await flow.api.http.get("/api/v1/enrolments/nope/timeline", headers=flow.api.admin())
+    ).status_code == 404
 
 
 async def test_notifications_newest_first(flow: Flow) -> None:

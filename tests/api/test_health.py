@@ -36,10 +36,11 @@ async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object)
         issuer=BadgeIssuer.from_settings(settings),
     )
     app = create_app(state=state)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-            assert (await http.get("/healthz")).status_code == 200
-            ready = await http.get("/readyz")
+    transport = httpx.ASGITransport(app=app)
+    lifespan = app.router.lifespan_context(app)
+    async with lifespan, httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
     assert ready.status_code == 503
     checks = ready.json()["checks"]
     assert checks["database"].startswith("error") and checks["temporal"].startswith("error")

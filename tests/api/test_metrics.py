@@ -22,5 +22,8 @@ async def test_request_metrics_by_route_template(flow: Flow) -> None:
         text,
     )
     assert saves and float(saves.group(1)) == 2
-    assert 'microcred_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/enrolments"' in text
+    assert (
+        'microcred_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/enrolments"'
+        in text
+    )
     assert flow.enrolment_id not in text  # ids never become label values

@@ -34,18 +34,23 @@ async def test_decision_error_codes_leave_the_review_open(flow: Flow) -> None:
         url, json={"outcome": "approved", "marks": all_met}, headers=flow.api.auth("evaluator", stranger)
     )
     assert not_mine.status_code == 403 and code(not_mine) == "not_assigned"
-    missing = await flow.api.http.post(url, json={"outcome": "approved", "marks": all_met[:2]}, headers=flow.reviewer)
+    missing = await flow.api.http.post(
+        url, json={"outcome": "approved", "marks": all_met[:2]}, headers=flow.reviewer
+    )
     assert missing.status_code == 422 and code(missing) == "rubric_incomplete"
     assert missing.json()["detail"]["missing"] == ["reflect-d"]
     approve_unmet = [dict(m, met=m["criterion_id"] != "plan-c") for m in all_met]
-    inconsistent = await flow.api.http.post(url, json={"outcome": "approved", "marks": approve_unmet},
-                                            headers=flow.reviewer)
+    inconsistent = await flow.api.http.post(
+        url, json={"outcome": "approved", "marks": approve_unmet}, headers=flow.reviewer
+    )
     assert inconsistent.status_code == 422 and code(inconsistent) == "rubric_inconsistent"
-    resubmit_all_met = await flow.api.http.post(url, json={"outcome": "resubmit", "marks": all_met},
-                                                headers=flow.reviewer)
+    resubmit_all_met = await flow.api.http.post(
+        url, json={"outcome": "resubmit", "marks": all_met}, headers=flow.reviewer
+    )
     assert code(resubmit_all_met) == "rubric_inconsistent"
-    silent = await flow.api.http.post(url, json={"outcome": "resubmit", "marks": approve_unmet},
-                                      headers=flow.reviewer)
+    silent = await flow.api.http.post(
+        url, json={"outcome": "resubmit", "marks": approve_unmet}, headers=flow.reviewer
+    )
     assert code(silent) == "rubric_inconsistent" and silent.json()["detail"]["uncommented"] == ["plan-c"]
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "under_review"
     decided = await flow.decide("approved")
@@ -82,15 +87,23 @@ async def test_unassigned_reviews_are_claimed_by_eligible_evaluators(api: Api) -
     queue = (await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", eligible))).json()["items"]
     assert [i["assigned_to"] for i in queue if i["enrolment_id"] == flow.enrolment_id] == [None]
     assert not [
-        i for i in (await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", ineligible))).json()["items"]
+        i
+        for i in (await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", ineligible))).json()[
+            "items"
+        ]
         if i["enrolment_id"] == flow.enrolment_id
     ]
-    refused = await api.http.post(f"/api/v1/reviews/{flow.enrolment_id}/claim",
-                                  headers=api.auth("evaluator", ineligible))
+    refused = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", ineligible)
+    )
     assert refused.status_code == 403 and code(refused) == "not_eligible"
-    claimed = await api.http.post(f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible))
+    claimed = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible)
+    )
     assert claimed.status_code == 200 and claimed.json()["assigned_to"] == eligible
-    again = await api.http.post(f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible))
+    again = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible)
+    )
     assert again.status_code == 409 and code(again) == "already_claimed"
     flow.evaluator = eligible
     assert (await flow.decide("approved")).status_code == 200
@@ -112,7 +125,9 @@ async def test_a_member_never_reviews_their_own_work(api: Api) -> None:
         return any(e["kind"] == "review_unassigned" for e in timeline)
 
     assert await eventually(unassigned_event)
-    claim = await api.http.post(f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", both))
+    claim = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", both)
+    )
     assert claim.status_code == 403 and code(claim) == "not_eligible"
 
 

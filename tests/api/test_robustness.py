@@ -32,8 +32,12 @@ async def test_malformed_and_mistyped_bodies_are_422(flow: Flow) -> None:
         ("POST", flow.url("/submit"), b'{"agree_terms": "maybe"}', flow.me),
         ("POST", flow.url("/submit"), b"", flow.me),
         ("PUT", "/api/v1/evaluators/e1", b'{"name": "", "email": "e@example.org"}', api.admin()),
-        ("POST", f"/api/v1/reviews/{flow.enrolment_id}/decision", b'{"outcome": "maybe", "marks": []}',
-         api.auth("evaluator", flow.evaluator)),
+        (
+            "POST",
+            f"/api/v1/reviews/{flow.enrolment_id}/decision",
+            b'{"outcome": "maybe", "marks": []}',
+            api.auth("evaluator", flow.evaluator),
+        ),
     ]
     for method, path, body, headers in cases:
         response = await api.http.request(method, path, content=body, headers={**headers, **json_headers})

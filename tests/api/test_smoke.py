@@ -26,8 +26,12 @@ async def test_purchase_to_submit(api: Api) -> None:
     await wait_status(api, member, created["id"], "in_progress")
     h = api.auth("member", member)
     for task in ("plan-1", "reflect-1"):
-        r = await api.http.put(f"/api/v1/enrolments/{created['id']}/tasks/{task}", json={"response": "x"}, headers=h)
+        r = await api.http.put(
+            f"/api/v1/enrolments/{created['id']}/tasks/{task}", json={"response": "x"}, headers=h
+        )
         assert r.status_code == 200, r.text
-    r = await api.http.post(f"/api/v1/enrolments/{created['id']}/submit", json={"agree_terms": True}, headers=h)
+    r = await api.http.post(
+        f"/api/v1/enrolments/{created['id']}/submit", json={"agree_terms": True}, headers=h
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "under_review"

@@ -21,7 +21,12 @@ WEBHOOK = "/api/v1/webhooks/stripe"
 
 def event(kind: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
     return json.dumps(
-        {"id": event_id or f"evt_{uuid.uuid4().hex}", "object": "event", "type": kind, "data": {"object": obj}}
+        {
+            "id": event_id or f"evt_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": kind,
+            "data": {"object": obj},
+        }
     ).encode()
 
 
@@ -39,8 +44,12 @@ def session_object(flow: Flow, **overrides: Any) -> dict[str, Any]:
     return obj
 
 
-async def deliver(flow: Flow, payload: bytes, *, secret: str = DEV_WEBHOOK_SECRET, at: int | None = None) -> Any:
-    signature = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, at or int(time.time()))
+async def deliver(
+    flow: Flow, payload: bytes, *, secret: str = DEV_WEBHOOK_SECRET, at: int | None = None
+) -> Any:
+    signature = stripe.WebhookSignature.generate_signature_header(
+        payload.decode(), secret, at or int(time.time())
+    )
     return await flow.api.http.post(WEBHOOK, content=payload, headers={"Stripe-Signature": signature})
 
 
@@ -65,7 +74,9 @@ async def test_forged_stale_and_unsigned_events_are_400_and_change_nothing(flow:
     forged = await deliver(flow, payload, secret="whsec_someone_else")
     stale = await deliver(flow, payload, at=int(time.time()) - 3600)
     unsigned = await flow.api.http.post(WEBHOOK, content=payload)
-    garbage = await flow.api.http.post(WEBHOOK, content=b"not json", headers={"Stripe-Signature": "t=1,v1=00"})
+    garbage = await flow.api.http.post(
+        WEBHOOK, content=b"not json", headers={"Stripe-Signature": "t=1,v1=00"}
+    )
     for response in (forged, stale, unsigned, garbage):
         assert response.status_code == 400 and response.json()["detail"]["code"] == "bad_webhook"
     assert payment(flow).status == "open"
@@ -74,7 +85,9 @@ async def test_forged_stale_and_unsigned_events_are_400_and_change_nothing(flow:
 
 async def test_a_replayed_event_changes_nothing(flow: Flow) -> None:
     await flow.buy()
-    payload = event("checkout.session.completed", session_object(flow), event_id="evt_replayed_" + flow.enrolment_id)
+    payload = event(
+        "checkout.session.completed", session_object(flow), event_id="evt_replayed_" + flow.enrolment_id
+    )
     first, second = await deliver(flow, payload), await deliver(flow, payload)
     assert first.json()["outcome"] == "delivered" and second.json()["outcome"] == "duplicate"
     # The same payment under a new event id (Stripe's redelivery) is idempotent in the workflow.
@@ -99,7 +112,9 @@ async def test_out_of_order_expiry_after_payment_changes_nothing(flow: Flow) -> 
     await flow.buy()
     await deliver(flow, event("checkout.session.completed", session_object(flow)))
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
-    late_expiry = await deliver(flow, event("checkout.session.expired", session_object(flow, payment_status="unpaid")))
+    late_expiry = await deliver(
+        flow, event("checkout.session.expired", session_object(flow, payment_status="unpaid"))
+    )
     assert late_expiry.status_code == 200
     assert payment(flow).status == "paid"
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "in_progress"
@@ -107,7 +122,9 @@ async def test_out_of_order_expiry_after_payment_changes_nothing(flow: Flow) -> 
 
 async def test_async_payments_fulfil_only_when_they_succeed(flow: Flow) -> None:
     await flow.buy()
-    pending = await deliver(flow, event("checkout.session.completed", session_object(flow, payment_status="unpaid")))
+    pending = await deliver(
+        flow, event("checkout.session.completed", session_object(flow, payment_status="unpaid"))
+    )
     assert pending.json()["outcome"] == "awaiting_async_payment"
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "awaiting_payment"
     succeeded = await deliver(flow, event("checkout.session.async_payment_succeeded", session_object(flow)))
@@ -127,7 +144,9 @@ async def test_a_failed_async_payment_ends_the_checkout(flow: Flow) -> None:
 
 async def test_an_expired_checkout_cancels_the_first_purchase(flow: Flow) -> None:
     await flow.buy()
-    expired = await deliver(flow, event("checkout.session.expired", session_object(flow, payment_status="unpaid")))
+    expired = await deliver(
+        flow, event("checkout.session.expired", session_object(flow, payment_status="unpaid"))
+    )
     assert expired.json()["outcome"] == "checkout_ended"
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "cancelled")
     again = await flow.api.enrol(flow.member, flow.credential["id"])  # a new purchase starts anew
@@ -136,7 +155,9 @@ async def test_an_expired_checkout_cancels_the_first_purchase(flow: Flow) -> Non
 
 async def test_an_amount_mismatch_is_recorded_and_not_fulfilled(flow: Flow) -> None:
     await flow.buy()
-    response = await deliver(flow, event("checkout.session.completed", session_object(flow, amount_total=100)))
+    response = await deliver(
+        flow, event("checkout.session.completed", session_object(flow, amount_total=100))
+    )
     assert response.json()["outcome"] == "amount_mismatch"
     row = payment(flow)
     assert row.status == "mismatch" and row.paid_amount == 100 and "expected 9900" in (row.note or "")
@@ -149,7 +170,9 @@ async def test_unknown_types_and_unknown_checkouts_are_acknowledged(flow: Flow) 
     await flow.buy()
     other = await deliver(flow, event("customer.created", {"id": "cus_1", "object": "customer"}))
     assert other.status_code == 200 and other.json()["outcome"] == "ignored"
-    stranger = await deliver(flow, event("checkout.session.completed", session_object(flow, id="cs_not_ours")))
+    stranger = await deliver(
+        flow, event("checkout.session.completed", session_object(flow, id="cs_not_ours"))
+    )
     assert stranger.status_code == 200 and stranger.json()["outcome"] == "unknown_checkout"
 
 
@@ -164,7 +187,9 @@ async def test_charge_refunded_is_recorded(flow: Flow) -> None:
     assert payment(flow).status == "refunded"
 
 
-async def test_a_late_payment_is_refunded_and_the_member_told(flow: Flow, ts_env: WorkflowEnvironment) -> None:
+async def test_a_late_payment_is_refunded_and_the_member_told(
+    flow: Flow, ts_env: WorkflowEnvironment
+) -> None:
     await flow.buy()
     await ts_env.sleep(timedelta(hours=25))  # the 24 h payment window passes
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "cancelled")

@@ -30,9 +30,16 @@ def free_port() -> int:
 def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, dict[str, str]]]:
     """Run ``microcred dev``; yield the API base URL and the printed demo tokens."""
     command = [
-        str(Path(sys.executable).parent / "microcred"), "dev",
-        "--port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
-        "--ui-port", str(ports["ui"]), "--data-dir", str(data_dir),
+        str(Path(sys.executable).parent / "microcred"),
+        "dev",
+        "--port",
+        str(ports["api"]),
+        "--temporal-port",
+        str(ports["temporal"]),
+        "--ui-port",
+        str(ports["ui"]),
+        "--data-dir",
+        str(data_dir),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
     log = (data_dir.parent / f"dev-{time.monotonic_ns()}.log").open("w+")
@@ -78,7 +85,9 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
             assert http.get("/readyz").json()["status"] == "ready"
             catalog = http.get("/api/v1/credentials", headers=member).json()["items"]
             assert {c["id"] for c in catalog} >= {"inquiry-in-practice"}
-            created = http.post("/api/v1/enrolments", json={"credential_id": "inquiry-in-practice"}, headers=member)
+            created = http.post(
+                "/api/v1/enrolments", json={"credential_id": "inquiry-in-practice"}, headers=member
+            )
             assert created.status_code == 201, created.text
             enrolment = created.json()
             checkout_url = enrolment["checkout_url"]
@@ -94,7 +103,9 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
 
             wait_for(in_progress)
             saved = http.put(
-                f"/api/v1/enrolments/{enrolment['id']}/tasks/plan-unit", json={"response": "My unit"}, headers=member
+                f"/api/v1/enrolments/{enrolment['id']}/tasks/plan-unit",
+                json={"response": "My unit"},
+                headers=member,
             )
             assert saved.status_code == 200
             before = http.get("/api/v1/me/learning", headers=member).json()["items"][0]

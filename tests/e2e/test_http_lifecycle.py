@@ -84,7 +84,9 @@ async def stack(ts_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[tu
     migrate.upgrade(settings.sqlalchemy_url)
     stop = asyncio.Event()
     worker_task = asyncio.create_task(worker.run(settings, stop=stop))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     server_task = asyncio.create_task(server.serve())
     while not server.started:
         assert not server_task.done(), "the API did not start"
@@ -107,22 +109,32 @@ async def test_purchase_resubmission_approval_and_expiry(
     await api.call("POST", "/api/v1/credentials", "admin", "admin", expect=201, json=doc)
     evaluator = uid("evaluator")
     await api.call(
-        "PUT", f"/api/v1/evaluators/{evaluator}", "admin", "admin",
+        "PUT",
+        f"/api/v1/evaluators/{evaluator}",
+        "admin",
+        "admin",
         json={"name": "Eva", "email": f"{evaluator}@example.org", "credential_ids": [doc["id"]]},
     )
 
     # Purchase, work, submit.
     member = uid("member")
-    created = await api.call("POST", "/api/v1/enrolments", "member", member, expect=201,
-                             json={"credential_id": doc["id"]})
+    created = await api.call(
+        "POST", "/api/v1/enrolments", "member", member, expect=201, json={"credential_id": doc["id"]}
+    )
     enrolment = created["id"]
     await api.pay(created["checkout_url"])
     await api.until(member, enrolment, "in_progress")
     for task in ("plan-1", "reflect-1"):
-        await api.call("PUT", f"/api/v1/enrolments/{enrolment}/tasks/{task}", "member", member,
-                       json={"response": f"first {task}"})
-    submitted = await api.call("POST", f"/api/v1/enrolments/{enrolment}/submit", "member", member,
-                               json={"agree_terms": True})
+        await api.call(
+            "PUT",
+            f"/api/v1/enrolments/{enrolment}/tasks/{task}",
+            "member",
+            member,
+            json={"response": f"first {task}"},
+        )
+    submitted = await api.call(
+        "POST", f"/api/v1/enrolments/{enrolment}/submit", "member", member, json={"agree_terms": True}
+    )
     assert submitted["status"] == "under_review"
     assert (await api.status(member, enrolment))["status"] == "under_review"
 
@@ -133,23 +145,45 @@ async def test_purchase_resubmission_approval_and_expiry(
             break
         await asyncio.sleep(0.03)
     review = await api.call("GET", f"/api/v1/reviews/{enrolment}", "evaluator", evaluator)
-    marks = [{"criterion_id": c["id"], "met": c["section_id"] != "reflect", "comment": "more evidence"}
-             for c in review["rubric"]]
-    decided = await api.call("POST", f"/api/v1/reviews/{enrolment}/decision", "evaluator", evaluator,
-                             json={"outcome": "resubmit", "marks": marks, "feedback": "close"})
+    marks = [
+        {"criterion_id": c["id"], "met": c["section_id"] != "reflect", "comment": "more evidence"}
+        for c in review["rubric"]
+    ]
+    decided = await api.call(
+        "POST",
+        f"/api/v1/reviews/{enrolment}/decision",
+        "evaluator",
+        evaluator,
+        json={"outcome": "resubmit", "marks": marks, "feedback": "close"},
+    )
     assert decided["status"] == "resubmission_requested"
     rubric = await api.call("GET", f"/api/v1/enrolments/{enrolment}/rubric", "member", member)
     assert {c["criterion_id"] for c in rubric["criteria"] if not c["met"]} == {"reflect-c", "reflect-d"}
 
     # Resubmission: pay, edit only the failed section, submit attempt 2, approval.
-    started = await api.call("POST", f"/api/v1/enrolments/{enrolment}/resubmission", "member", member, expect=201)
+    started = await api.call(
+        "POST", f"/api/v1/enrolments/{enrolment}/resubmission", "member", member, expect=201
+    )
     await api.pay(started["checkout_url"])
     await api.until(member, enrolment, "in_progress")
-    await api.call("PUT", f"/api/v1/enrolments/{enrolment}/tasks/plan-1", "member", member, expect=409,
-                   json={"response": "not allowed"})
-    await api.call("PUT", f"/api/v1/enrolments/{enrolment}/tasks/reflect-1", "member", member,
-                   json={"response": "better reflection"})
-    await api.call("POST", f"/api/v1/enrolments/{enrolment}/submit", "member", member, json={"agree_terms": True})
+    await api.call(
+        "PUT",
+        f"/api/v1/enrolments/{enrolment}/tasks/plan-1",
+        "member",
+        member,
+        expect=409,
+        json={"response": "not allowed"},
+    )
+    await api.call(
+        "PUT",
+        f"/api/v1/enrolments/{enrolment}/tasks/reflect-1",
+        "member",
+        member,
+        json={"response": "better reflection"},
+    )
+    await api.call(
+        "POST", f"/api/v1/enrolments/{enrolment}/submit", "member", member, json={"agree_terms": True}
+    )
     for _ in range(300):
         queue = (await api.call("GET", "/api/v1/reviews", "evaluator", evaluator))["items"]
         if any(i["enrolment_id"] == enrolment and i["assigned_to"] == evaluator for i in queue):
@@ -160,24 +194,41 @@ async def test_purchase_resubmission_approval_and_expiry(
     assert {t["task_id"]: t["response"] for t in review["tasks"]}["plan-1"] == "first plan-1"
     assert review["previous_rubric"]["decision"] == "resubmit"
     approve = [{"criterion_id": c["id"], "met": True, "comment": ""} for c in review["rubric"]]
-    await api.call("POST", f"/api/v1/reviews/{enrolment}/decision", "evaluator", evaluator,
-                   json={"outcome": "approved", "marks": approve})
+    await api.call(
+        "POST",
+        f"/api/v1/reviews/{enrolment}/decision",
+        "evaluator",
+        evaluator,
+        json={"outcome": "approved", "marks": approve},
+    )
     approved = await api.until(member, enrolment, "approved")
     assert approved["attempt"] == 2 and approved["decision"] == "approved"
 
     # A second member lets the ten-month window run out.
     late = uid("member")
-    other = await api.call("POST", "/api/v1/enrolments", "member", late, expect=201, json={"credential_id": doc["id"]})
+    other = await api.call(
+        "POST", "/api/v1/enrolments", "member", late, expect=201, json={"credential_id": doc["id"]}
+    )
     await api.pay(other["checkout_url"])
     item = await api.until(late, other["id"], "in_progress")
-    await api.call("PUT", f"/api/v1/enrolments/{other['id']}/tasks/plan-1", "member", late, json={"response": "a"})
+    await api.call(
+        "PUT", f"/api/v1/enrolments/{other['id']}/tasks/plan-1", "member", late, json={"response": "a"}
+    )
     await ts_env.sleep(timedelta(days=320))
     expired = await api.until(late, other["id"], "expired")
     assert expired["due_at"] == item["due_at"]
-    await api.call("PUT", f"/api/v1/enrolments/{other['id']}/tasks/plan-1", "member", late, expect=409,
-                   json={"response": "too late"})
+    await api.call(
+        "PUT",
+        f"/api/v1/enrolments/{other['id']}/tasks/plan-1",
+        "member",
+        late,
+        expect=409,
+        json={"response": "too late"},
+    )
     timeline = (await api.call("GET", f"/api/v1/enrolments/{other['id']}/timeline", "member", late))["items"]
     assert timeline[-1]["kind"] == "expired"
     # After expiry a new purchase starts anew.
-    again = await api.call("POST", "/api/v1/enrolments", "member", late, expect=201, json={"credential_id": doc["id"]})
+    again = await api.call(
+        "POST", "/api/v1/enrolments", "member", late, expect=201, json={"credential_id": doc["id"]}
+    )
     assert again["id"] != other["id"]
