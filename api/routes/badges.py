@@ -1,8 +1,110 @@
-"""Routes: badges (being written, issue 5)."""
+"""Routes: badges (public, except revocation) and the issuer's JWK Set."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Any
 
-router = APIRouter()
-wellknown = APIRouter()
+import jinja2
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from api.deps import AdminDep, SessionDep, StateDep
+from microcred.services import badges
+from microcred.services.badges import (
+    BadgePublic,
+    EvidencePublic,
+    JwksPublic,
+    ProfilePublic,
+    RevocationPublic,
+    RevokeRequest,
+    VerificationPublic,
+)
+
+router = APIRouter(tags=["badges"])
+wellknown = APIRouter(tags=["badges"])
+
+_pages = jinja2.Environment(
+    loader=jinja2.PackageLoader("api", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such badge."}}
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether an Accept header ranks text/html above JSON (a browser opening a shared link)."""
+    html = json = 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in ("text/html", "text/*", "*/*"):
+            html = max(html, q if media == "text/html" else q - 0.001)
+        if media in ("application/json", "application/*", "*/*"):
+            json = max(json, q if media == "application/json" else q - 0.001)
+    return html > json
+
+
+@router.get(
+    "/badges/{badge_id}",
+    response_model=BadgePublic,
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The badge."},
+        **_NOT_FOUND,
+    },
+)
+def get_badge(
+    badge_id: str, request: Request, response: Response, session: SessionDep, state: StateDep
+) -> BadgePublic | HTMLResponse:
+    """The badge: its Open Badges 3.0 credential (decoded) and the signed VC-JWT.
+
+    A client that prefers ``text/html`` (a browser opening a shared link) gets the badge's web page:
+    the achievement, the issuer, the date, the verification result and "Add to LinkedIn profile".
+    """
+    if prefers_html(request.headers.get("accept", "")):
+        page = badges.page(session, issuer=state.issuer, badge_id=badge_id, now=datetime.now(UTC))
+        html = _pages.get_template("badge.html").render(page=page)
+        return HTMLResponse(html, headers={"Vary": "Accept"})
+    response.headers["Vary"] = "Accept"
+    return badges.public(session, badge_id=badge_id)
+
+
+@router.get("/badges/{badge_id}/verify", response_model=VerificationPublic, responses=_NOT_FOUND)
+def verify_badge(badge_id: str, session: SessionDep, state: StateDep) -> VerificationPublic:
+    """Verify a badge now: revocation, the RS256 signature, the JWT claims against the body, the dates."""
+    return badges.verify(session, issuer=state.issuer, badge_id=badge_id, now=datetime.now(UTC))
+
+
+@router.post("/badges/{badge_id}/revoke", response_model=RevocationPublic, responses=_NOT_FOUND)
+def revoke_badge(
+    badge_id: str, body: RevokeRequest, session: SessionDep, admin: AdminDep
+) -> RevocationPublic:
+    """Admin: revoke a badge with a reason; verification fails with that reason from now on."""
+    with session.begin():
+        return badges.revoke(
+            session, badge_id=badge_id, reason=body.reason, actor=admin.sub, now=datetime.now(UTC)
+        )
+
+
+@router.get("/badges/{badge_id}/evidence", response_model=EvidencePublic, responses=_NOT_FOUND)
+def badge_evidence(badge_id: str, session: SessionDep, state: StateDep) -> EvidencePublic:
+    """The approved submission the badge's evidence points at, with its marked rubric."""
+    return badges.evidence(session, issuer=state.issuer, badge_id=badge_id)
+
+
+@router.get("/issuer", response_model=ProfilePublic, response_model_by_alias=True)
+def issuer_profile(state: StateDep) -> ProfilePublic:
+    """The issuer profile that every badge names as its ``issuer``."""
+    return badges.profile(issuer=state.issuer)
+
+
+@wellknown.get("/.well-known/jwks.json", response_model=JwksPublic)
+def jwks(session: SessionDep, state: StateDep) -> JwksPublic:
+    """The public keys of every badge signing key ever used (old kids stay, so old badges verify)."""
+    return badges.jwks(session, issuer=state.issuer)

@@ -1,0 +1,431 @@
+"""Badges: issue one per approved submission, read, verify, revoke, show its evidence, publish keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session, col, select
+
+from microcred import badges as ob
+from microcred.contracts import Outcome
+from microcred.errors import InvalidState, NotFound
+from microcred.models import Badge, Enrolment, Member, RubricMark, SigningKey, Submission
+from microcred.schemas import CredentialDoc
+from microcred.services import catalog
+
+LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
+
+# --- what the API shows --------------------------------------------------------------------
+
+
+class BadgePublic(BaseModel):
+    id: str
+    credential: dict[str, Any] = Field(description="The OpenBadgeCredential, decoded from the JWT.")
+    jwt: str = Field(description="The credential signed as a VC-JWT (RS256; kid in /.well-known/jwks.json).")
+
+
+class IssuerSummary(BaseModel):
+    id: str
+    name: str
+
+
+class AchievementSummary(BaseModel):
+    id: str
+    name: str
+    description: str | None = None
+
+
+class RecipientIdentity(BaseModel):
+    """The recipient as the badge names them: a salted ``sha256$`` hash, never the address itself."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: str | list[str]
+    identity_hash: str = Field(alias="identityHash")
+    identity_type: str = Field(alias="identityType")
+    hashed: bool
+    salt: str | None = None
+
+
+class VerificationPublic(BaseModel):
+    valid: bool
+    reason: str | None = Field(default=None, description="Why the badge does not verify.")
+    issuer: IssuerSummary | None = Field(description="As the badge states it (checked only when valid).")
+    recipient: RecipientIdentity | None
+    achievement: AchievementSummary | None
+    valid_from: datetime | None
+    revoked_at: datetime | None = None
+    checked_at: datetime
+
+
+class RevokeRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RevocationPublic(BaseModel):
+    id: str
+    revoked_at: datetime
+    reason: str
+    revoked_by: str | None
+
+
+class JwkPublic(BaseModel):
+    kty: str
+    n: str
+    e: str
+    kid: str
+    alg: str = ob.ALGORITHM
+    use: str = "sig"
+
+
+class JwksPublic(BaseModel):
+    keys: list[JwkPublic]
+
+
+class ProfilePublic(BaseModel):
+    context: list[str] = Field(alias="@context")
+    id: str
+    type: list[str]
+    name: str
+    url: str
+
+
+class EvidenceTask(BaseModel):
+    id: str
+    prompt: str
+    response: str | None
+
+
+class EvidenceCriterion(BaseModel):
+    criterion_id: str
+    title: str
+    met: bool
+    comment: str
+
+
+class EvidenceSection(BaseModel):
+    id: str
+    title: str
+    tasks: list[EvidenceTask]
+    rubric: list[EvidenceCriterion]
+
+
+class EvidencePublic(BaseModel):
+    """The approved submission a badge's evidence points at."""
+
+    badge_id: str
+    badge_url: str
+    credential_id: str
+    title: str
+    attempt: int
+    submitted_at: datetime
+    decided_at: datetime | None
+    sections: list[EvidenceSection]
+
+
+class BadgePage(BaseModel):
+    """What the web page of a badge shows."""
+
+    badge_id: str
+    title: str
+    description: str
+    criteria: str
+    issuer_name: str
+    issuer_url: str
+    issued_on: date | None
+    results: list[EvidenceCriterion]
+    verification: VerificationPublic
+    badge_url: str
+    verify_url: str
+    evidence_url: str | None
+    linkedin_url: str
+
+
+# --- issuing -------------------------------------------------------------------------------
+
+
+def find(session: Session, *, enrolment_id: str) -> Badge | None:
+    """The badge of an enrolment, if it has one (at most one exists)."""
+    return session.exec(select(Badge).where(Badge.enrolment_id == enrolment_id)).first()
+
+
+def issue(
+    session: Session, *, issuer: ob.BadgeIssuer, enrolment_id: str, attempt: int, valid_from: datetime
+) -> Badge:
+    """The badge of the approved attempt: the one already issued, or a newly signed one."""
+    existing = session.get(Badge, ob.badge_id_for(enrolment_id, attempt)) or find(
+        session, enrolment_id=enrolment_id
+    )
+    if existing is not None:
+        return existing
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    submission = session.get(Submission, (enrolment_id, attempt))
+    if submission is None or submission.outcome != Outcome.APPROVED:
+        raise InvalidState("this attempt was not approved", enrolment_id=enrolment_id, attempt=attempt)
+    doc = catalog.get(session, credential_id=enrolment.credential_id)
+    rubric = _marked_rubric(session, doc=doc, submission=submission)
+    unmet = [c.id for c in rubric if not c.met]
+    if unmet:
+        raise InvalidState("the approved rubric has unmet or unmarked criteria", criteria=unmet)
+    member = session.get(Member, enrolment.member_id)
+    if member is not None and member.email:
+        identity, identity_type = ob.normalise_email(member.email), "emailAddress"
+    else:  # a member known only by the token's subject
+        identity, identity_type = enrolment.member_id, "systemId"
+    badge_id = ob.badge_id_for(enrolment_id, attempt)
+    award = ob.Award(
+        badge_id=badge_id,
+        valid_from=valid_from,
+        credential_id=doc.id,
+        title=doc.title,
+        summary=doc.summary,
+        rubric=rubric,
+        identity=identity,
+        identity_type=identity_type,
+        attempt=attempt,
+        salt=ob.new_salt(),
+    )
+    document = issuer.credential(award)
+    badge = Badge(
+        id=badge_id,
+        enrolment_id=enrolment_id,
+        attempt=attempt,
+        member_id=enrolment.member_id,
+        credential_id=enrolment.credential_id,
+        issued_at=valid_from,
+        kid=issuer.kid,
+        jwt=issuer.sign(document),
+        document=document,
+    )
+    session.add(badge)
+    session.flush()
+    return badge
+
+
+def record_key(session: Session, *, issuer: ob.BadgeIssuer) -> None:
+    """Keep the public half of the current signing key, so its badges verify after a rotation."""
+    if session.get(SigningKey, issuer.kid) is None:
+        session.add(SigningKey(kid=issuer.kid, public_jwk=dict(issuer.jwk)))
+
+
+def _marked_rubric(
+    session: Session, *, doc: CredentialDoc, submission: Submission
+) -> list[ob.MarkedCriterion]:
+    """Every criterion of the credential, in order, with the attempt's mark (unmarked = unmet)."""
+    marks = {
+        m.criterion_id: m
+        for m in session.exec(
+            select(RubricMark).where(
+                RubricMark.enrolment_id == submission.enrolment_id, RubricMark.attempt == submission.attempt
+            )
+        )
+    }
+    return [
+        ob.MarkedCriterion(
+            id=c.id,
+            section=s.title,
+            title=c.title,
+            description=c.description,
+            met=marks[c.id].met if c.id in marks else False,
+            comment=marks[c.id].comment if c.id in marks else "",
+        )
+        for s in doc.sections
+        for c in s.rubric
+    ]
+
+
+# --- reading and verifying -----------------------------------------------------------------
+
+
+def get(session: Session, *, badge_id: str) -> Badge:
+    badge = session.get(Badge, badge_id)
+    if badge is None:
+        raise NotFound("no such badge", badge_id=badge_id)
+    return badge
+
+
+def public(session: Session, *, badge_id: str) -> BadgePublic:
+    """The badge as anyone may fetch it: the decoded credential and the VC-JWT."""
+    badge = get(session, badge_id=badge_id)
+    return BadgePublic(id=badge.id, credential=ob.credential_of(badge.jwt), jwt=badge.jwt)
+
+
+def keys(session: Session, *, issuer: ob.BadgeIssuer) -> dict[str, dict[str, Any]]:
+    """Every public key the issuer has signed with, by kid, and the current one."""
+    found = {
+        k.kid: dict(k.public_jwk)
+        for k in session.exec(select(SigningKey).order_by(col(SigningKey.created_at)))
+    }
+    found.setdefault(issuer.kid, dict(issuer.jwk))
+    return found
+
+
+def jwks(session: Session, *, issuer: ob.BadgeIssuer) -> JwksPublic:
+    """The JWK Set that verifies every badge ever issued."""
+    return JwksPublic(keys=[JwkPublic.model_validate(k) for k in keys(session, issuer=issuer).values()])
+
+
+def profile(*, issuer: ob.BadgeIssuer) -> ProfilePublic:
+    """The issuer's Open Badges profile (the ``issuer`` of every badge)."""
+    return ProfilePublic.model_validate({"@context": [ob.VC_CONTEXT, ob.OB_CONTEXT], **issuer.profile()})
+
+
+def verify(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str, now: datetime) -> VerificationPublic:
+    """Check a badge: not revoked, signed by one of the issuer's keys, claims and dates in order."""
+    badge = get(session, badge_id=badge_id)
+    outcome = issuer.verify(badge.jwt, keys=keys(session, issuer=issuer), now=now)
+    valid, reason = outcome.valid, outcome.reason
+    if badge.revoked_at is not None:
+        valid, reason = False, f"revoked by the issuer: {badge.revocation_reason}"
+    elif valid and (outcome.payload or {}).get("id") != f"urn:uuid:{badge.id}":
+        valid, reason = False, "the signed credential belongs to another badge"
+    return VerificationPublic(
+        valid=valid,
+        reason=reason,
+        checked_at=now,
+        revoked_at=badge.revoked_at,
+        **_statements(outcome.payload or {}),
+    )
+
+
+def _statements(credential: dict[str, Any]) -> dict[str, Any]:
+    """Issuer, recipient, achievement and start of validity as the credential states them."""
+    subject = credential.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    identifiers = subject.get("identifier")
+    found: dict[str, Any] = {}
+    for name, model, value in (
+        ("issuer", IssuerSummary, credential.get("issuer")),
+        (
+            "recipient",
+            RecipientIdentity,
+            identifiers[0] if isinstance(identifiers, list) and identifiers else None,
+        ),
+        ("achievement", AchievementSummary, subject.get("achievement")),
+    ):
+        try:
+            found[name] = model.model_validate(value) if isinstance(value, dict) else None
+        except ValidationError:
+            found[name] = None
+    try:
+        found["valid_from"] = datetime.fromisoformat(str(credential["validFrom"]))
+    except (KeyError, ValueError):
+        found["valid_from"] = None
+    return found
+
+
+# --- revoking ------------------------------------------------------------------------------
+
+
+def revoke(session: Session, *, badge_id: str, reason: str, actor: str, now: datetime) -> RevocationPublic:
+    """Revoke a badge with a reason; revoking it again keeps the first revocation."""
+    get(session, badge_id=badge_id)
+    session.execute(
+        sa.update(Badge)
+        .where(col(Badge.id) == badge_id, col(Badge.revoked_at).is_(None))
+        .values(revoked_at=now, revocation_reason=reason, revoked_by=actor)
+        .execution_options(synchronize_session=False)
+    )
+    badge = session.get(Badge, badge_id, populate_existing=True)
+    assert badge is not None and badge.revoked_at is not None and badge.revocation_reason is not None
+    return RevocationPublic(
+        id=badge.id, revoked_at=badge.revoked_at, reason=badge.revocation_reason, revoked_by=badge.revoked_by
+    )
+
+
+# --- evidence and the web page -------------------------------------------------------------
+
+
+def evidence(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str) -> EvidencePublic:
+    """The approved submission behind a badge (withdrawn once the badge is revoked)."""
+    badge = get(session, badge_id=badge_id)
+    if badge.revoked_at is not None:
+        raise NotFound("this badge was revoked; its evidence is withdrawn", badge_id=badge_id)
+    submission = session.get(Submission, (badge.enrolment_id, badge.attempt))
+    if submission is None:
+        raise NotFound("the submission behind this badge is gone", badge_id=badge_id)
+    doc = catalog.get(session, credential_id=badge.credential_id)
+    rubric = {c.id: c for c in _marked_rubric(session, doc=doc, submission=submission)}
+    responses = submission.responses
+    return EvidencePublic(
+        badge_id=badge.id,
+        badge_url=issuer.badge_url(badge.id),
+        credential_id=doc.id,
+        title=doc.title,
+        attempt=badge.attempt,
+        submitted_at=submission.submitted_at,
+        decided_at=submission.decided_at,
+        sections=[
+            EvidenceSection(
+                id=s.id,
+                title=s.title,
+                tasks=[
+                    EvidenceTask(
+                        id=t.id, prompt=t.prompt, response=(responses.get(t.id) or {}).get("response")
+                    )
+                    for t in s.tasks
+                ],
+                rubric=[_criterion(rubric[c.id]) for c in s.rubric],
+            )
+            for s in doc.sections
+        ],
+    )
+
+
+def _criterion(c: ob.MarkedCriterion) -> EvidenceCriterion:
+    return EvidenceCriterion(criterion_id=c.id, title=c.title, met=c.met, comment=c.comment)
+
+
+def page(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str, now: datetime) -> BadgePage:
+    """Everything the badge's web page shows, its verification included."""
+    verification = verify(session, issuer=issuer, badge_id=badge_id, now=now)
+    badge = get(session, badge_id=badge_id)
+    document = badge.document
+    achievement = document["credentialSubject"]["achievement"]
+    submission = session.get(Submission, (badge.enrolment_id, badge.attempt))
+    doc = catalog.get(session, credential_id=badge.credential_id)
+    results = (
+        [_criterion(c) for c in _marked_rubric(session, doc=doc, submission=submission)] if submission else []
+    )
+    issued = verification.valid_from or badge.issued_at
+    return BadgePage(
+        badge_id=badge.id,
+        title=achievement["name"],
+        description=achievement["description"],
+        criteria=achievement["criteria"]["narrative"],
+        issuer_name=document["issuer"]["name"],
+        issuer_url=document["issuer"].get("url", issuer.issuer_url),
+        issued_on=issued.date(),
+        results=results,
+        verification=verification,
+        badge_url=issuer.badge_url(badge.id),
+        verify_url=issuer.badge_url(badge.id) + "/verify",
+        evidence_url=issuer.evidence_url(badge.id) if badge.revoked_at is None else None,
+        linkedin_url=linkedin_url(
+            name=achievement["name"],
+            organization=document["issuer"]["name"],
+            issued=issued,
+            cert_url=issuer.badge_url(badge.id),
+            cert_id=badge.id,
+        ),
+    )
+
+
+def linkedin_url(*, name: str, organization: str, issued: datetime, cert_url: str, cert_id: str) -> str:
+    """LinkedIn's "Add to profile" link, prefilled with the certification."""
+    query = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": name,
+        "organizationName": organization,
+        "issueYear": issued.year,
+        "issueMonth": issued.month,
+        "certUrl": cert_url,
+        "certId": cert_id,
+    }
+    return f"{LINKEDIN_ADD_TO_PROFILE}?{urlencode(query)}"
