@@ -25,7 +25,7 @@ STATUS: dict[type[errors.MicrocredError], int] = {
 def status_of(error: errors.MicrocredError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

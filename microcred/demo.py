@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from microcred.db import SessionFactory, transaction
 from microcred.models import Credential, Evaluator
 from microcred.schemas import CredentialDoc
@@ -11,7 +13,7 @@ DEMO_MEMBER = "demo-member"
 DEMO_EVALUATOR = "demo-evaluator"
 DEMO_ADMIN = "demo-admin"
 
-CREDENTIALS = [
+CREDENTIALS: list[dict[str, Any]] = [
     {
         "id": "inquiry-in-practice",
         "title": "Inquiry in practice",

@@ -7,9 +7,9 @@ it is the one place that knows workflow ids, update names and how Temporal repor
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from temporalio.client import (
     Client,
@@ -24,6 +24,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import UpdateMethodMultiParam
 from temporalio.service import RPCError, RPCStatusCode
 
 from microcred import errors, temporal_names
@@ -50,6 +51,16 @@ from workflows.enrolment import EnrolmentWorkflow
 from workflows.refund import LatePaymentWorkflow
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _typed(
+    update: UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], Coroutine[Any, Any, R]],
+) -> UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], R]:
+    """The update with its awaited result type. temporalio's ``@workflow.update(description=...)``
+    overload types an ``async def`` handler as returning a coroutine; this undoes that, typed."""
+    return cast(UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], R], update)
 
 
 class Lifecycle:
@@ -95,38 +106,46 @@ class Lifecycle:
         return await self.checkout(enrolment_id)
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.checkout))
+        return await self._call(self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.checkout)))
 
     async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.submit, request))
+        return await self._call(
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.submit), request)
+        )
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
-            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.start_resubmission)
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.start_resubmission))
         )
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.claim, request))
+        return await self._call(
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.claim), request)
+        )
 
     async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.decide, request))
+        return await self._call(
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.decide), request)
+        )
 
     async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.extend_deadline, request)
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.extend_deadline), request)
         )
 
     async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.reassign_review, request)
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.reassign_review), request)
         )
 
     async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
-        return await self._call(self._handle(enrolment_id).execute_update(EnrolmentWorkflow.cancel, request))
+        return await self._call(
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.cancel), request)
+        )
 
     async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
         await self._call(
-            self._handle(enrolment_id).execute_update(EnrolmentWorkflow.resend_notification, request)
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.resend_notification), request)
         )
 
     async def state(self, enrolment_id: str) -> EnrolmentState:

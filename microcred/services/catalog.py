@@ -123,7 +123,7 @@ def _document(session: Session, credential: Credential) -> CredentialDoc:
                 id=s.id,
                 title=s.title,
                 guidance=s.guidance,
-                resources=[ResourceDoc(title=r.title, url=r.url) for r in resources if r.section_id == s.id],  # type: ignore[arg-type]
+                resources=[ResourceDoc(title=r.title, url=r.url) for r in resources if r.section_id == s.id],
                 tasks=[
                     TaskDoc(id=t.id, prompt=t.prompt, required=t.required)
                     for t in tasks

@@ -55,7 +55,7 @@ def _item(row: Any, api_base_url: str) -> dict[str, Any]:
 def _learning_query() -> Any:
     """Enrolments with their title and community access: one indexed query, no N+1."""
     return (
-        select(
+        sa.select(
             Enrolment,
             col(Credential.title).label("title"),
             col(Community.id).label("community_id"),

@@ -27,7 +27,7 @@ def register_evaluator(
     evaluator.all_credentials = not wanted
     evaluator.updated_at = datetime.now(UTC)
     session.flush()
-    session.exec(delete(EvaluatorCredential).where(col(EvaluatorCredential.evaluator_id) == evaluator_id))  # type: ignore[call-overload]
+    session.exec(delete(EvaluatorCredential).where(col(EvaluatorCredential.evaluator_id) == evaluator_id))
     for credential_id in wanted:
         session.add(EvaluatorCredential(evaluator_id=evaluator_id, credential_id=credential_id))
     return evaluator, wanted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from sqlmodel import func, select
 
 from microcred.models import Credential, Enrolment, TaskResponse
@@ -55,7 +57,7 @@ async def test_oversized_bodies_are_413(flow: Flow) -> None:
     assert response.status_code == 413 and response.json()["detail"]["code"] == "body_too_large"
     # Without a Content-Length (chunked), the limit still holds while the body streams in.
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b"x" * 65536
 

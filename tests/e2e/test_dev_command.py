@@ -99,7 +99,7 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
 
             def in_progress() -> bool:
                 items = http.get("/api/v1/me/learning", headers=member).json()["items"]
-                return items[0]["status"] == "in_progress"
+                return bool(items[0]["status"] == "in_progress")
 
             wait_for(in_progress)
             saved = http.put(
