@@ -24,8 +24,8 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import UpdateMethodMultiParam
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from microcred import errors, temporal_names
 from microcred.contracts import (
