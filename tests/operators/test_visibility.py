@@ -1,0 +1,255 @@
+"""What operators see and do in Temporal: search attributes, summaries and details, list
+queries, repairs with the `temporal` CLI, and `microcred setup`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from sqlmodel import select
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from microcred import binaries, setup, temporal_names
+from microcred.contracts import DecisionRequest, Mark, Outcome, PaymentConfirmed, SubmitRequest
+from microcred.db import SessionFactory, create_db_engine, transaction
+from microcred.models import Enrolment, TimelineEntry
+from microcred.services import enrolments, work
+from tests.support import member, publish, register_evaluator, running_worker, test_settings
+
+T = TypeVar("T")
+
+
+async def temporal_cli(*args: str) -> tuple[int, str]:
+    """Run the temporal CLI without blocking the event loop (the worker shares it)."""
+    process = await asyncio.create_subprocess_exec(
+        binaries.find("temporal") or "temporal",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, output.decode()
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], attempts: int = 200) -> T:
+    for _ in range(attempts):
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def until(predicate: Callable[[], object], attempts: int = 200) -> None:
+    for _ in range(attempts):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def read(sessions: SessionFactory, enrolment_id: str) -> Enrolment:
+    with sessions() as session:
+        row = session.get(Enrolment, enrolment_id)
+        assert row is not None
+        return row
+
+
+async def test_search_attributes_summary_details_and_list_queries(
+    dev_env: WorkflowEnvironment, own_sqlite: SessionFactory
+) -> None:
+    sessions = own_sqlite
+    doc = publish(sessions)
+    evaluator = register_evaluator(sessions, credential_ids=[doc.id])
+    someone = member()
+    async with running_worker(dev_env.client, sessions) as run:
+        created = await enrolments.enrol(
+            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+        )
+        handle = dev_env.client.get_workflow_handle(temporal_names.enrolment_workflow_id(created.id))
+        description = await handle.describe()
+        attributes = description.typed_search_attributes
+        assert attributes.get(temporal_names.ENROLMENT_STATUS) == "awaiting_payment"
+        assert attributes.get(temporal_names.MEMBER_ID) == someone.sub
+        assert attributes.get(temporal_names.CREDENTIAL_ID) == doc.id
+        assert await description.static_summary() == f"{doc.title} · {someone.email}"
+
+        await run.lifecycle.payment_confirmed(
+            created.id,
+            PaymentConfirmed(
+                checkout_session_id=created.checkout_session_id or "",
+                event_id="evt",
+                amount=9900,
+                currency="usd",
+            ),
+        )
+
+        async def paid() -> bool:
+            d = await handle.describe()
+            return d.typed_search_attributes.get(temporal_names.ENROLMENT_STATUS) == "in_progress"
+
+        await eventually(paid)
+        row = read(sessions, created.id)
+        description = await handle.describe()
+        assert description.typed_search_attributes.get(temporal_names.DUE_AT) == row.due_at
+        metadata = await handle.query("__temporal_workflow_metadata")
+        details = metadata["currentDetails"] if isinstance(metadata, dict) else metadata.current_details
+        assert "**in_progress**" in details and "Waiting for the member to submit" in details
+
+        # The list queries of the README find it.
+        query = f"EnrolmentStatus = 'in_progress' AND MemberId = '{someone.sub}'"
+
+        async def listed() -> list[str]:
+            return [w.id async for w in dev_env.client.list_workflows(query)]
+
+        assert await eventually(listed) == [handle.id]
+
+        for task_id in ("plan-1", "reflect-1"):
+            with transaction(sessions) as session:
+                work.save_task(
+                    session,
+                    enrolment_id=created.id,
+                    member_id=someone.sub,
+                    task_id=task_id,
+                    response="done",
+                    now=datetime.now(UTC),
+                )
+        await run.lifecycle.submit(
+            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
+        )
+
+        async def assigned() -> bool:
+            d = await handle.describe()
+            return d.typed_search_attributes.get(temporal_names.EVALUATOR_ID) == evaluator
+
+        await eventually(assigned)
+        description = await handle.describe()
+        row = read(sessions, created.id)
+        assert description.typed_search_attributes.get(temporal_names.REVIEW_DUE_AT) == row.review_due_at
+        assert description.typed_search_attributes.get(temporal_names.REVIEW_OVERDUE) is False
+
+        # A repair with the temporal CLI, exactly as the README documents it.
+        target = dev_env.client.service_client.config.target_host
+        code, output = await temporal_cli(
+            "workflow",
+            "update",
+            "execute",
+            "--address",
+            target,
+            "--workflow-id",
+            handle.id,
+            "--name",
+            "reassign_review",
+            "--input",
+            json.dumps({"actor": "ops-jane", "reason": "testing the CLI", "evaluator_id": None}),
+        )
+        # Only one evaluator is eligible: the workflow's handler refuses, and nothing changes.
+        assert code != 0 and "no other eligible evaluator" in output, output
+        code, output = await temporal_cli(
+            "workflow",
+            "update",
+            "execute",
+            "--address",
+            target,
+            "--workflow-id",
+            handle.id,
+            "--name",
+            "extend_deadline",
+            "--input",
+            json.dumps({"actor": "ops-jane", "reason": "family emergency", "by": "P14D"}),
+        )
+        assert code == 0, output
+        extended = read(sessions, created.id)
+        assert row.due_at is not None
+        assert extended.due_at == row.due_at + timedelta(days=14)
+        with sessions() as session:
+            entry = session.exec(
+                select(TimelineEntry).where(
+                    TimelineEntry.enrolment_id == created.id, TimelineEntry.kind == "deadline_extended"
+                )
+            ).one()
+        assert entry.actor == "ops-jane"
+        assert entry.detail is not None and entry.detail["reason"] == "family emergency"
+
+        await run.lifecycle.decide(
+            created.id,
+            DecisionRequest(
+                evaluator_id=evaluator,
+                outcome=Outcome.APPROVED,
+                marks=[Mark(criterion_id=c, met=True) for c in ("plan-c", "reflect-c", "reflect-d")],
+            ),
+        )
+
+        async def finished() -> bool:
+            d = await handle.describe()
+            return d.status == WorkflowExecutionStatus.COMPLETED
+
+        await eventually(finished)
+        description = await handle.describe()
+        assert description.typed_search_attributes.get(temporal_names.ENROLMENT_STATUS) == "approved"
+        metadata = await handle.query("__temporal_workflow_metadata")
+        details = metadata["currentDetails"] if isinstance(metadata, dict) else metadata.current_details
+        assert "Finished" in details and "Badge" in details
+
+
+async def test_review_overdue_is_searchable(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) -> None:
+    sessions = own_sqlite
+    doc = publish(sessions)
+    evaluator = register_evaluator(sessions, credential_ids=[doc.id])
+    someone = member()
+    async with running_worker(ts_env.client, sessions) as run:
+        created = await enrolments.enrol(
+            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+        )
+        await run.lifecycle.payment_confirmed(
+            created.id,
+            PaymentConfirmed(
+                checkout_session_id=created.checkout_session_id or "",
+                event_id="evt",
+                amount=9900,
+                currency="usd",
+            ),
+        )
+        await until(lambda: read(sessions, created.id).status == "in_progress")
+        for task_id in ("plan-1", "reflect-1"):
+            with transaction(sessions) as session:
+                work.save_task(
+                    session,
+                    enrolment_id=created.id,
+                    member_id=someone.sub,
+                    task_id=task_id,
+                    response="done",
+                    now=datetime.now(UTC),
+                )
+        await run.lifecycle.submit(
+            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
+        )
+        await until(lambda: read(sessions, created.id).evaluator_id == evaluator)
+        await ts_env.sleep(timedelta(days=15))
+        await until(lambda: read(sessions, created.id).review_overdue)
+        handle = ts_env.client.get_workflow_handle(temporal_names.enrolment_workflow_id(created.id))
+        description = await handle.describe()
+        assert description.typed_search_attributes.get(temporal_names.REVIEW_OVERDUE) is True
+
+
+async def test_setup_migrates_and_registers_idempotently(
+    dev_env: WorkflowEnvironment, postgres_url: str
+) -> None:
+    settings = test_settings(
+        database_url=postgres_url,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        temporal_namespace=dev_env.client.namespace,
+    )
+    await setup.run(settings)
+    await setup.run(settings)  # a second run changes nothing and does not fail
+    listed = await dev_env.client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=dev_env.client.namespace)
+    )
+    assert {k.name for k in temporal_names.SEARCH_ATTRIBUTES} <= set(listed.custom_attributes)
+    with create_db_engine(postgres_url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() is not None
