@@ -27,7 +27,8 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every knob of microcred; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore")
+    # An empty variable counts as unset (MICROCRED_STRIPE_SECRET_KEY= must not switch Stripe on).
+    model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore", env_ignore_empty=True)
 
     environment: Environment = Environment.DEV
     data_dir: Path = Path(".microcred")

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from pydantic import SecretStr, ValidationError
 
 import worker
@@ -53,7 +54,7 @@ TEMPORAL_FRONTEND_PORT = 7233  # FRONTEND_GRPC_PORT in the server's config templ
 TEMPORAL_UI_PORT = 8080  # TEMPORAL_UI_PORT of temporalio/ui
 MAILPIT_SMTP_BIND = "0.0.0.0:1025"  # MP_SMTP_BIND_ADDR of axllent/mailpit
 MAILPIT_UI_BIND = "0.0.0.0:8025"  # MP_UI_BIND_ADDR of axllent/mailpit
-POSTGRES_DATA = "/var/lib/postgresql/data"  # PGDATA of the postgres image
+POSTGRES_DATA = "/var/lib/postgresql/data"  # VOLUME and PGDATA of the postgres image before 18
 
 Service = dict[str, Any]
 
@@ -183,14 +184,10 @@ def app_services(compose: Mapping[str, Any]) -> dict[str, Service]:
         build = service.get("build")
         if build is None:
             continue
-        context, dockerfile = (
-            (build, "Dockerfile")
-            if isinstance(build, str)
-            else (
-                build.get("context", "."),
-                build.get("dockerfile", "Dockerfile"),
-            )
-        )
+        if isinstance(build, str):
+            context, dockerfile = build, "Dockerfile"
+        else:
+            context, dockerfile = build.get("context", "."), build.get("dockerfile", "Dockerfile")
         if (COMPOSE_FILE.parent / context / dockerfile).resolve() == DOCKERFILE:
             found[name] = service
     assert found, "no service is built from the Dockerfile"
@@ -455,7 +452,11 @@ def test_namespace_is_created_where_the_app_and_the_ui_look(compose: dict[str, A
     creator = services(compose)[creators[0]]
     assert repository(creator) == "temporalio/admin-tools"
     created = environment(creator)["TEMPORAL_NAMESPACE"]
-    assert '-n "$TEMPORAL_NAMESPACE"' in " ".join(argv(creator["command"]))
+    script = " ".join(argv(creator["command"]))
+    for step in ("describe", "create"):
+        assert f'namespace {step} -n "$TEMPORAL_NAMESPACE"' in script, (
+            f"namespace {step} of another namespace"
+        )
     default = Settings.model_fields["temporal_namespace"].default
     for name, service in app_services(compose).items():
         assert (environment(service).get("MICROCRED_TEMPORAL_NAMESPACE") or default) == created, name
@@ -500,12 +501,9 @@ def test_database_url_points_at_the_app_database(compose: dict[str, Any]) -> Non
     engine.dispose()
     temporal = environment(services(compose)[the_one(compose, "temporalio/server")])
     assert url.host != temporal["POSTGRES_SEEDS"], "the app and Temporal should not share a database server"
-    raw_url = sa.engine.make_url(
-        str(environment(next(iter(app_services(load_compose()).values())))["MICROCRED_DATABASE_URL"])
-    )
-    assert raw_url.password and re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", raw_url.password), (
-        "password is a literal"
-    )
+    for name, service in app_services(load_compose()).items():  # the file itself holds no password
+        password = sa.engine.make_url(str(environment(service)["MICROCRED_DATABASE_URL"])).password
+        assert password and re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", password), f"{name}: literal password"
 
 
 def test_temporal_reaches_its_database(compose: dict[str, Any]) -> None:
@@ -529,9 +527,18 @@ def test_temporal_reaches_its_database(compose: dict[str, Any]) -> None:
         assert schema_env.get(key) == env.get(key), f"schema tool and server disagree on {key}"
     assert schema_env["SQL_PASSWORD"] == db_env["POSTGRES_PASSWORD"]
     script = " ".join(argv(schema_service["command"]))
+    # temporal-sql-tool itself, or a shell function that runs it
+    tools = {
+        "temporal-sql-tool",
+        *re.findall(r"^\s*(\w+)\(\)\s*\{\s*temporal-sql-tool\b", script, re.MULTILINE),
+    }
+    steps = [line.strip() for line in script.splitlines() if line.split()[:1] and line.split()[0] in tools]
     for database in ("$DBNAME", "$VISIBILITY_DBNAME"):
         for step in ("create", "setup-schema", "update-schema"):
-            assert re.search(rf'--db "\{database}" {step}\b', script), f"no {step} of {database}"
+            pattern = rf'--db "\{database}" {step}\b'
+            assert any(re.search(pattern, line) for line in steps), (
+                f"temporal-sql-tool never runs {step} of {database}"
+            )
 
 
 # ---- (e) dependencies, scaling, images, volumes, healthchecks ----------------------------------
@@ -599,6 +606,11 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
         assert image, f"{name} names no image"
         tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
         assert re.search(r"\d+\.\d+", tag), f"{name}: {image} is not pinned to a version"
+    tools = {
+        str(services(compose)[n]["image"]).rsplit(":", 1)[1] for n in named(compose, "temporalio/admin-tools")
+    }
+    server = str(services(compose)[the_one(compose, "temporalio/server")]["image"]).rsplit(":", 1)[1]
+    assert tools == {server}, f"admin-tools {tools} must set up the schema of server {server}"
     versions = {str(s["image"]) for s in app_services(compose).values()}
     assert versions == {f"microcred:{pyproject()['project']['version']}"}, versions
 
@@ -616,10 +628,10 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
             mounts[target] = source
             used.add(source)
         if repository(service) == "postgres":
+            # The image declares VOLUME there: a named volume anywhere else is shadowed by an anonymous one.
+            assert POSTGRES_DATA in mounts, f"{name}: no named volume at {POSTGRES_DATA}"
             data = environment(service).get("PGDATA") or POSTGRES_DATA
-            assert any(data == t or data.startswith(t + "/") for t in mounts), (
-                f"{name}: {data} is not on a volume"
-            )
+            assert data == POSTGRES_DATA or data.startswith(POSTGRES_DATA + "/"), f"{name}: PGDATA {data}"
         if repository(service) == "axllent/mailpit":
             data = str(environment(service).get("MP_DATABASE"))
             assert any(data.startswith(t + "/") for t in mounts), f"{name}: {data} is not on a volume"
@@ -680,27 +692,46 @@ def test_dockerfile_installs_from_the_lock_with_hashes() -> None:
     ]
     assert copies and copies[0] < index, "requirements.lock is installed before it is copied in"
     for _, words in installs:  # nothing is resolved from the index without a hash
-        editable = {"--no-deps", "--no-build-isolation", "-e"} <= set(words) and words[
-            words.index("-e") + 1
-        ] == "."
+        editable = words[-2:] == ["-e", "."] and {"--no-deps", "--no-build-isolation"} <= set(words)
         assert "--require-hashes" in words or editable, f"unpinned install: pip install {shlex.join(words)}"
     assert any("-e" in words for _, words in installs), "the project must stay an editable install"
 
 
+def lock_entries(text: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of a hash-pinned requirements file."""
+    entries: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in text.splitlines():
+        pinned = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line)
+        if pinned:
+            name = canonicalize_name(pinned[1])
+            entries[name] = (pinned[2], [])
+        elif name and line[:1] in (" ", "\t"):
+            entries[name][1].extend(re.findall(r"--hash=(\S+)", line))
+    return entries
+
+
 def test_build_backend_comes_hash_pinned_from_the_dev_lock() -> None:
-    lock = DEV_LOCK.read_text()
-    text = DOCKERFILE.read_text()
-    for requirement in map(Requirement, pyproject()["build-system"]["requires"]):
-        entry = re.search(
-            rf"^{re.escape(requirement.name)}==(\S+)((?:\s*\\\n\s+--hash=\S+)+)", lock, re.MULTILINE
-        )
-        assert entry, f"{requirement.name} (build backend) is not hash-pinned in {DEV_LOCK.name}"
-        assert entry[1] in requirement.specifier, (
-            f"locked {requirement.name}=={entry[1]} breaks {requirement}"
-        )
-        assert f"^{requirement.name}==" in text, (
-            f"the Dockerfile does not take {requirement.name} from the lock"
-        )
+    """Run the Dockerfile's own extraction: it must select exactly the pinned build backend."""
+    runs = [args for _, keyword, args in dockerfile() if keyword == "RUN" and DEV_LOCK.name in args]
+    assert len(runs) == 1, f"expected one RUN reading {DEV_LOCK.name}"
+    command, _, target = runs[0].split("&&")[0].partition(">")
+    words = shlex.split(command)
+    assert words[0] == "awk" and words[-1] == DEV_LOCK.name, words
+    selected = lock_entries(
+        subprocess.run(words, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    )
+    requires = {
+        str(canonicalize_name(r.name)): r for r in map(Requirement, pyproject()["build-system"]["requires"])
+    }
+    assert set(selected) == set(requires), f"selected {sorted(selected)}, the build needs {sorted(requires)}"
+    for name, (version, hashes) in selected.items():
+        assert version in requires[name].specifier, f"locked {name}=={version} breaks {requires[name]}"
+        assert hashes, f"{name} has no hash in {DEV_LOCK.name}"
+    installs = [words for _, words in pip_installs() if target.strip() in words]
+    assert installs and all("--require-hashes" in words for words in installs), (
+        "the build backend is not installed"
+    )
 
 
 def test_dockerfile_runs_a_real_command_as_non_root() -> None:
