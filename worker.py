@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.badges import BadgeActivities
@@ -113,10 +114,19 @@ def build_worker(
     )
 
 
+def metrics_runtime(port: int) -> Runtime:
+    """A Temporal runtime exporting the SDK's metrics and the workflows' business counters
+    (``workflow.metric_meter()``) for Prometheus on ``port``."""
+    prometheus = PrometheusConfig(bind_address=f"0.0.0.0:{port}", counters_total_suffix=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus, global_tags={"service": "microcred-worker"}))
+
+
 async def run(settings: Settings, *, stop: asyncio.Event | None = None, client: Client | None = None) -> None:
     """Run a worker until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is not given)."""
     deps = deps_from_settings(settings)
-    client = client or await connect(settings)
+    if client is None:
+        runtime = metrics_runtime(settings.metrics_port) if settings.metrics_port else None
+        client = await connect(settings, runtime=runtime)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -363,7 +363,10 @@ class EnrolmentWorkflow:
                 price=price,
                 requested_at=workflow.now(),
                 expires_at=expires_at,
-                idempotency_key=f"enrolment:{self._id}:{kind.value}:{s.attempt}",
+                # One key per checkout opened (``seq`` numbers the workflow's writes): after a
+                # checkout ended unpaid, the same key would give back the ended session (or be
+                # refused by Stripe for its changed expiry) and a payment of it would count as settled.
+                idempotency_key=f"enrolment:{self._id}:{kind.value}:{s.attempt}:{s.seq}",
             ),
             start_to_close_timeout=REMOTE_TIMEOUT,
             retry_policy=RETRY,
@@ -452,28 +455,44 @@ class EnrolmentWorkflow:
         )
 
     async def _refund(self, payment: PaymentConfirmed, reason: str) -> None:
-        await workflow.execute_activity_method(
-            PaymentActivities.refund,
-            RefundRequest(
-                enrolment_id=self._id,
-                checkout_session_id=payment.checkout_session_id,
+        try:
+            await workflow.execute_activity_method(
+                PaymentActivities.refund,
+                RefundRequest(
+                    enrolment_id=self._id,
+                    checkout_session_id=payment.checkout_session_id,
+                    reason=reason,
+                    idempotency_key=f"enrolment:{self._id}:refund:{payment.checkout_session_id}",
+                ),
+                start_to_close_timeout=REMOTE_TIMEOUT,
+                retry_policy=RETRY,
+                summary="refund a payment that cannot be used",
+            )
+        except ActivityError as err:
+            # Retries are over: no payment of this session is on record, or the provider refused
+            # the refund. The enrolment goes on (an error here would fail the whole workflow from
+            # a signal handler); admins are told to refund by hand.
+            self._notice(
+                NotificationKind.OPERATOR_ALERT,
+                Audience.ADMINS,
+                None,
+                f"refund-failed:{payment.checkout_session_id}",
+                subject=f"refund failed for enrolment {self._id}",
+                message=f"could not refund checkout session {payment.checkout_session_id} "
+                f"({payment.amount} {payment.currency}, {reason}): {err.cause or err}",
+            )
+        else:
+            # The refund activity records it in the timeline itself (a closed enrolment has no workflow).
+            self._notice(
+                NotificationKind.PAYMENT_REFUNDED,
+                Audience.MEMBER,
+                self._member,
+                f"refund:{payment.checkout_session_id}",
+                amount=payment.amount,
+                currency=payment.currency,
                 reason=reason,
-                idempotency_key=f"enrolment:{self._id}:refund:{payment.checkout_session_id}",
-            ),
-            start_to_close_timeout=REMOTE_TIMEOUT,
-            retry_policy=RETRY,
-            summary="refund a payment that cannot be used",
-        )
-        # The refund activity records it in the timeline itself (a closed enrolment has no workflow).
-        self._notice(
-            NotificationKind.PAYMENT_REFUNDED,
-            Audience.MEMBER,
-            self._member,
-            f"refund:{payment.checkout_session_id}",
-            amount=payment.amount,
-            currency=payment.currency,
-            reason=reason,
-        )
+            )
+        self._changed()  # wake the run loop: it sends the notice now, not at the next alarm
 
     # --- the member's work ------------------------------------------------------------------
 
@@ -510,7 +529,10 @@ class EnrolmentWorkflow:
             lambda: self._s.checkout is not None
             or self._s.status not in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
         )
-        return self._checkout_info()
+        # The checkout is set before the run loop has recorded it; answer once the read model
+        # shows it too (the loop holds the lock until then), as every lifecycle answer does.
+        async with self._lock:
+            return self._checkout_info()
 
     @checkout.validator
     def _validate_checkout(self) -> None:

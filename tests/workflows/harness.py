@@ -12,13 +12,14 @@ and time moves only in ``advance_to``/``advance`` (``env.sleep``) or while await
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
+import pytest
 from sqlmodel import col, select
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
@@ -47,6 +48,7 @@ from microcred.contracts import (
     SubmitResult,
 )
 from microcred.db import SessionFactory, transaction
+from microcred.errors import MicrocredError
 from microcred.identity import Principal
 from microcred.lifecycle import Lifecycle
 from microcred.models import (
@@ -67,6 +69,7 @@ from tests.support import API_BASE, FAIL_FAST, member, test_settings, uid
 from workflows.enrolment import EnrolmentWorkflow
 
 T = TypeVar("T")
+E = TypeVar("E", bound=MicrocredError)
 ADMINS = "admins"
 
 
@@ -76,10 +79,10 @@ def fake_issue_badge(inp: BadgeInput) -> BadgeResult:
     return BadgeResult(badge_id=f"badge-{inp.enrolment_id}-{inp.attempt}")
 
 
-async def eventually(probe: Callable[[], T], *, timeout: float = 10, what: str = "condition") -> T:
+async def eventually(probe: Callable[[], T | None], *, within: float = 10, what: str = "condition") -> T:
     """Poll ``probe`` (a database read) until it is truthy: activities write after the message answers."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         value = probe()
         if value:
@@ -136,8 +139,14 @@ class Harness:
         assert created.checkout_session_id is not None
         return Enrolled(created.id, who, doc, created.checkout_session_id)
 
-    async def pay(self, e: Enrolled, session_id: str | None = None, *, event_id: str | None = None,
-                  amount: int | None = None) -> bool:
+    async def pay(
+        self,
+        e: Enrolled,
+        session_id: str | None = None,
+        *,
+        event_id: str | None = None,
+        amount: int | None = None,
+    ) -> bool:
         """Deliver the payment webhook's signal for ``session_id`` (default: the first checkout)."""
         return await self.lifecycle.payment_confirmed(
             e.id,
@@ -182,12 +191,15 @@ class Harness:
 
         (The assignment activity writes the row before the workflow records its own state.)
         """
-        await eventually(lambda: self.row_if(e, evaluator_id=evaluator_id), what=f"assigned to {evaluator_id}")
+        await eventually(
+            lambda: self.row_if(e, evaluator_id=evaluator_id), what=f"assigned to {evaluator_id}"
+        )
         await self.quiet(e)
         return self.row(e)
 
-    async def decide(self, e: Enrolled, evaluator_id: str, *, unmet: Iterable[str] = (),
-                     outcome: Outcome | None = None) -> DecisionResult:
+    async def decide(
+        self, e: Enrolled, evaluator_id: str, *, unmet: Iterable[str] = (), outcome: Outcome | None = None
+    ) -> DecisionResult:
         unmet = set(unmet)
         return await self.lifecycle.decide(
             e.id,
@@ -220,6 +232,15 @@ class Harness:
                 query = query.where(Notification.recipient_id == recipient)
             return list(session.exec(query.order_by(col(Notification.created_at))).all())
 
+    async def notes_counted(self, e: Enrolled, kind: str, count: int) -> list[Notification]:
+        """Wait until ``count`` notifications of ``kind`` exist for the enrolment; oldest first."""
+
+        def counted() -> list[Notification] | None:
+            found = self.notes(e, kind)
+            return found if len(found) == count else None
+
+        return await eventually(counted, what=f"{count} {kind} notification(s)")
+
     def timeline(self, e: Enrolled, kind: str | None = None) -> list[TimelineEntry]:
         with self.db() as session:
             query = select(TimelineEntry).where(TimelineEntry.enrolment_id == e.id)
@@ -246,7 +267,9 @@ class Harness:
     def memberships(self, who: Principal) -> list[CommunityMembership]:
         with self.db() as session:
             return list(
-                session.exec(select(CommunityMembership).where(CommunityMembership.member_id == who.sub)).all()
+                session.exec(
+                    select(CommunityMembership).where(CommunityMembership.member_id == who.sub)
+                ).all()
             )
 
     async def state(self, e: Enrolled) -> EnrolmentState:
@@ -255,17 +278,17 @@ class Harness:
     async def snapshot(self, e: Enrolled) -> tuple[dict[str, Any], dict[str, Any]]:
         """The workflow state and the read-model row, to compare before and after a rejection."""
         state = (await self.state(e)).model_dump()
-        row = self.row(e).model_dump()
+        row = self.row(e).model_dump(exclude={"row_version"})  # a lock counter: taking the lock bumps it
         return state, row
 
-    async def quiet(self, e: Enrolled, *, timeout: float = 10) -> None:
+    async def quiet(self, e: Enrolled, *, within: float = 10) -> None:
         """Wait until the workflow has handled everything sent to it and runs no activity.
 
         A signal answers nothing, so "it changed nothing" is only meaningful once its history
         shows a completed workflow task after it.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not _quiet([event async for event in self.handle(e).fetch_history_events()]):
             if loop.time() > deadline:
                 raise AssertionError("the workflow did not settle in time")
@@ -285,7 +308,7 @@ class Harness:
             await test_service.lock_time_skipping(LockTimeSkippingRequest())
         return result
 
-    def handle(self, e: Enrolled, run_id: str | None = None) -> WorkflowHandle[Any, Any]:
+    def handle(self, e: Enrolled, run_id: str | None = None) -> WorkflowHandle[EnrolmentWorkflow, Any]:
         return self.env.client.get_workflow_handle_for(EnrolmentWorkflow.run, e.workflow_id, run_id=run_id)
 
 
@@ -295,6 +318,29 @@ _ACTIVITY_ENDS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: "activity_task_timed_out_event_attributes",
     EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED: "activity_task_canceled_event_attributes",
 }
+
+
+async def refused(h: Harness, e: Enrolled, call: Awaitable[Any], error: type[E]) -> E:
+    """``call`` fails with ``error`` and leaves the workflow state and the read model as they were."""
+    await h.quiet(e)
+    before = await h.snapshot(e)
+    with pytest.raises(error) as raised:
+        await call
+    await h.quiet(e)
+    assert changes(before, await h.snapshot(e)) == {}
+    return raised.value
+
+
+def changes(
+    before: tuple[dict[str, Any], dict[str, Any]], after: tuple[dict[str, Any], dict[str, Any]]
+) -> dict[str, tuple[Any, Any]]:
+    """What differs between two ``Harness.snapshot``s, as {"state.field" | "row.field": (before, after)}."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for where, old, new in (("state", before[0], after[0]), ("row", before[1], after[1])):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                found[f"{where}.{key}"] = (old.get(key), new.get(key))
+    return found
 
 
 def _quiet(events: list[HistoryEvent]) -> bool:
@@ -337,7 +383,10 @@ def marks(doc: CredentialDoc, *, unmet: Iterable[str] = ()) -> list[Mark]:
     ]
 
 
-def activities_with_fake_badge(client: Any, db: SessionFactory, gateway: PaymentGateway, task_queue: str) -> list[Any]:
+def all_activities(
+    client: Any, db: SessionFactory, gateway: PaymentGateway, task_queue: str, *, real_badges: bool
+) -> list[Any]:
+    """Every activity of the worker, bound to the test's database; the badge one faked unless asked."""
     deps = worker_module.WorkerDeps(
         sessions=db,
         gateway=gateway,
@@ -346,16 +395,32 @@ def activities_with_fake_badge(client: Any, db: SessionFactory, gateway: Payment
         api_base_url=API_BASE,
     )
     real = worker_module.activities(client, deps)
-    return [a for a in real if not isinstance(getattr(a, "__self__", None), BadgeActivities)] + [fake_issue_badge]
+    if real_badges:
+        return real
+    return [a for a in real if not isinstance(getattr(a, "__self__", None), BadgeActivities)] + [
+        fake_issue_badge
+    ]
 
 
 @asynccontextmanager
-async def running(env: WorkflowEnvironment, db: SessionFactory, *, task_queue: str | None = None,
-                  keep: bool = False) -> AsyncIterator[Harness]:
-    """A worker with every real activity (the badge one faked) on ``task_queue`` (fresh by default).
+async def running(
+    env: WorkflowEnvironment,
+    db: SessionFactory,
+    *,
+    task_queue: str | None = None,
+    keep: bool = False,
+    cache: bool = True,
+    real_badges: bool = False,
+) -> AsyncIterator[Harness]:
+    """A worker with every real activity on ``task_queue`` (fresh by default).
+
+    The badge activity (issue 5) is faked unless ``real_badges``: the lifecycle only needs a
+    badge id back, and the badge itself has tests of its own.
 
     On leaving, enrolments still running are terminated while the worker is up, so no timer of
-    this test fires into a later one (the clock is shared); ``keep`` leaves them for a new worker.
+    this test fires into a later one; ``keep`` leaves them for a new worker on the same queue.
+    ``cache=False`` keeps no workflow in memory between tasks, so no task waits on this worker's
+    sticky queue once it has stopped (the test server never moves one back to the normal queue).
     """
     task_queue = task_queue or uid("tq")
     gateway = OfflineGateway(api_base_url=API_BASE)
@@ -364,9 +429,10 @@ async def running(env: WorkflowEnvironment, db: SessionFactory, *, task_queue: s
             env.client,
             task_queue=task_queue,
             workflows=list(worker_module.WORKFLOWS),
-            activities=activities_with_fake_badge(env.client, db, gateway, task_queue),
+            activities=all_activities(env.client, db, gateway, task_queue, real_badges=real_badges),
             activity_executor=executor,
             max_concurrent_activities=8,
+            max_cached_workflows=1000 if cache else 0,
             graceful_shutdown_timeout=timedelta(seconds=5),
             **FAIL_FAST,
         )

@@ -1,4 +1,5 @@
-"""The happy path, end to end: purchase, work, submit, review, approval and the badge."""
+"""The happy path, end to end: purchase, work, submit, review, approval and the badge (the
+real badge activity: this is the one workflow test that signs one)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from microcred.badges import badge_id_for
 from microcred.contracts import EnrolmentResult, Status
 from microcred.db import SessionFactory
 from microcred.errors import NotEditable
+from microcred.models import Badge
 from tests.support import credential_doc, publish, register_evaluator
 from tests.workflows.harness import ADMINS, add_months, eventually, running
 
@@ -19,13 +22,18 @@ CRITERIA = ("plan-c", "reflect-c", "reflect-d")
 async def test_happy_path(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
     doc = publish(db, credential_doc())
     evaluator = register_evaluator(db, credential_ids=[doc.id])
-    async with running(ts_env, db) as h:
+    async with running(ts_env, db, real_badges=True) as h:
         e = await h.enrol(doc)
         awaiting = h.row(e)
         assert awaiting.status == "awaiting_payment"
         assert awaiting.checkout_session_id == e.checkout_session_id
         opened = h.payments(e)[e.checkout_session_id]
-        assert (opened.status, opened.kind, opened.amount, opened.currency) == ("open", "purchase", 9900, "usd")
+        assert (opened.status, opened.kind, opened.amount, opened.currency) == (
+            "open",
+            "purchase",
+            9900,
+            "usd",
+        )
 
         paid = await h.paid(e)
         assert paid.purchased_at is not None and paid.due_at is not None
@@ -59,13 +67,22 @@ async def test_happy_path(ts_env: WorkflowEnvironment, db: SessionFactory) -> No
         decided = await h.decide(e, evaluator)
         assert (decided.status, decided.decision) == (Status.APPROVED, "approved")
         result = await h.result(e)
-        assert result == EnrolmentResult(status=Status.APPROVED, attempt=1, badge_id=f"badge-{e.id}-1")
+        assert result == EnrolmentResult(status=Status.APPROVED, attempt=1, badge_id=badge_id_for(e.id, 1))
+        with db() as session:
+            badge = session.get(Badge, result.badge_id)
+            assert badge is not None
+            assert (badge.enrolment_id, badge.attempt, badge.member_id) == (e.id, 1, e.member.sub)
+            assert badge.jwt.count(".") == 2  # a compact JWS
 
         final = h.row(e)
         assert (final.status, final.decision, final.badge_id) == ("approved", "approved", result.badge_id)
         decision = h.submission(e, 1)
         assert decision is not None and decision.decided_at is not None
-        assert (decision.outcome, decision.evaluator_id, decision.feedback) == ("approved", evaluator, "thank you")
+        assert (decision.outcome, decision.evaluator_id, decision.feedback) == (
+            "approved",
+            evaluator,
+            "thank you",
+        )
         # The time under review is added to the deadline.
         assert final.due_at == d + (decision.decided_at - submitted.submitted_at)
         assert decided.due_at == final.due_at

@@ -10,11 +10,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import EnrolmentResult, Outcome, Status
+from microcred.contracts import CheckoutEnded, EnrolmentResult, Status
 from microcred.db import SessionFactory
 from microcred.errors import InvalidState, NotEditable
 from tests.support import credential_doc, publish, register_evaluator
-from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, running
+from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, refused, running
 from workflows.enrolment import EnrolmentWorkflow
 
 
@@ -59,7 +59,11 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
         e = await h.enrol(doc)
         await resubmission_requested(h, evaluator, e)
         requested = h.row(e)
-        assert (requested.status, requested.decision, requested.attempt) == ("resubmission_requested", "resubmit", 1)
+        assert (requested.status, requested.decision, requested.attempt) == (
+            "resubmission_requested",
+            "resubmit",
+            1,
+        )
         marks = h.marks(e, 1)
         assert {c: m.met for c, m in marks.items()} == {"plan-c": True, "reflect-c": False, "reflect-d": True}
         assert marks["reflect-c"].comment == "needs work" and marks["reflect-c"].section_id == "reflect"
@@ -74,7 +78,9 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
         assert checkout.checkout_session_id and checkout.checkout_session_id != e.checkout_session_id
         row = h.row(e)
         assert (row.status, row.checkout_session_id, row.checkout_url) == (
-            "awaiting_resubmission_payment", checkout.checkout_session_id, checkout.checkout_url
+            "awaiting_resubmission_payment",
+            checkout.checkout_session_id,
+            checkout.checkout_url,
         )
         payment = h.payments(e)[checkout.checkout_session_id]
         assert (payment.kind, payment.amount, payment.status) == ("resubmission", 2900, "open")
@@ -89,6 +95,7 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
 
         # The new attempt continued as new: same workflow id, a second run that carries the whole state.
         chain = await runs(h, e, count=2)
+        assert len(chain) == 2 and chain[0] != chain[1]
         old_state = await h.handle(e, chain[0]).query(EnrolmentWorkflow.state)  # as it continued as new
         new_state = await h.handle(e, chain[1]).query(EnrolmentWorkflow.state)
         assert new_state == old_state
@@ -96,7 +103,8 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
         assert latest == new_state
         assert (latest.attempt, latest.status, latest.unmet_sections) == (2, Status.IN_PROGRESS, ["reflect"])
         assert [p.checkout_session_id for p in latest.paid_payments] == [
-            e.checkout_session_id, checkout.checkout_session_id
+            e.checkout_session_id,
+            checkout.checkout_session_id,
         ]
         first_history = await h.handle(e, chain[0]).fetch_history()
         assert first_history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
@@ -117,10 +125,12 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
         assert frozen.responses["reflect-1"]["response"] == "a deeper reflection"
         first = h.submission(e, 1)
         assert first is not None and first.responses["reflect-1"]["response"] == "answer to reflect-1"
-        await eventually(lambda: h.row_if(e, evaluator_id=evaluator), what="assigned again")
+        await h.assigned(e, evaluator)
         approved = await h.decide(e, evaluator)
         assert (approved.status, approved.attempt) == (Status.APPROVED, 2)
-        assert await h.result(e) == EnrolmentResult(status=Status.APPROVED, attempt=2, badge_id=f"badge-{e.id}-2")
+        assert await h.result(e) == EnrolmentResult(
+            status=Status.APPROVED, attempt=2, badge_id=f"badge-{e.id}-2"
+        )
         assert set(h.marks(e, 2)) == {"plan-c", "reflect-c", "reflect-d"}
         assert h.row(e).badge_id == f"badge-{e.id}-2"
 
@@ -163,15 +173,34 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
         assert after_row == row
         assert not h.notes(e, "operator_alert", ADMINS)
 
-        # Starting again opens a new checkout (never the expired, refunded one), which pays.
+        # Starting again opens a new checkout (never the expired, refunded one). The provider
+        # reports that one ended too (checkout.session.expired): back to resubmission_requested.
         again = await h.lifecycle.start_resubmission(e.id)
-        assert again.checkout_session_id not in (None, stale.checkout_session_id)
-        assert h.payments(e)[again.checkout_session_id].status == "open"  # type: ignore[index]
-        await h.pay(e, again.checkout_session_id, amount=2900)
+        assert again.checkout_session_id is not None
+        assert again.checkout_session_id != stale.checkout_session_id
+        assert h.payments(e)[again.checkout_session_id].status == "open"
+        await h.lifecycle.checkout_ended(
+            e.id,
+            CheckoutEnded(checkout_session_id=again.checkout_session_id, reason="the member abandoned it"),
+        )
+        ended_again = await eventually(lambda: h.row_if(e, status="resubmission_requested"), what="ended")
+        assert ended_again.checkout_session_id is None
+        assert h.timeline(e, "checkout_ended")[-1].detail == {
+            "reason": "the member abandoned it",
+            "checkout_session_id": again.checkout_session_id,
+        }
+
+        # The third checkout is paid: attempt 2 starts.
+        third = await h.lifecycle.start_resubmission(e.id)
+        assert third.checkout_session_id not in (None, stale.checkout_session_id, again.checkout_session_id)
+        await h.pay(e, third.checkout_session_id, amount=2900)
         attempt2 = await eventually(lambda: h.row_if(e, status="in_progress", attempt=2), what="attempt 2")
         assert attempt2.editable_sections == ["reflect"]
-        receipts = h.notes(e, "purchase_receipt", e.member.sub)
-        assert len(receipts) == 2
+        assert len(h.notes(e, "purchase_receipt", e.member.sub)) == 2
+        assert [p.checkout_session_id for p in (await h.state(e)).paid_payments] == [
+            e.checkout_session_id,
+            third.checkout_session_id,
+        ]
 
 
 async def test_start_resubmission_is_refused_unless_a_resubmission_was_requested(
@@ -190,9 +219,5 @@ async def test_start_resubmission_is_refused_unless_a_resubmission_was_requested
             elif step == "awaiting_resubmission_payment":
                 await h.decide(e, evaluator, unmet=["plan-c"])
                 await h.lifecycle.start_resubmission(e.id)
-            await h.quiet(e)
-            before = await h.snapshot(e)
-            with pytest.raises(InvalidState) as refused:
-                await h.lifecycle.start_resubmission(e.id)
-            assert refused.value.extra["status"] == step
-            assert await h.snapshot(e) == before
+            error = await refused(h, e, h.lifecycle.start_resubmission(e.id), InvalidState)
+            assert error.extra == {"status": step}

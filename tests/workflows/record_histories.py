@@ -1,0 +1,152 @@
+"""Record the event histories that ``test_replay.py`` replays against the current workflow code.
+
+Run once, from the repository root, after a *deliberate* (patched) change to the enrolment
+workflow, and commit the JSON it writes::
+
+    .venv/bin/python -m tests.workflows.record_histories
+
+It starts its own time-skipping test server and a throwaway SQLite database, drives four
+representative lifecycles through the real activities (the badge activity is faked, as in the
+workflow tests), and writes every run's history to ``tests/workflows/histories/<name>.json``:
+
+- ``happy``: purchase, submission, assignment, approval, badge;
+- ``resubmission-run1`` / ``resubmission-run2``: a resubmission request, its checkout and
+  payment, the continue-as-new into attempt 2 (second run), its submission and approval;
+- ``expiry``: purchase, both member reminders, expiry at the deadline;
+- ``sla-reassigned``: the evaluator reminder, the review SLA breach, the reassignment to another
+  evaluator and the late decision.
+
+Keep old histories when recording new ones for a patched change: each must still replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from microcred import binaries, migrate
+from microcred.db import SessionFactory, create_db_engine, make_session_factory
+from microcred.temporal_setup import register_search_attributes
+from tests.support import credential_doc, publish, register_evaluator, uid
+from tests.workflows.harness import Enrolled, Harness, eventually, running
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def happy(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    await h.paid(e)
+    await h.submit(e)
+    await h.assigned(e, evaluator)
+    await h.decide(e, evaluator)
+    await h.result(e)
+    return e
+
+
+async def resubmission(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    await h.paid(e)
+    await h.submit(e)
+    await h.assigned(e, evaluator)
+    await h.decide(e, evaluator, unmet=["reflect-c"])
+    checkout = await h.lifecycle.start_resubmission(e.id)
+    await h.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
+    await eventually(lambda: h.row_if(e, status="in_progress", attempt=2), what="attempt 2")
+    h.save(e, "reflect-1", "a deeper reflection")
+    await h.submit(e, answer=False)
+    await h.assigned(e, evaluator)
+    await h.decide(e, evaluator)
+    await h.result(e)
+    return e
+
+
+async def expiry(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc(submission_window="P2M", reminders_before_due=["P30D", "P7D"]))
+    e = await h.enrol(doc)
+    await h.paid(e)
+    h.save(e, "plan-1", "started, never finished")
+    await h.result(e)
+    return e
+
+
+async def sla_reassigned(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc(review_window="P14D"))
+    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])
+    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    await h.paid(e)
+    submitted = await h.submit(e)
+    await h.assigned(e, first)
+    await h.advance_to(submitted.review_due_at + timedelta(minutes=1))
+    await eventually(lambda: h.row_if(e, evaluator_id=second, review_overdue=True), what="reassigned")
+    await h.assigned(e, second)
+    await h.decide(e, second)
+    await h.result(e)
+    return e
+
+
+SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
+    "happy": happy,
+    "resubmission": resubmission,
+    "expiry": expiry,
+    "sla-reassigned": sla_reassigned,
+}
+
+
+async def record(env: WorkflowEnvironment, db: SessionFactory, name: str) -> list[Path]:
+    """Run one scenario and write the history of each of its runs, first to last."""
+    async with running(env, db) as h:
+        e = await SCENARIOS[name](h, db)
+        histories: list[WorkflowHistory] = []
+        run_id: str | None = None
+        while True:  # from the latest run back along the continue-as-new chain
+            history = await h.handle(e, run_id).fetch_history()
+            histories.insert(0, history)
+            started = history.events[0].workflow_execution_started_event_attributes
+            if not started.continued_execution_run_id:
+                break
+            run_id = started.continued_execution_run_id
+    written = []
+    for number, history in enumerate(histories, start=1):
+        path = HISTORIES / (f"{name}-run{number}.json" if len(histories) > 1 else f"{name}.json")
+        path.write_text(history.to_json())
+        written.append(path)
+    return written
+
+
+async def main() -> None:
+    server = binaries.find("temporal-test-server")
+    assert server, "temporal-test-server is not on PATH: install the dev requirements"
+    HISTORIES.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'microcred.db'}"
+        migrate.upgrade(url)
+        engine = create_db_engine(url)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter, test_server_existing_path=server
+        )
+        try:
+            await register_search_attributes(env.client, env.client.namespace)
+            for name in SCENARIOS:
+                for path in await record(env, make_session_factory(engine), name):
+                    print(
+                        f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
+                    )
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,77 @@
+"""Replay: the recorded lifecycles still replay on the current workflow code.
+
+The histories in ``histories/`` were recorded by ``record_histories.py`` (see its docstring).
+A change to the enrolment workflow that alters the commands it issues for a recorded history
+makes these tests fail: such a change must be guarded with ``workflow.patched`` so enrolments
+already running (for months) keep replaying.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+import worker
+from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
+from workflows.enrolment import EnrolmentWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+RECORDED = ("expiry", "happy", "resubmission-run1", "resubmission-run2", "sla-reassigned")
+
+
+def history(name: str) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"enrolment-replay-{name}", (HISTORIES / f"{name}.json").read_text())
+
+
+def test_every_recorded_lifecycle_is_there() -> None:
+    assert tuple(sorted(p.stem for p in HISTORIES.glob("*.json"))) == RECORDED
+
+
+@pytest.mark.parametrize("name", RECORDED)
+async def test_recorded_history_replays_without_nondeterminism(name: str) -> None:
+    replayer = Replayer(workflows=list(worker.WORKFLOWS), data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history(name), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{name}: {result.replay_failure!r}"
+
+
+@workflow.defn(name="EnrolmentWorkflow", sandboxed=False)
+class CopiedEnrolmentWorkflow(EnrolmentWorkflow):
+    """The control: the same code, defined the same way as the altered copy below."""
+
+    @workflow.run
+    async def run(self, inp: EnrolmentInput) -> EnrolmentResult:
+        return await super().run(inp)
+
+
+@workflow.defn(name="EnrolmentWorkflow", sandboxed=False)
+class PausingEnrolmentWorkflow(EnrolmentWorkflow):
+    """An innocent-looking, unpatched edit: pause a second before opening a checkout.
+
+    On replay the code asks for a timer where the history holds the checkout activity.
+    """
+
+    @workflow.run
+    async def run(self, inp: EnrolmentInput) -> EnrolmentResult:
+        return await super().run(inp)
+
+    async def _open_checkout(
+        self, event: EventKind = EventKind.CHECKOUT_OPENED, actor: str | None = None
+    ) -> None:
+        await workflow.sleep(timedelta(seconds=1))
+        await super()._open_checkout(event, actor)
+
+
+@pytest.mark.parametrize("name", ["happy", "resubmission-run1"])
+async def test_replay_catches_an_incompatible_change(name: str) -> None:
+    control = Replayer(workflows=[CopiedEnrolmentWorkflow], data_converter=pydantic_data_converter)
+    assert (await control.replay_workflow(history(name))).replay_failure is None
+
+    replayer = Replayer(workflows=[PausingEnrolmentWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(history(name))

@@ -1,0 +1,206 @@
+"""Review: assignment, the evaluator reminder, the review SLA (with and without someone to
+reassign to), unassigned reviews claimed, and every refusal of claim and decide."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from microcred.contracts import ClaimRequest, DecisionRequest, Mark, Outcome, Status
+from microcred.db import SessionFactory
+from microcred.errors import (
+    AlreadyClaimed,
+    InvalidState,
+    MicrocredError,
+    NotAssigned,
+    NotEligible,
+    RubricIncomplete,
+    RubricInconsistent,
+)
+from tests.support import credential_doc, member, publish, register_evaluator, uid
+from tests.workflows.harness import ADMINS, eventually, marks, refused, running
+
+CLOSE = timedelta(minutes=1)
+
+
+async def test_sla_breach_flags_notifies_and_reassigns_to_another_evaluator(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
+    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])  # ids order the tie
+    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        submitted = await h.submit(e)
+        await h.assigned(e, first)
+        due = submitted.review_due_at
+
+        # The evaluator reminder, P3D before the review is due.
+        await h.advance_to(due - timedelta(days=3) - CLOSE)
+        await h.quiet(e)
+        assert not h.notes(e, "evaluator_reminder")
+        await h.advance_to(due - timedelta(days=3) + CLOSE)
+        [reminder] = await eventually(
+            lambda: h.notes(e, "evaluator_reminder", first), what="evaluator reminder"
+        )
+        assert due - timedelta(days=3) <= reminder.created_at < due - timedelta(days=3) + CLOSE
+
+        await h.advance_to(due - CLOSE)
+        await h.quiet(e)
+        assert h.row(e).review_overdue is False
+
+        await h.advance_to(due + CLOSE)
+        row = await eventually(
+            lambda: h.row_if(e, review_overdue=True, evaluator_id=second), what="reassigned"
+        )
+        assert (row.status, row.review_due_at) == ("under_review", due)
+        [overdue] = await eventually(lambda: h.notes(e, "review_overdue", ADMINS), what="admins told")
+        assert due <= overdue.created_at < due + CLOSE
+        assert first in overdue.body
+        await eventually(lambda: h.notes(e, "evaluator_assigned", second), what="new evaluator told")
+        [flagged] = h.timeline(e, "review_overdue")
+        assert flagged.detail == {"evaluator_id": first}
+        [moved] = h.timeline(e, "review_reassigned")
+        assert moved.detail == {"evaluator_id": second, "previous": first, "reason": "review SLA breached"}
+        state = await h.state(e)
+        assert (state.evaluator_id, state.past_evaluator_ids, state.review_overdue) == (second, [first], True)
+
+        await refused(h, e, h.decide(e, first), NotAssigned)
+        decided = await h.decide(e, second)  # a decision after the window is still accepted
+        assert decided.status is Status.APPROVED
+        assert (await h.result(e)).status is Status.APPROVED
+
+
+async def test_sla_breach_without_another_evaluator_keeps_the_review_and_tells_admins(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(review_window="P10D"))
+    only = register_evaluator(db, credential_ids=[doc.id])
+    register_evaluator(db, credential_ids=[publish(db).id])  # eligible for another credential only
+    who = member()
+    register_evaluator(db, who.sub, credential_ids=[doc.id])  # never of their own work
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc, who)
+        await h.paid(e)
+        submitted = await h.submit(e)
+        await h.assigned(e, only)
+
+        await h.advance_to(submitted.review_due_at + CLOSE)
+        row = await eventually(lambda: h.row_if(e, review_overdue=True), what="flagged overdue")
+        assert row.evaluator_id == only
+        await eventually(lambda: h.notes(e, "review_overdue", ADMINS), what="admins told")
+        await h.quiet(e)
+        assert not h.timeline(e, "review_reassigned")
+        assert len(h.notes(e, "evaluator_assigned")) == 1
+        assert (await h.state(e)).past_evaluator_ids == []
+
+        decided = await h.decide(e, only, unmet=["plan-c"])
+        assert decided.status is Status.RESUBMISSION_REQUESTED
+        assert h.row(e).review_overdue is True  # the record of the breach stays on the attempt
+
+
+async def test_unassigned_review_tells_admins_and_an_eligible_evaluator_claims_it(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    other_credential = publish(db)
+    outsider = register_evaluator(db, credential_ids=[other_credential.id])
+    who = member()
+    register_evaluator(db, who.sub, credential_ids=[doc.id])  # an evaluator too, never of their own work
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc, who)
+        await h.paid(e)
+        await h.submit(e)
+        await eventually(lambda: h.timeline(e, "review_unassigned"), what="no evaluator")
+        [told] = await eventually(lambda: h.notes(e, "review_unassigned", ADMINS), what="admins told")
+        assert e.id in told.body
+        assert h.row(e).evaluator_id is None
+
+        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=e.member.sub)), NotEligible)
+        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=outsider)), NotEligible)
+        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=uid("nobody"))), NotEligible)
+
+        claimer = register_evaluator(db, credential_ids=[doc.id])  # registered since the submission
+        view = await h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=claimer))
+        assert (view.evaluator_id, view.status) == (claimer, Status.UNDER_REVIEW)
+        assert h.row(e).evaluator_id == claimer  # visible as soon as the claim answers
+        [claimed] = h.timeline(e, "review_claimed")
+        assert (claimed.actor, claimed.detail) == (claimer, {"evaluator_id": claimer})
+        await eventually(lambda: h.notes(e, "evaluator_assigned", claimer), what="claimer told")
+
+        late_comer = register_evaluator(db, credential_ids=[doc.id])
+        error: MicrocredError = await refused(
+            h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=late_comer)), AlreadyClaimed
+        )
+        assert error.extra == {"evaluator_id": claimer}
+        assert (await h.decide(e, claimer)).status is Status.APPROVED
+
+
+async def test_claim_is_refused_outside_review(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        evaluator = register_evaluator(db, credential_ids=[doc.id])
+        error = await refused(
+            h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=evaluator)), InvalidState
+        )
+        assert error.extra == {"status": "in_progress"}
+
+
+async def test_every_decision_refusal_leaves_the_review_as_it_was(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    colleague = register_evaluator(db, credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        approve = DecisionRequest(evaluator_id=evaluator, outcome=Outcome.APPROVED, marks=marks(doc))
+        error: MicrocredError = await refused(
+            h, e, h.lifecycle.decide(e.id, approve), InvalidState
+        )  # nothing submitted
+        assert error.extra == {"status": "in_progress"}
+
+        await h.submit(e)
+        row = await eventually(lambda: h.row(e).evaluator_id, what="assigned")
+        assigned, other = (evaluator, colleague) if row == evaluator else (colleague, evaluator)
+        await h.assigned(e, assigned)
+
+        def decide(outcome: Outcome, given: list[Mark], who: str = assigned) -> Awaitable[Any]:
+            return h.lifecycle.decide(e.id, DecisionRequest(evaluator_id=who, outcome=outcome, marks=given))
+
+        every = marks(doc)
+        one_unmet = marks(doc, unmet=["plan-c"])
+        await refused(h, e, decide(Outcome.APPROVED, every, who=other), NotAssigned)
+        await refused(h, e, decide(Outcome.APPROVED, every, who=e.member.sub), NotAssigned)
+
+        error = await refused(h, e, decide(Outcome.APPROVED, every[1:]), RubricIncomplete)
+        assert error.extra["missing"] == ["plan-c"]
+        error = await refused(
+            h, e, decide(Outcome.APPROVED, [*every, Mark(criterion_id="made-up", met=True)]), RubricIncomplete
+        )
+        assert error.extra["unknown"] == ["made-up"]
+        error = await refused(h, e, decide(Outcome.APPROVED, [*every, every[0]]), RubricIncomplete)
+        assert error.extra["duplicated"] == ["plan-c"]
+
+        error = await refused(h, e, decide(Outcome.APPROVED, one_unmet), RubricInconsistent)
+        assert error.extra == {"unmet": ["plan-c"]}
+        await refused(h, e, decide(Outcome.RESUBMIT, every), RubricInconsistent)
+        silent = [m.model_copy(update={"comment": "  "}) if not m.met else m for m in one_unmet]
+        error = await refused(h, e, decide(Outcome.RESUBMIT, silent), RubricInconsistent)
+        assert error.extra == {"uncommented": ["plan-c"]}
+
+        assert h.marks(e, 1) == {}
+        submission = h.submission(e, 1)
+        assert submission is not None and submission.outcome is None
+        assert not h.timeline(e, "decided")
+
+        assert (await decide(Outcome.RESUBMIT, one_unmet)).status is Status.RESUBMISSION_REQUESTED
+        error = await refused(h, e, decide(Outcome.APPROVED, every), InvalidState)  # decided already
+        assert error.extra == {"status": "resubmission_requested"}
