@@ -101,13 +101,10 @@ class StoreActivities:
     def assign_evaluator(self, inp: AssignInput) -> AssignResult:
         """Pick the review's evaluator: ``preferred`` if eligible, else the least loaded one.
 
-        A retry after a committed pick returns that pick.
+        A pick writes nothing: the workflow records it in the read model with the rest of its
+        state, so the review queue never shows an assignment the workflow does not hold yet.
         """
-        with transaction(self._sessions) as session:
-            enrolment = lock_enrolment(session, inp.enrolment_id)
-            current = enrolment.evaluator_id
-            if current is not None and current not in inp.exclude and inp.preferred in (None, current):
-                return AssignResult(evaluator_id=current)
+        with self._sessions() as session:
             candidates = [
                 e
                 for e, _ in assignment.eligible_evaluators(
@@ -115,12 +112,8 @@ class StoreActivities:
                 )
             ]
             if inp.preferred is not None:
-                chosen = inp.preferred if inp.preferred in candidates else None
-            else:
-                chosen = candidates[0] if candidates else None
-            if chosen is not None:
-                enrolment.evaluator_id = chosen
-            return AssignResult(evaluator_id=chosen)
+                return AssignResult(evaluator_id=inp.preferred if inp.preferred in candidates else None)
+            return AssignResult(evaluator_id=candidates[0] if candidates else None)
 
     @activity.defn(name="store.grant_community")
     def grant_community(self, inp: CommunityInput) -> None:

@@ -185,6 +185,7 @@ class EnrolmentState(BaseModel):
     unmet_sections: list[str] = Field(default_factory=list)
     assignment_needed: bool = False
     checkout: Checkout | None = None
+    checkouts_opened: int = Field(default=0, description="Checkouts opened for the purchase at hand.")
     settled_sessions: list[str] = Field(default_factory=list, description="Checkout sessions handled.")
     paid_payments: list[PaymentConfirmed] = Field(default_factory=list)
     community_granted: bool = False

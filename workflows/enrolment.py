@@ -14,6 +14,7 @@ database), and each new attempt continues as new, so resubmissions cannot grow i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -78,6 +79,20 @@ REMOTE_TIMEOUT = timedelta(minutes=2)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
+# Business counters, exported with the SDK's metrics by the worker's runtime (replay-safe).
+COUNTERS: dict[EventKind, tuple[str, str]] = {
+    EventKind.PAYMENT_CONFIRMED: ("microcred_purchases", "Purchases paid, first and resubmission."),
+    EventKind.ATTEMPT_STARTED: ("microcred_purchases", "Purchases paid, first and resubmission."),
+    EventKind.SUBMITTED: ("microcred_submissions", "Attempts submitted for review."),
+    EventKind.DECIDED: ("microcred_decisions", "Review decisions, by outcome."),
+    EventKind.EXPIRED: ("microcred_expiries", "Enrolments whose submission window ran out."),
+    EventKind.REVIEW_OVERDUE: ("microcred_review_sla_breaches", "Reviews past their due date."),
+    EventKind.BADGE_ISSUED: ("microcred_badges_issued", "Badges issued."),
+    EventKind.CANCELLED: ("microcred_cancellations", "Enrolments cancelled."),
+    EventKind.PAYMENT_REFUNDED: ("microcred_refunds", "Payments refunded by the workflow."),
+}
+
+
 def _rejection(error: MicrocredError) -> ApplicationError:
     """A domain error as the ApplicationError that fails one update (and never the workflow)."""
     return ApplicationError(error.message, error.extra, type=type(error).__name__, non_retryable=True)
@@ -91,7 +106,9 @@ async def _rejecting(call: Awaitable[T]) -> T:
     except ActivityError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.non_retryable:
-            raise ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True) from None
+            raise ApplicationError(
+                cause.message, *cause.details, type=cause.type, non_retryable=True
+            ) from None
         raise
 
 
@@ -151,21 +168,25 @@ class EnrolmentWorkflow:
         delay = at - workflow.now()
         if delay <= timedelta(0):
             return
-        try:
+        # A timeout means the alarm rang: _catch_up acts on it.
+        with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._changes != seen, timeout=delay, timeout_summary=label)
-        except TimeoutError:
-            pass  # the alarm rang: _catch_up acts on it
 
     def _alarms(self) -> list[tuple[datetime, str]]:
         """Every moment at which a duty falls due, with what it is for."""
         s, found = self._s, []
-        if s.checkout is not None and s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT):
+        if s.checkout is not None and s.status in (
+            Status.AWAITING_PAYMENT,
+            Status.AWAITING_RESUBMISSION_PAYMENT,
+        ):
             found.append((s.checkout.expires_at, "checkout expires"))
         if s.status.member_holds_work and s.due_at is not None:
             found.append((s.due_at, "submission deadline"))
             for offset in self._credential.policies.reminders_before_due:
                 if offset not in s.reminders_sent:
-                    found.append((policies.subtract(s.due_at, offset), f"member reminder {offset} before due"))
+                    found.append(
+                        (policies.subtract(s.due_at, offset), f"member reminder {offset} before due")
+                    )
         if s.status is Status.UNDER_REVIEW and s.review_due_at is not None:
             if not s.review_overdue:
                 found.append((s.review_due_at, "review due"))
@@ -228,14 +249,39 @@ class EnrolmentWorkflow:
     async def _record(self, kind: EventKind, /, actor: str | None = None, **detail: Any) -> None:
         """Write the read model and one timeline event for the state as it is now."""
         self._s.seq += 1
+        event = self._event(kind, actor, **detail)
         await workflow.execute_activity_method(
             StoreActivities.record,
-            RecordInput(view=self._view(), event=self._event(kind, actor, **detail)),
+            RecordInput(view=self._view(), event=event),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=RETRY,
             summary=f"record {kind.value}",
         )
+        self._observe(event)
         self._changed()
+
+    def _observe(self, event: TimelineEvent) -> None:
+        """Log a recorded transition and count it (neither happens again on replay)."""
+        s = self._s
+        workflow.logger.info(
+            "enrolment %s: %s",
+            self._id,
+            event.kind.value,
+            extra={
+                "enrolment_id": self._id,
+                "event": event.kind.value,
+                "status": s.status.value,
+                "attempt": s.attempt,
+                "actor": event.actor,
+            },
+        )
+        counter = COUNTERS.get(event.kind)
+        if counter is not None:
+            labels = {"credential_id": self._credential.id}
+            for key in ("kind", "outcome"):
+                if key in event.detail:
+                    labels[key] = str(event.detail[key])
+            workflow.metric_meter().create_counter(*counter).add(1, labels)
 
     def _changed(self) -> None:
         self._changes += 1
@@ -274,7 +320,9 @@ class EnrolmentWorkflow:
     def _details(self) -> str:
         s = self._s
         when = "%Y-%m-%d %H:%M UTC"
-        lines = [f"**{s.status.value}** · {self._credential.title} · attempt {s.attempt} · member `{self._member}`"]
+        lines = [
+            f"**{s.status.value}** · {self._credential.title} · attempt {s.attempt} · member `{self._member}`"
+        ]
         waits = {
             Status.AWAITING_PAYMENT: "Waiting for the member to pay the checkout",
             Status.IN_PROGRESS: "Waiting for the member to submit",
@@ -334,10 +382,14 @@ class EnrolmentWorkflow:
 
     # --- payments ---------------------------------------------------------------------------
 
-    async def _open_checkout(self, event: EventKind = EventKind.CHECKOUT_OPENED, actor: str | None = None) -> None:
+    async def _open_checkout(
+        self, event: EventKind = EventKind.CHECKOUT_OPENED, actor: str | None = None
+    ) -> None:
         s = self._s
         kind = PurchaseKind.PURCHASE if s.status is Status.AWAITING_PAYMENT else PurchaseKind.RESUBMISSION
-        price = self._credential.price if kind is PurchaseKind.PURCHASE else self._credential.resubmission_price
+        price = (
+            self._credential.price if kind is PurchaseKind.PURCHASE else self._credential.resubmission_price
+        )
         expires_at = policies.add(workflow.now(), self._credential.policies.payment_window)
         try:
             checkout = await self._create_checkout(kind, price, expires_at)
@@ -351,6 +403,14 @@ class EnrolmentWorkflow:
 
     async def _create_checkout(self, kind: PurchaseKind, price: Money, expires_at: datetime) -> Checkout:
         s = self._s
+        attempt = s.attempt if kind is PurchaseKind.PURCHASE else s.attempt + 1  # the attempt paid for
+        s.checkouts_opened += 1
+        # The key is the purchase's business identity. A resubmission checkout that ended unpaid
+        # can be reopened: that one gets a key of its own (the old key would give back the ended
+        # session, or be refused by Stripe for its new expiry).
+        key = f"enrolment:{self._id}:{kind.value}:{attempt}"
+        if s.checkouts_opened > 1:
+            key += f":{s.checkouts_opened}"
         return await workflow.execute_activity_method(
             PaymentActivities.create_checkout,
             CheckoutRequest(
@@ -359,14 +419,11 @@ class EnrolmentWorkflow:
                 credential_id=self._credential.id,
                 title=self._credential.title,
                 kind=kind,
-                attempt=s.attempt,
+                attempt=attempt,
                 price=price,
                 requested_at=workflow.now(),
                 expires_at=expires_at,
-                # One key per checkout opened (``seq`` numbers the workflow's writes): after a
-                # checkout ended unpaid, the same key would give back the ended session (or be
-                # refused by Stripe for its changed expiry) and a payment of it would count as settled.
-                idempotency_key=f"enrolment:{self._id}:{kind.value}:{s.attempt}:{s.seq}",
+                idempotency_key=key,
             ),
             start_to_close_timeout=REMOTE_TIMEOUT,
             retry_policy=RETRY,
@@ -399,7 +456,9 @@ class EnrolmentWorkflow:
         if s.status is Status.AWAITING_PAYMENT:
             s.status = Status.CANCELLED
             await self._record(EventKind.CANCELLED, reason=reason, checkout_session_id=ended)
-            self._notice(NotificationKind.CANCELLED, Audience.MEMBER, self._member, "cancelled", reason=reason)
+            self._notice(
+                NotificationKind.CANCELLED, Audience.MEMBER, self._member, "cancelled", reason=reason
+            )
         else:
             s.status = Status.RESUBMISSION_REQUESTED
             await self._record(EventKind.CHECKOUT_ENDED, reason=reason, checkout_session_id=ended)
@@ -414,7 +473,9 @@ class EnrolmentWorkflow:
             current = s.checkout
             awaiting = s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
             if not awaiting or current is None or current.session_id != payment.checkout_session_id:
-                await self._refund(payment, reason=f"payment arrived while the enrolment was {s.status.value}")
+                await self._refund(
+                    payment, reason=f"payment arrived while the enrolment was {s.status.value}"
+                )
                 return
             await self._fulfil(current, payment)
 
@@ -431,18 +492,28 @@ class EnrolmentWorkflow:
         s, now = self._s, workflow.now()
         s.checkout = None
         s.paid_payments.append(payment)
-        paid = {"amount": payment.amount, "currency": payment.currency, "checkout_session_id": payment.checkout_session_id}
+        paid = {
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "checkout_session_id": payment.checkout_session_id,
+        }
         if checkout.kind is PurchaseKind.PURCHASE:
+            s.checkouts_opened = 0
             s.purchased_at = now
             s.base_due_at = policies.add(now, self._credential.policies.submission_window)
             s.status = Status.IN_PROGRESS
-            await self._record(EventKind.PAYMENT_CONFIRMED, actor=self._member, kind=checkout.kind.value, **paid)
+            await self._record(
+                EventKind.PAYMENT_CONFIRMED, actor=self._member, kind=checkout.kind.value, **paid
+            )
         else:
             s.attempt += 1
+            s.checkouts_opened = 0
             s.status = Status.IN_PROGRESS
             s.submitted_at = s.review_due_at = s.evaluator_id = None
             s.past_evaluator_ids, s.review_overdue, s.evaluator_reminded = [], False, False
-            await self._record(EventKind.ATTEMPT_STARTED, actor=self._member, kind=checkout.kind.value, **paid)
+            await self._record(
+                EventKind.ATTEMPT_STARTED, actor=self._member, kind=checkout.kind.value, **paid
+            )
         self._notice(
             NotificationKind.PURCHASE_RECEIPT,
             Audience.MEMBER,
@@ -483,6 +554,9 @@ class EnrolmentWorkflow:
             )
         else:
             # The refund activity records it in the timeline itself (a closed enrolment has no workflow).
+            self._observe(
+                self._event(EventKind.PAYMENT_REFUNDED, None, checkout_session_id=payment.checkout_session_id)
+            )
             self._notice(
                 NotificationKind.PAYMENT_REFUNDED,
                 Audience.MEMBER,
@@ -526,8 +600,10 @@ class EnrolmentWorkflow:
     @workflow.update(description="Return the open checkout (waits until the workflow has created it).")
     async def checkout(self) -> CheckoutInfo:
         await workflow.wait_condition(
-            lambda: self._s.checkout is not None
-            or self._s.status not in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
+            lambda: (
+                self._s.checkout is not None
+                or self._s.status not in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
+            )
         )
         # The checkout is set before the run loop has recorded it; answer once the read model
         # shows it too (the loop holds the lock until then), as every lifecycle answer does.
@@ -560,6 +636,7 @@ class EnrolmentWorkflow:
             nxt.assignment_needed = True
             nxt.seq += 1
             required = [t for sec in self._credential.sections for t in sec.required_task_ids]
+            submitted = self._event(EventKind.SUBMITTED, self._member, attempt=nxt.attempt)
             # The store checks again under its row lock (a response emptied since validation);
             # its rejection fails this update and leaves the state as it was.
             await _rejecting(
@@ -567,7 +644,7 @@ class EnrolmentWorkflow:
                     StoreActivities.freeze_submission,
                     FreezeInput(
                         view=self._view(nxt),
-                        event=self._event(EventKind.SUBMITTED, self._member, attempt=nxt.attempt),
+                        event=submitted,
                         required_task_ids=required,
                     ),
                     start_to_close_timeout=DB_TIMEOUT,
@@ -576,6 +653,7 @@ class EnrolmentWorkflow:
                 )
             )
             self._s = nxt
+            self._observe(submitted)
             assert nxt.review_due_at is not None
             self._notice(
                 NotificationKind.SUBMISSION_RECEIVED,
@@ -678,11 +756,18 @@ class EnrolmentWorkflow:
                 evaluator_id=late,
                 review_due_at=s.review_due_at.isoformat(),
             )
-            if late is not None:
-                await self._reassign(exclude=[late, *s.past_evaluator_ids], preferred=None, actor=None,
-                                     reason="review SLA breached")
+            # Another eligible evaluator takes it over (for an unassigned review: anyone who has
+            # become eligible since it was submitted).
+            await self._reassign(
+                exclude=[e for e in (late, *s.past_evaluator_ids) if e is not None],
+                preferred=None,
+                actor=None,
+                reason="review SLA breached",
+            )
 
-    async def _reassign(self, *, exclude: list[str], preferred: str | None, actor: str | None, reason: str) -> bool:
+    async def _reassign(
+        self, *, exclude: list[str], preferred: str | None, actor: str | None, reason: str
+    ) -> bool:
         s = self._s
         chosen = await self._assign(exclude=exclude, preferred=preferred)
         if chosen is None or chosen == s.evaluator_id:
@@ -691,8 +776,9 @@ class EnrolmentWorkflow:
         if previous is not None:
             s.past_evaluator_ids.append(previous)
         s.evaluator_id = chosen
-        await self._record(EventKind.REVIEW_REASSIGNED, actor=actor, evaluator_id=chosen, previous=previous,
-                           reason=reason)
+        await self._record(
+            EventKind.REVIEW_REASSIGNED, actor=actor, evaluator_id=chosen, previous=previous, reason=reason
+        )
         self._notify_assigned(chosen)
         return True
 
@@ -744,12 +830,14 @@ class EnrolmentWorkflow:
                 )
                 for m in request.marks
             ]
+            decided = self._event(
+                EventKind.DECIDED, request.evaluator_id, outcome=request.outcome.value, attempt=s.attempt
+            )
             await workflow.execute_activity_method(
                 StoreActivities.record_decision,
                 DecisionInput(
                     view=self._view(),
-                    event=self._event(EventKind.DECIDED, request.evaluator_id, outcome=request.outcome.value,
-                                      attempt=s.attempt),
+                    event=decided,
                     evaluator_id=request.evaluator_id,
                     outcome=request.outcome,
                     marks=marks,
@@ -759,6 +847,7 @@ class EnrolmentWorkflow:
                 retry_policy=RETRY,
                 summary=f"record decision {request.outcome.value}",
             )
+            self._observe(decided)
             self._notice(
                 NotificationKind.DECISION,
                 Audience.MEMBER,
@@ -769,7 +858,9 @@ class EnrolmentWorkflow:
                 unmet_sections=s.unmet_sections if request.outcome is Outcome.RESUBMIT else [],
             )
             self._changed()
-            return DecisionResult(status=s.status, decision=request.outcome, attempt=s.attempt, due_at=s.due_at)
+            return DecisionResult(
+                status=s.status, decision=request.outcome, attempt=s.attempt, due_at=s.due_at
+            )
 
     @decide.validator
     def _validate_decide(self, request: DecisionRequest) -> None:
@@ -865,7 +956,9 @@ class EnrolmentWorkflow:
             )
             if not moved:
                 raise _rejection(
-                    NotEligible("no other eligible evaluator can take this review", evaluator_id=request.evaluator_id)
+                    NotEligible(
+                        "no other eligible evaluator can take this review", evaluator_id=request.evaluator_id
+                    )
                 )
             self._s.assignment_needed = False
             return self._view()
@@ -877,7 +970,9 @@ class EnrolmentWorkflow:
     def _check_reassign(self, request: ReassignReview) -> None:
         rules.require_status(self._s, Status.UNDER_REVIEW, action="reassign the review")
         if request.evaluator_id is not None and request.evaluator_id == self._s.evaluator_id:
-            raise InvalidState("the review is already assigned to that evaluator", status=self._s.status.value)
+            raise InvalidState(
+                "the review is already assigned to that evaluator", status=self._s.status.value
+            )
         if request.evaluator_id == self._member:
             raise NotEligible("members never evaluate their own work")
 
@@ -907,7 +1002,10 @@ class EnrolmentWorkflow:
 
     def _refund_policy(self) -> bool:
         """Refund what the member paid for the current attempt unless it was already reviewed."""
-        return self._s.status in (Status.IN_PROGRESS, Status.UNDER_REVIEW) and self._last_paid_session() is not None
+        return (
+            self._s.status in (Status.IN_PROGRESS, Status.UNDER_REVIEW)
+            and self._last_paid_session() is not None
+        )
 
     def _last_paid_session(self) -> PaymentConfirmed | None:
         s = self._s

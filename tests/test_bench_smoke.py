@@ -1,0 +1,90 @@
+"""Every benchmark at ``tiny`` size, so none of them can rot: the JSON has its shape and sane values.
+
+Benchmarks are not tests (``make test`` never runs them at full size); these only prove that each
+still runs end to end against the real processes and reports what the README quotes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench import history, learning, lifecycle, waiting
+
+pytestmark = pytest.mark.slow
+
+
+def _latency(figures: dict[str, Any]) -> None:
+    assert figures["count"] > 0
+    assert 0 < figures["p50"] <= figures["p95"] <= figures["p99"] <= figures["max"]
+
+
+async def test_lifecycle_tiny() -> None:
+    result = await lifecycle.run("tiny")
+    plan = result["matching"]["plan"]
+    product = result["matching"]["product_history"]
+    assert plan["activities"] == product["activities"] > 0
+    assert product["signals"] == 1 and set(product["updates_by_name"]) == {"checkout", "submit", "decide"}
+    assert result["bare"]["history"]["activities"] == product["activities"]
+    for side in ("bare", "sqlite", "postgres"):
+        assert result[side]["lifecycles_per_s"] > 0
+        _latency(result[side]["lifecycle_latency_ms"])
+    for db in ("sqlite", "postgres"):
+        assert result[f"ratio_{db}_to_bare"] > 0
+        assert result[db]["process_memory"]["rss_mib"] > 0
+    assert result["target_ratio"] == 0.5
+
+
+async def test_learning_tiny() -> None:
+    result = await learning.run("tiny")
+    assert result["population"]["enrolments"] == learning.SIZES["tiny"].enrolments
+    for endpoint in result["endpoints"].values():
+        assert endpoint["requests"] > 0 and endpoint["errors"] == 0 and endpoint["requests_per_s"] > 0
+        _latency(endpoint["latency_ms"])
+    assert result["endpoints"]["my_learning"]["mean_items"] >= 1
+    assert result["endpoints"]["reviews"]["mean_items"] >= 1
+    for name in ("my_learning", "reviews"):
+        for figure in ("p95", "rps"):
+            value = result[f"ratio_{figure}_{name}_to_bare"]
+            assert value is not None and value > 0
+
+
+async def test_waiting_tiny() -> None:
+    result = await waiting.run("tiny")
+    size = waiting.SIZES["tiny"]
+    curve = result["worker_memory_curve"]
+    assert [p["open_enrolments"] for p in curve[1:-1]] == list(size.checkpoints)
+    assert all(p["rss_mib"] > 0 for p in curve)
+    assert result["start_rate_per_s"] > 0
+    assert result["max_cached_workflows"] == size.max_cached_workflows
+    lag = result["timer_lag"]
+    assert lag["cancelled_in_time"] == lag["batch"] == size.batch
+    _latency(lag["lag_ms"])
+
+
+async def test_history_tiny() -> None:
+    result = await history.run("tiny")
+    resubmitted = result["lifecycle_with_resubmission"]
+    assert resubmitted["runs"] == 2  # the second attempt continued as new
+    assert resubmitted["events"] > result["lifecycle_first_attempt_approved"]["events"] > 0
+    saves = result["task_saves"]
+    assert saves["saves"] >= history.SIZES["tiny"].saves
+    assert saves["events_added"] == 0
+    assert sum(saves["latest_versions"].values()) == saves["saves"]
+
+
+def test_table_and_json_of_a_run() -> None:
+    """The printed table reads every figure of the JSON it summarises."""
+    fake = {
+        "size": "tiny",
+        "history": {
+            "lifecycle_with_resubmission": {"events": 200},
+            "lifecycle_first_attempt_approved": {"events": 120},
+            "task_saves": {"saves": 30, "events_added": 0},
+        },
+    }
+    assert "events added by 30 task saves" in bench_main.table(fake)
+    assert json.loads(json.dumps(fake)) == fake
