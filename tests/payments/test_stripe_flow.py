@@ -145,11 +145,11 @@ async def stripe_api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) ->
             issuer=BadgeIssuer.from_settings(settings),
         )
         app = create_app(state=state)
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-            ) as http:
-                yield StripeApi(http=http, run=run, sessions=own_sqlite, stripe=fake)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+        ):
+            yield StripeApi(http=http, run=run, sessions=own_sqlite, stripe=fake)
     await gateway.aclose()
 
 
