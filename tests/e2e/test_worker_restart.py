@@ -40,12 +40,16 @@ async def worker_process(env: dict[str, str], log: Path) -> AsyncIterator[asynci
             await process.wait()
 
 
+def logged(log: Path) -> str:
+    return log.read_text() if log.exists() else ""
+
+
 async def wait_for_log(log: Path, text: str) -> None:
     for _ in range(300):
-        if log.exists() and text in log.read_text():
+        if text in await asyncio.to_thread(logged, log):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{text!r} never logged:\n{log.read_text()}")
+    raise AssertionError(f"{text!r} never logged:\n{logged(log)}")
 
 
 async def test_sigterm_stops_the_worker_and_another_carries_on(
@@ -95,7 +99,7 @@ async def test_sigterm_stops_the_worker_and_another_carries_on(
             await asyncio.sleep(0.05)
         first.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(first.wait(), 60) == 0
-    assert '"message": "worker stopping: finishing in-flight activities"' in log.read_text()
+    assert '"message": "worker stopping: finishing in-flight activities"' in logged(log)
 
     for task_id in ("plan-1", "reflect-1"):
         with transaction(sessions) as session:
