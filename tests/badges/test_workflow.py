@@ -34,9 +34,10 @@ async def eventually(probe: Callable[[], bool]) -> None:
 
 
 async def test_approval_issues_one_badge_that_verifies(
-    ts_env: WorkflowEnvironment, sqlite_sessions: SessionFactory, issuer: BadgeIssuer
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, issuer: BadgeIssuer
 ) -> None:
-    sessions = sqlite_sessions
+    # A database of its own: an evaluator registered elsewhere for all credentials must not take the review.
+    sessions = own_sqlite
     doc = publish(sessions)
     evaluator = register_evaluator(sessions, credential_ids=[doc.id])
     someone = member()

@@ -196,7 +196,9 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
         await h.pay(e, third.checkout_session_id, amount=2900)
         attempt2 = await eventually(lambda: h.row_if(e, status="in_progress", attempt=2), what="attempt 2")
         assert attempt2.editable_sections == ["reflect"]
-        assert len(h.notes(e, "purchase_receipt", e.member.sub)) == 2
+        await eventually(
+            lambda: len(h.notes(e, "purchase_receipt", e.member.sub)) == 2, what="the second receipt"
+        )
         assert [p.checkout_session_id for p in (await h.state(e)).paid_payments] == [
             e.checkout_session_id,
             third.checkout_session_id,
