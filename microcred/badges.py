@@ -11,33 +11,34 @@ Pure apart from the key file: callers gather the facts from the database and sto
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import logging
-import os
 import secrets
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from microcred.config import Environment, Settings
+from microcred.signing_keys import (
+    ALGORITHM,
+    KEY_FILE,
+    MIN_KEY_BITS,
+    dev_key,
+    generate_key,
+    load_key,
+    public_jwk,
+    public_key_from_jwk,
+)
 
 log = logging.getLogger("microcred.badges")
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-ALGORITHM = "RS256"
-MIN_KEY_BITS = 2048
-KEY_FILE = "badge-signing-key.pem"
 CLOCK_LEEWAY = timedelta(seconds=60)
 # The registered claims a VC-JWT restates from the credential, and all that are not credential terms.
 MIRRORED_CLAIMS = ("iss", "jti", "nbf", "sub", "exp")
@@ -59,33 +60,6 @@ def identity_hash(identity: str, salt: str) -> str:
 def normalise_email(email: str) -> str:
     """Addresses are hashed trimmed and lower-cased, so a verifier can reproduce the hash."""
     return email.strip().lower()
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64url_int(value: int) -> str:
-    return _b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def _int_b64url(text: str) -> int:
-    return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
-
-
-def public_jwk(key: rsa.RSAPublicKey) -> dict[str, str]:
-    """The public JWK of ``key`` with its RFC 7638 thumbprint as ``kid``."""
-    numbers = key.public_numbers()
-    required = {"e": _b64url_int(numbers.e), "kty": "RSA", "n": _b64url_int(numbers.n)}
-    canonical = json.dumps(required, separators=(",", ":"), sort_keys=True).encode()
-    kid = _b64url(hashlib.sha256(canonical).digest())
-    return {**required, "kid": kid, "alg": ALGORITHM, "use": "sig"}
-
-
-def public_key_from_jwk(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
-    if jwk.get("kty") != "RSA":
-        raise ValueError("not an RSA key")
-    return rsa.RSAPublicNumbers(_int_b64url(str(jwk["e"])), _int_b64url(str(jwk["n"]))).public_key()
 
 
 def timestamp(moment: datetime) -> str:
@@ -384,49 +358,3 @@ def criteria_narrative(rubric: Sequence[MarkedCriterion]) -> str:
 
 def new_salt() -> str:
     return secrets.token_hex(16)
-
-
-# --- keys -----------------------------------------------------------------------------------
-
-
-def generate_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=MIN_KEY_BITS)
-
-
-def load_key(value: str) -> rsa.RSAPrivateKey:
-    """An RSA private key from PEM text (``\\n`` escapes allowed) or from the PEM file at a path."""
-    text = value.strip()
-    pem = (
-        text.replace("\\n", "\n").encode()
-        if text.startswith("-----BEGIN")
-        else Path(text).expanduser().read_bytes()
-    )
-    key = serialization.load_pem_private_key(pem, password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("the badge signing key must be an RSA private key")
-    if key.key_size < MIN_KEY_BITS:
-        raise ValueError(f"the badge signing key must have at least {MIN_KEY_BITS} bits")
-    return key
-
-
-def dev_key(path: Path) -> rsa.RSAPrivateKey:
-    """The development key at ``path``, generated (mode 0600) on first use and reused after."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = generate_key().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        # Written whole to a private temporary file, then linked into place: the API and the worker
-        # start together in `microcred dev`, and neither may read a half-written key or replace
-        # the other's (the first link wins; the loser reads the winner's key).
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".badge-key-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
-            path.hardlink_to(temporary)
-            log.info("generated a badge signing key at %s", path)
-        except FileExistsError:
-            pass
-        finally:
-            Path(temporary).unlink(missing_ok=True)
-    return load_key(str(path))

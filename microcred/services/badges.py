@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
 
 from microcred import badges as ob
+from microcred import signing_keys
 from microcred.contracts import Outcome
 from microcred.errors import InvalidState, NotFound
 from microcred.models import Badge, Enrolment, Member, RubricMark, SigningKey, Submission
@@ -78,7 +79,7 @@ class JwkPublic(BaseModel):
     n: str
     e: str
     kid: str
-    alg: str = ob.ALGORITHM
+    alg: str = signing_keys.ALGORITHM
     use: str = "sig"
 
 

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import RSAKey
 from pydantic import SecretStr
 
-from microcred.badges import KEY_FILE, BadgeIssuer, load_key
+from microcred.badges import BadgeIssuer
 from microcred.config import Settings
+from microcred.signing_keys import KEY_FILE, load_key
 from tests.support import test_settings as settings_for_tests
 
 
