@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
@@ -31,20 +32,38 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 class LatePaymentWorkflow:
     @workflow.run
     async def run(self, payment: LatePayment) -> RefundResult:
-        result = await workflow.execute_activity_method(
-            PaymentActivities.refund,
-            RefundRequest(
-                enrolment_id=payment.enrolment_id,
-                checkout_session_id=payment.checkout_session_id,
-                reason=payment.reason,
-                idempotency_key=f"enrolment:{payment.enrolment_id}:refund:{payment.checkout_session_id}",
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RETRY,
-            summary="refund the late payment",
-        )
-        await workflow.execute_activity_method(
-            NotificationActivities.notify,
+        try:
+            result = await workflow.execute_activity_method(
+                PaymentActivities.refund,
+                RefundRequest(
+                    enrolment_id=payment.enrolment_id,
+                    checkout_session_id=payment.checkout_session_id,
+                    reason=payment.reason,
+                    idempotency_key=f"enrolment:{payment.enrolment_id}:refund:{payment.checkout_session_id}",
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RETRY,
+                summary="refund the late payment",
+            )
+        except ActivityError as err:
+            # The provider refused the refund for good: admins refund by hand. The workflow then
+            # fails, so it stays listed as failed in the UI until someone has looked.
+            await self._tell(
+                NotifyInput(
+                    key=f"{payment.enrolment_id}:refund-failed:{payment.checkout_session_id}",
+                    kind=NotificationKind.OPERATOR_ALERT,
+                    audience=Audience.ADMINS,
+                    enrolment_id=payment.enrolment_id,
+                    at=workflow.now(),
+                    context={
+                        "subject": f"refund failed for enrolment {payment.enrolment_id}",
+                        "message": f"could not refund checkout session {payment.checkout_session_id} "
+                        f"({payment.amount} {payment.currency}): {err.cause or err}",
+                    },
+                ),
+            )
+            raise
+        await self._tell(
             NotifyInput(
                 key=f"{payment.enrolment_id}:refund:{payment.checkout_session_id}",
                 kind=NotificationKind.PAYMENT_REFUNDED,
@@ -59,8 +78,14 @@ class LatePaymentWorkflow:
                     "reason": payment.reason,
                 },
             ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
-            summary="tell the member",
         )
         return result
+
+    async def _tell(self, notice: NotifyInput) -> None:
+        await workflow.execute_activity_method(
+            NotificationActivities.notify,
+            notice,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            summary=f"notify {notice.kind.value}",
+        )
