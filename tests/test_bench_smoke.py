@@ -34,6 +34,7 @@ async def test_lifecycle_tiny() -> None:
         _latency(result[side]["lifecycle_latency_ms"])
     for db in ("sqlite", "postgres"):
         assert result[f"ratio_{db}_to_bare"] > 0
+        assert result[f"cpu_ratio_{db}_to_bare"] > 0
         assert result[db]["process_memory"]["rss_mib"] > 0
     assert result["target_ratio"] == 0.5
 

