@@ -43,7 +43,7 @@ from microcred import binaries, migrate
 from microcred.auth import issue_token
 from microcred.config import Settings
 from microcred.identity import Role
-from microcred.temporal_setup import cli_flags, register_search_attributes
+from microcred.temporal_setup import dev_server_args, register_search_attributes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-auth-secret-0123456789abcdef0123456789abcdef"
@@ -87,9 +87,7 @@ class Temporal:
 
 
 @contextlib.asynccontextmanager
-async def temporal_server(
-    workdir: Path, *, persist: bool = True, pragmas: tuple[str, ...] = ()
-) -> AsyncIterator[Temporal]:
+async def temporal_server(workdir: Path, *, persist: bool = True) -> AsyncIterator[Temporal]:
     """A Temporal dev server of the benchmark's own, persisting to a SQLite file in ``workdir`` as
     ``microcred dev``'s does (or, with ``persist=False``, in memory)."""
     binary = binaries.find("temporal")
@@ -99,22 +97,11 @@ async def temporal_server(
     log = (workdir / "temporal.log").open("ab")
     process = await asyncio.create_subprocess_exec(
         binary,
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *dev_server_args(port=port, db_file=workdir / "temporal.db" if persist else None, log_level="error"),
         "--http-port",
         str(free_port()),
         "--metrics-port",
         str(free_port()),
-        "--headless",
-        *(["--db-filename", str(workdir / "temporal.db")] if persist else []),
-        *[arg for pragma in pragmas for arg in ("--sqlite-pragma", pragma)],
-        "--log-level",
-        "error",
-        *cli_flags(),
         stdout=log,
         stderr=log,
         start_new_session=True,

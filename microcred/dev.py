@@ -30,7 +30,7 @@ from microcred.db import create_db_engine, make_session_factory
 from microcred.identity import Role
 from microcred.observability import configure_logging
 from microcred.temporal_client import connect
-from microcred.temporal_setup import cli_flags, register_search_attributes
+from microcred.temporal_setup import dev_server_args, register_search_attributes
 
 log = logging.getLogger("microcred.dev")
 STARTUP_TIMEOUT = 60.0
@@ -85,24 +85,12 @@ async def _start_temporal(
     log_file = (settings.data_dir / "temporal.log").open("ab")
     return await asyncio.create_subprocess_exec(
         binary,
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        str(temporal_port),
-        "--ui-ip",
-        host,
-        "--ui-port",
-        str(ui_port),
-        "--db-filename",
-        str(settings.data_dir / "temporal.db"),
-        "--namespace",
-        settings.temporal_namespace,
-        "--log-level",
-        "warn",
-        "--ui-disable-news-fetch",
-        *cli_flags(),
+        *dev_server_args(
+            port=temporal_port,
+            db_file=settings.data_dir / "temporal.db",
+            namespace=settings.temporal_namespace,
+            ui=(host, ui_port),
+        ),
         stdout=log_file,
         stderr=log_file,
         start_new_session=True,  # Ctrl-C reaches us first; we stop the server last, cleanly

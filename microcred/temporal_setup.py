@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
@@ -40,6 +42,30 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
             if error.status is not RPCStatusCode.ALREADY_EXISTS:
                 raise
     return sorted(missing)
+
+
+def dev_server_args(
+    *,
+    port: int,
+    db_file: Path | None,
+    namespace: str = "default",
+    ui: tuple[str, int] | None = None,
+    log_level: str = "warn",
+) -> list[str]:
+    """Arguments of ``temporal server start-dev`` as ``microcred dev`` runs it (and the benchmarks).
+
+    Persisting to ``db_file`` with WAL and normal sync: in its default rollback-journal mode with
+    full sync the dev server's SQLite file halves its throughput (measured in ``bench/``).
+    """
+    args = ["server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--namespace", namespace]
+    if db_file is not None:
+        args += ["--db-filename", str(db_file)]
+        args += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    if ui is None:
+        args += ["--headless"]
+    else:
+        args += ["--ui-ip", ui[0], "--ui-port", str(ui[1]), "--ui-disable-news-fetch"]
+    return [*args, "--log-level", log_level, *cli_flags()]
 
 
 def cli_flags() -> list[str]:

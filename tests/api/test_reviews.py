@@ -135,3 +135,28 @@ async def test_claiming_something_not_under_review_is_409(flow: Flow) -> None:
     await flow.paid()
     response = await flow.api.http.post(f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=flow.reviewer)
     assert response.status_code == 409 and code(response) == "invalid_state"
+
+
+async def test_the_queue_offers_only_reviews_the_evaluator_may_claim(api: Api) -> None:
+    mine, theirs = await api.publish(), await api.publish()
+    specialist = await api.evaluator([mine["id"]])
+    flows = []
+    for credential in (mine, theirs):
+        flow = Flow(api=api, credential=credential, member=uid("member"), evaluator=specialist)
+        await flow.paid()
+        for task in ("plan-1", "reflect-1"):
+            await flow.save(task)
+        assert (
+            await api.http.post(flow.url("/submit"), json={"agree_terms": True}, headers=flow.me)
+        ).status_code == 200
+        flows.append(flow)
+    await flows[0].assigned()
+
+    async def nobody_for_theirs() -> bool:
+        timeline = (await api.http.get(flows[1].url("/timeline"), headers=flows[1].me)).json()["items"]
+        return any(e["kind"] == "review_unassigned" for e in timeline)
+
+    await eventually(nobody_for_theirs)
+    queue = (await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", specialist))).json()["items"]
+    # Their own review, and not the unassigned one of a credential they are not registered for.
+    assert [i["enrolment_id"] for i in queue] == [flows[0].enrolment_id]
