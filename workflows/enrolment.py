@@ -135,7 +135,14 @@ class EnrolmentWorkflow:
         while True:
             async with self._lock:
                 await self._catch_up()
-            if self._s.status.terminal:
+                seen = self._changes
+                # Decided under the lock, right after the duties: a decision that lands while
+                # the notices go out must still get its duties (the badge) on the next round.
+                finished = self._s.status.terminal
+            # Notices go out without the lock, so a member's or an evaluator's message never
+            # waits behind them; a change made meanwhile wakes the loop at once (``seen``).
+            await self._flush_outbox()
+            if finished:
                 break
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -147,8 +154,9 @@ class EnrolmentWorkflow:
                         state=self._s,
                     )
                 )
-            await self._sleep_until_next_alarm()
+            await self._sleep_until_next_alarm(seen)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_outbox()
         return EnrolmentResult(status=self._s.status, attempt=self._s.attempt, badge_id=self._s.badge_id)
 
     def _should_continue_as_new(self) -> bool:
@@ -158,8 +166,7 @@ class EnrolmentWorkflow:
         new_attempt = self._s.attempt > self._run_first_attempt and self._s.status is Status.IN_PROGRESS
         return new_attempt or workflow.info().is_continue_as_new_suggested()
 
-    async def _sleep_until_next_alarm(self) -> None:
-        seen = self._changes
+    async def _sleep_until_next_alarm(self, seen: int) -> None:
         alarm = self._next_alarm()
         if alarm is None:
             await workflow.wait_condition(lambda: self._changes != seen)
@@ -218,7 +225,6 @@ class EnrolmentWorkflow:
             await self._review_duties(now)
         if s.status is Status.APPROVED and s.badge_id is None:
             await self._issue_badge()
-        await self._flush_outbox()
 
     # --- persistence and visibility ---------------------------------------------------------
 
@@ -369,6 +375,7 @@ class EnrolmentWorkflow:
         )
 
     async def _flush_outbox(self) -> None:
+        """Record the queued notices in order (handlers may queue more meanwhile)."""
         while self._s.outbox:
             notice = self._s.outbox[0]
             await workflow.execute_activity_method(
