@@ -29,7 +29,9 @@ def _eligible(evaluator_id: str) -> Any:
     """SQL: the evaluator may review the listed enrolment's credential (registered for it, or for
     all). Two sibling EXISTS, so the registration check correlates with the listed enrolment
     (nested inside another EXISTS it would get an enrolment table of its own)."""
-    everything = sa.exists().where(col(Evaluator.id) == evaluator_id, col(Evaluator.all_credentials).is_(True))
+    everything = sa.exists().where(
+        col(Evaluator.id) == evaluator_id, col(Evaluator.all_credentials).is_(True)
+    )
     registered = sa.exists().where(
         col(EvaluatorCredential.evaluator_id) == evaluator_id,
         col(EvaluatorCredential.credential_id) == col(Enrolment.credential_id),
