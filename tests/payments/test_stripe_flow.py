@@ -200,3 +200,44 @@ async def test_late_payment_is_refunded_through_stripe(
     await stripe_api.deliver(flow.checkout_session_id, intent="pi_late_123")
     await ts_env.sleep(timedelta(minutes=1))
     assert len(stripe_api.stripe.posted("/v1/refunds")) == 1
+
+
+async def test_a_refused_checkout_is_a_clear_503_and_admins_are_told(stripe_api: StripeApi) -> None:
+    """A wrong Stripe key (401): no retry storm, the purchase fails clearly, admins learn why."""
+    assert stripe_api.stripe is not None
+
+    async def unauthorised(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(
+            401,
+            json={
+                "error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***"}
+            },
+        )
+
+    stripe_api.stripe.handle_async_request = unauthorised  # type: ignore[method-assign]
+    credential = await stripe_api.publish()
+    member = uid("member")
+    response = await stripe_api.http.post(
+        "/api/v1/enrolments",
+        json={"credential_id": credential["id"]},
+        headers=stripe_api.auth("member", member),
+    )
+    assert response.status_code == 503 and response.json()["detail"]["code"] == "unavailable"
+    [item] = await stripe_api.learning(member)
+    assert item["status"] == "cancelled"
+
+    async def alerted() -> bool:
+        notes = (await stripe_api.http.get("/api/v1/me/notifications", headers=stripe_api.admin())).json()[
+            "items"
+        ]
+        return any(n["kind"] == "operator_alert" and "Invalid API Key" in n["body"] for n in notes)
+
+    assert await eventually(alerted)
+    # The failed purchase does not block another (which fails the same way until the key is fixed).
+    again = await stripe_api.http.post(
+        "/api/v1/enrolments",
+        json={"credential_id": credential["id"]},
+        headers=stripe_api.auth("member", member),
+    )
+    assert again.status_code == 503
