@@ -281,7 +281,12 @@ async def _load(
     async def client() -> None:
         while time.perf_counter() < until:
             start = time.perf_counter()
-            response = await http.get(endpoint.path, headers=rng.choice(headers))
+            try:
+                response = await http.get(endpoint.path, headers=rng.choice(headers))
+            except httpx.TransportError:
+                # A dropped connection under load is an error of the run, reported in the JSON.
+                endpoint.errors += 1
+                continue
             endpoint.durations.append(time.perf_counter() - start)
             if response.status_code != 200:
                 endpoint.errors += 1
