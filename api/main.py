@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import errors
 from api.deps import AppState
-from api.limits import BodySizeLimit
 from api.routes import (
     admin,
     badges,
@@ -65,9 +64,9 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         version="1.0",
         summary="Paid micro-credentials: buy, work, submit, review, resubmit, earn a badge.",
         lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,  # larger bodies get 413 before they are read whole
     )
     metrics = HttpMetrics()
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(Telemetry, metrics=metrics)
     errors.install(app)
 

@@ -7,6 +7,7 @@ Pure and deterministic, so workflows use it directly (passed through the sandbox
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import isodate
 
@@ -15,6 +16,7 @@ class InvalidDuration(ValueError):
     pass
 
 
+@lru_cache(maxsize=256)  # a handful of policy strings, parsed on every alarm otherwise
 def parse(text: str) -> timedelta | isodate.Duration:
     """A non-negative ISO 8601 duration, or ``InvalidDuration``."""
     try:
