@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.engine import Engine
 
 from api import errors
 from api.deps import AppState
@@ -35,11 +37,19 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-async def build_state(settings: Settings) -> AppState:
+@dataclass
+class BuiltState(AppState):
+    """The state this process built, with what it must close."""
+
+    engine: Engine | None = None
+
+
+async def build_state(settings: Settings) -> BuiltState:
     """The long-lived clients of one API process."""
     engine = create_db_engine(settings.sqlalchemy_url)
     client = await connect(settings, lazy=True)
-    return AppState(
+    return BuiltState(
+        engine=engine,
         settings=settings,
         sessions=make_session_factory(engine),
         lifecycle=Lifecycle(client, task_queue=settings.task_queue),
@@ -55,9 +65,13 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state is not None:
             app.state.microcred = state
-        else:
-            app.state.microcred = await build_state(settings or Settings())
+            yield
+            return
+        built = await build_state(settings or Settings())
+        app.state.microcred = built
         yield
+        if built.engine is not None:
+            built.engine.dispose()  # close the pool's connections on shutdown
 
     app = FastAPI(
         title="microcred",
