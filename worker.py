@@ -97,10 +97,12 @@ def build_worker(
     *,
     task_queue: str,
     executor: ThreadPoolExecutor,
+    max_concurrent_activities: int,
     max_cached_workflows: int = 1000,
     **options: Any,
 ) -> Worker:
-    """A worker running everything; sync activities run on ``executor``, one slot per thread."""
+    """A worker running everything; sync activities run on ``executor``, which needs a thread
+    for each of the ``max_concurrent_activities``."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -108,7 +110,7 @@ def build_worker(
         activities=activities(client, deps),
         activity_executor=executor,
         max_cached_workflows=max_cached_workflows,
-        max_concurrent_activities=executor._max_workers,
+        max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         **options,
     )
@@ -140,6 +142,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, client: 
             deps,
             task_queue=settings.task_queue,
             executor=executor,
+            max_concurrent_activities=settings.max_concurrent_activities,
             max_cached_workflows=settings.max_cached_workflows,
         )
         async with worker:

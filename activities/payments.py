@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import business_failure
-from microcred.contracts import Checkout, CheckoutRequest, RefundRequest, RefundResult
+from microcred.contracts import Checkout, CheckoutRequest, EventKind, RefundRequest, RefundResult
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
 from microcred.models import Member, Payment
@@ -125,7 +125,7 @@ class PaymentActivities:
                 session,
                 enrolment_id=payment.enrolment_id,
                 key=f"refund:{payment.checkout_session_id}",
-                kind="payment_refunded",
+                kind=EventKind.PAYMENT_REFUNDED.value,
                 at=payment.refunded_at or datetime.now(UTC),
                 actor="system",
                 detail={

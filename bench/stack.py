@@ -24,7 +24,7 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from microcred import binaries, migrate
 from microcred.auth import issue_token
 from microcred.config import Settings
+from microcred.dev import EmbeddedServer
 from microcred.identity import Role
 from microcred.temporal_setup import dev_server_args, register_search_attributes
 
@@ -363,14 +364,6 @@ async def _polling(temporal: Temporal, task_queue: str) -> bool:
 # --- the child process ------------------------------------------------------------------------
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the child stops its parts in order."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def _serve(role: str) -> None:
     import worker
     from api.main import create_app
@@ -389,7 +382,7 @@ async def _serve(role: str) -> None:
         from bench import bare
 
         jobs.append(asyncio.create_task(bare.run_worker(settings, stop=stop), name="bare-worker"))
-    server: _Server | None = None
+    server: EmbeddedServer | None = None
     if role in ("dev", "api"):
         app = create_app(settings)
         if role == "api":
@@ -400,7 +393,7 @@ async def _serve(role: str) -> None:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port or 8000, log_level="warning", log_config=None
         )
-        server = _Server(config)
+        server = EmbeddedServer(config)
         jobs.append(asyncio.create_task(server.serve(), name="api"))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({stopped, *jobs}, return_when=asyncio.FIRST_COMPLETED)

@@ -36,7 +36,7 @@ log = logging.getLogger("microcred.dev")
 STARTUP_TIMEOUT = 60.0
 
 
-class _Server(uvicorn.Server):
+class EmbeddedServer(uvicorn.Server):
     """uvicorn without its own signal handling: this process stops everything in order."""
 
     @contextlib.contextmanager
@@ -166,7 +166,7 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
         await asyncio.to_thread(demo.seed, make_session_factory(engine))
         engine.dispose()
 
-        api = _Server(
+        api = EmbeddedServer(
             uvicorn.Config(
                 create_app(settings),
                 host=host,

@@ -146,7 +146,12 @@ async def running_worker(
     with ThreadPoolExecutor(max_workers=8) as executor:
         if activities is None:
             built = worker_module.build_worker(
-                client, deps, task_queue=task_queue, executor=executor, **FAIL_FAST
+                client,
+                deps,
+                task_queue=task_queue,
+                executor=executor,
+                max_concurrent_activities=8,
+                **FAIL_FAST,
             )
         else:
             built = Worker(

@@ -20,7 +20,6 @@ from api.schemas import (
     TaskSaved,
     TimelineItem,
 )
-from microcred.db import transaction
 from microcred.errors import NotFound
 from microcred.identity import Role
 from microcred.services import enrolments, learning, work
@@ -48,25 +47,21 @@ def get_enrolment(
     return EnrolmentDetail.model_validate(detail)
 
 
-def _save(state: StateDep, enrolment_id: str, member_id: str, task_id: str, response: str) -> TaskSaved:
-    with transaction(state.sessions) as session:
+@router.put("/enrolments/{enrolment_id}/tasks/{task_id}", response_model=TaskSaved)
+def save_task(
+    enrolment_id: str, task_id: str, body: TaskSave, session: SessionDep, member: MemberDep
+) -> TaskSaved:
+    """Save a task's response as a new version (any number of times, while it is editable)."""
+    with session.begin():
         saved = work.save_task(
             session,
             enrolment_id=enrolment_id,
-            member_id=member_id,
+            member_id=member.sub,
             task_id=task_id,
-            response=response,
+            response=body.response,
             now=datetime.now(UTC),
         )
-        return TaskSaved(task_id=saved.task_id, version=saved.version, saved_at=saved.saved_at)
-
-
-@router.put("/enrolments/{enrolment_id}/tasks/{task_id}", response_model=TaskSaved)
-def save_task(
-    enrolment_id: str, task_id: str, body: TaskSave, state: StateDep, member: MemberDep
-) -> TaskSaved:
-    """Save a task's response as a new version (any number of times, while it is editable)."""
-    return _save(state, enrolment_id, member.sub, task_id, body.response)
+    return TaskSaved(task_id=saved.task_id, version=saved.version, saved_at=saved.saved_at)
 
 
 @router.post("/enrolments/{enrolment_id}/submit", response_model=Submitted)

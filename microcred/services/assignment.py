@@ -36,10 +36,3 @@ def eligible_evaluators(
         .order_by(sa.func.coalesce(load.c.open, 0), col(Evaluator.id))
     ).all()
     return [(evaluator_id, int(open_reviews)) for evaluator_id, open_reviews in rows]
-
-
-def is_eligible(session: Session, *, evaluator_id: str, credential_id: str, member_id: str) -> bool:
-    return any(
-        e == evaluator_id
-        for e, _ in eligible_evaluators(session, credential_id=credential_id, member_id=member_id)
-    )

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from microcred.contracts import CheckoutInfo, Status, SubmitRequest, SubmitResult
+from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, SubmitResult
 from microcred.db import SessionFactory, transaction
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
@@ -47,6 +47,23 @@ def owned(session: Session, *, enrolment_id: str, member_id: str) -> Enrolment:
     return enrolment
 
 
+def _check_exists(sessions: SessionFactory, enrolment_id: str, member_id: str | None) -> None:
+    with sessions() as session:
+        if member_id is not None:
+            owned(session, enrolment_id=enrolment_id, member_id=member_id)
+        elif session.get(Enrolment, enrolment_id) is None:
+            raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+
+
+async def require(*, sessions: SessionFactory, enrolment_id: str, member_id: str | None = None) -> None:
+    """NotFound unless the enrolment exists (and is the member's, when one is named).
+
+    Checked before every workflow message: ``Lifecycle`` reads a missing workflow run as a
+    finished one, which is only right for an enrolment the database knows.
+    """
+    await asyncio.to_thread(_check_exists, sessions, enrolment_id, member_id)
+
+
 def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str) -> tuple[str, CredentialDoc]:
     with transaction(sessions) as session:
         doc = catalog.get(session, credential_id=credential_id)
@@ -78,7 +95,12 @@ def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str)
         except IntegrityError as exc:  # a concurrent purchase won the unique index
             raise AlreadyEnrolled("you are already enrolled", credential_id=credential_id) from exc
         readmodel.add_event(
-            session, enrolment_id=enrolment_id, key="enrolled", kind="enrolled", at=now, actor=principal.sub
+            session,
+            enrolment_id=enrolment_id,
+            key="enrolled",
+            kind=EventKind.ENROLLED.value,
+            at=now,
+            actor=principal.sub,
         )
         return enrolment_id, doc
 
@@ -119,16 +141,6 @@ async def enrol(
     )
 
 
-def statuses(session: Session, *, member_id: str) -> list[Enrolment]:
-    return list(
-        session.exec(
-            select(Enrolment)
-            .where(Enrolment.member_id == member_id)
-            .order_by(col(Enrolment.created_at).desc())
-        ).all()
-    )
-
-
 def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> list[str]:
     with sessions() as session:
         owned(session, enrolment_id=enrolment_id, member_id=member_id)
@@ -145,15 +157,10 @@ async def submit(
     )
 
 
-def _owned_check(sessions: SessionFactory, enrolment_id: str, member_id: str) -> None:
-    with sessions() as session:
-        owned(session, enrolment_id=enrolment_id, member_id=member_id)
-
-
 async def start_resubmission(
     *, sessions: SessionFactory, lifecycle: Lifecycle, member_id: str, enrolment_id: str
 ) -> CheckoutInfo:
-    await asyncio.to_thread(_owned_check, sessions, enrolment_id, member_id)
+    await require(sessions=sessions, enrolment_id=enrolment_id, member_id=member_id)
     info = await lifecycle.start_resubmission(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(

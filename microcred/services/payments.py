@@ -20,7 +20,7 @@ from typing import Any
 import stripe
 from sqlmodel import select
 
-from microcred.contracts import CheckoutEnded, LatePayment, PaymentConfirmed
+from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed
 from microcred.db import SessionFactory, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.lifecycle import Lifecycle
@@ -70,9 +70,10 @@ async def handle(
         outcome = await _fulfil(obj, event_id, sessions, lifecycle) if paid else "awaiting_async_payment"
     elif kind == ASYNC_SUCCEEDED:
         outcome = await _fulfil(obj, event_id, sessions, lifecycle)
-    elif kind in (ASYNC_FAILED, EXPIRED):
-        reason = "the payment failed" if kind == ASYNC_FAILED else "the checkout expired"
-        outcome = await _end(obj, reason, sessions, lifecycle)
+    elif kind == ASYNC_FAILED:
+        outcome = await _end(obj, "failed", "the payment failed", sessions, lifecycle)
+    elif kind == EXPIRED:
+        outcome = await _end(obj, "expired", "the checkout expired", sessions, lifecycle)
     elif kind == REFUNDED:
         outcome = await asyncio.to_thread(_refunded, sessions, obj)
     else:
@@ -137,7 +138,7 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
                     session,
                     enrolment_id=enrolment.id,
                     key=f"mismatch:{session_id}",
-                    kind="payment_mismatch",
+                    kind=EventKind.PAYMENT_MISMATCH.value,
                     at=payment.paid_at,
                     actor="system",
                     detail={"checkout_session_id": session_id, "event_id": event_id, "note": payment.note},
@@ -196,11 +197,12 @@ def _mark_ended(sessions: SessionFactory, session_id: str, status: str) -> str |
         return payment.enrolment_id
 
 
-async def _end(obj: dict[str, Any], reason: str, sessions: SessionFactory, lifecycle: Lifecycle) -> str:
+async def _end(
+    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, lifecycle: Lifecycle
+) -> str:
     session_id = obj.get("id")
     if not isinstance(session_id, str):
         raise BadWebhook("the checkout session has no id")
-    status = "failed" if "failed" in reason else "expired"
     enrolment_id = await asyncio.to_thread(_mark_ended, sessions, session_id, status)
     if enrolment_id is None:
         return "unknown_checkout"
@@ -223,7 +225,7 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
                 session,
                 enrolment_id=payment.enrolment_id,
                 key=f"refund:{payment.checkout_session_id}",
-                kind="payment_refunded",
+                kind=EventKind.PAYMENT_REFUNDED.value,
                 at=payment.refunded_at,
                 actor="stripe",
                 detail={"checkout_session_id": payment.checkout_session_id, "payment_intent": intent},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from microcred.contracts import (
     CancelEnrolment,
     EnrolmentView,
@@ -12,21 +10,14 @@ from microcred.contracts import (
     ResendNotification,
 )
 from microcred.db import SessionFactory
-from microcred.errors import NotFound
 from microcred.lifecycle import Lifecycle
-from microcred.models import Enrolment
-
-
-def _exists(sessions: SessionFactory, enrolment_id: str) -> None:
-    with sessions() as session:
-        if session.get(Enrolment, enrolment_id) is None:
-            raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+from microcred.services import enrolments
 
 
 async def extend_deadline(
     *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, actor: str, by: str, reason: str
 ) -> EnrolmentView:
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     return await lifecycle.extend_deadline(enrolment_id, ExtendDeadline(actor=actor, by=by, reason=reason))
 
 
@@ -39,7 +30,7 @@ async def reassign_review(
     evaluator_id: str | None,
     reason: str,
 ) -> EnrolmentView:
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     return await lifecycle.reassign_review(
         enrolment_id, ReassignReview(actor=actor, evaluator_id=evaluator_id, reason=reason)
     )
@@ -54,7 +45,7 @@ async def cancel(
     refund: bool | None,
     reason: str,
 ) -> EnrolmentView:
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     return await lifecycle.cancel(enrolment_id, CancelEnrolment(actor=actor, refund=refund, reason=reason))
 
 
@@ -67,7 +58,7 @@ async def resend_notification(
     notification_id: str,
     reason: str,
 ) -> None:
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     await lifecycle.resend_notification(
         enrolment_id, ResendNotification(actor=actor, notification_id=notification_id, reason=reason)
     )

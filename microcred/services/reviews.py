@@ -22,7 +22,7 @@ from microcred.models import (
     Submission,
     Task,
 )
-from microcred.services import learning
+from microcred.services import enrolments, learning
 
 
 def _eligible(evaluator_id: str) -> Any:
@@ -118,12 +118,6 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
     }
 
 
-def _exists(sessions: SessionFactory, enrolment_id: str) -> None:
-    with sessions() as session:
-        if session.get(Enrolment, enrolment_id) is None:
-            raise NotFound("no such review", enrolment_id=enrolment_id)
-
-
 def _review_item(sessions: SessionFactory, enrolment_id: str) -> dict[str, Any]:
     with sessions() as session:
         row = session.exec(
@@ -138,7 +132,7 @@ async def claim(
     *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, evaluator_id: str
 ) -> dict[str, Any]:
     """Take an unassigned review (the workflow checks eligibility against the registrations)."""
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     await lifecycle.claim(enrolment_id, ClaimRequest(evaluator_id=evaluator_id))
     return await asyncio.to_thread(_review_item, sessions, enrolment_id)
 
@@ -153,7 +147,7 @@ async def decide(
     marks: list[Mark],
     feedback: str,
 ) -> DecisionResult:
-    await asyncio.to_thread(_exists, sessions, enrolment_id)
+    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     return await lifecycle.decide(
         enrolment_id,
         DecisionRequest(evaluator_id=evaluator_id, outcome=outcome, marks=marks, feedback=feedback),

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from microcred.db import lock_enrolment
 from microcred.errors import NotEditable, NotFound
 from microcred.models import Enrolment, Submission, Task, TaskResponse
 
@@ -99,8 +100,6 @@ def save_task(
     session: Session, *, enrolment_id: str, member_id: str, task_id: str, response: str, now: datetime
 ) -> TaskResponse:
     """The member saves a task: a new durable version, refused where editing is not allowed."""
-    from microcred.db import lock_enrolment  # db imports models; keep this module import-light
-
     enrolment = lock_enrolment(session, enrolment_id)
     if enrolment.member_id != member_id:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
