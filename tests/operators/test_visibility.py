@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlmodel import select
@@ -15,11 +15,11 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, setup, temporal_names
-from microcred.contracts import DecisionRequest, Mark, Outcome, PaymentConfirmed, SubmitRequest
-from microcred.db import SessionFactory, create_db_engine, transaction
-from microcred.models import Enrolment, TimelineEntry
-from microcred.services import enrolments, work
+from microcred.db import SessionFactory, create_db_engine
+from microcred.models import TimelineEntry
 from tests.support import member, publish, register_evaluator, running_worker, test_settings
+from tests.workflows.harness import Harness
+from tests.workflows.harness import eventually as harness_eventually
 
 T = TypeVar("T")
 
@@ -45,21 +45,6 @@ async def eventually(probe: Callable[[], Awaitable[T]], attempts: int = 200) -> 
     raise AssertionError("condition not reached")
 
 
-async def until(predicate: Callable[[], object], attempts: int = 200) -> None:
-    for _ in range(attempts):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
-
-
-def read(sessions: SessionFactory, enrolment_id: str) -> Enrolment:
-    with sessions() as session:
-        row = session.get(Enrolment, enrolment_id)
-        assert row is not None
-        return row
-
-
 async def test_search_attributes_summary_details_and_list_queries(
     dev_env: WorkflowEnvironment, own_sqlite: SessionFactory
 ) -> None:
@@ -68,10 +53,9 @@ async def test_search_attributes_summary_details_and_list_queries(
     evaluator = register_evaluator(sessions, credential_ids=[doc.id])
     someone = member()
     async with running_worker(dev_env.client, sessions) as run:
-        created = await enrolments.enrol(
-            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
-        )
-        handle = dev_env.client.get_workflow_handle(temporal_names.enrolment_workflow_id(created.id))
+        h = Harness.over(dev_env, run)
+        created = await h.enrol(doc, someone)
+        handle = dev_env.client.get_workflow_handle(created.workflow_id)
         description = await handle.describe()
         attributes = description.typed_search_attributes
         assert attributes.get(temporal_names.ENROLMENT_STATUS) == "awaiting_payment"
@@ -79,22 +63,14 @@ async def test_search_attributes_summary_details_and_list_queries(
         assert attributes.get(temporal_names.CREDENTIAL_ID) == doc.id
         assert await description.static_summary() == f"{doc.title} · {someone.email}"
 
-        await run.lifecycle.payment_confirmed(
-            created.id,
-            PaymentConfirmed(
-                checkout_session_id=created.checkout_session_id or "",
-                event_id="evt",
-                amount=9900,
-                currency="usd",
-            ),
-        )
+        await h.pay(created)
 
         async def paid() -> bool:
             d = await handle.describe()
             return d.typed_search_attributes.get(temporal_names.ENROLMENT_STATUS) == "in_progress"
 
         await eventually(paid)
-        row = read(sessions, created.id)
+        row = h.row(created)
         description = await handle.describe()
         assert description.typed_search_attributes.get(temporal_names.DUE_AT) == row.due_at
         metadata = await handle.query("__temporal_workflow_metadata")
@@ -109,19 +85,7 @@ async def test_search_attributes_summary_details_and_list_queries(
 
         assert await eventually(listed) == [handle.id]
 
-        for task_id in ("plan-1", "reflect-1"):
-            with transaction(sessions) as session:
-                work.save_task(
-                    session,
-                    enrolment_id=created.id,
-                    member_id=someone.sub,
-                    task_id=task_id,
-                    response="done",
-                    now=datetime.now(UTC),
-                )
-        await run.lifecycle.submit(
-            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
-        )
+        await h.submit(created)
 
         async def assigned() -> bool:
             d = await handle.describe()
@@ -129,7 +93,7 @@ async def test_search_attributes_summary_details_and_list_queries(
 
         await eventually(assigned)
         description = await handle.describe()
-        row = read(sessions, created.id)
+        row = h.row(created)
         assert description.typed_search_attributes.get(temporal_names.REVIEW_DUE_AT) == row.review_due_at
         assert description.typed_search_attributes.get(temporal_names.REVIEW_OVERDUE) is False
 
@@ -164,7 +128,7 @@ async def test_search_attributes_summary_details_and_list_queries(
             json.dumps({"actor": "ops-jane", "reason": "family emergency", "by": "P14D"}),
         )
         assert code == 0, output
-        extended = read(sessions, created.id)
+        extended = h.row(created)
         assert row.due_at is not None
         assert extended.due_at == row.due_at + timedelta(days=14)
         with sessions() as session:
@@ -176,14 +140,7 @@ async def test_search_attributes_summary_details_and_list_queries(
         assert entry.actor == "ops-jane"
         assert entry.detail is not None and entry.detail["reason"] == "family emergency"
 
-        await run.lifecycle.decide(
-            created.id,
-            DecisionRequest(
-                evaluator_id=evaluator,
-                outcome=Outcome.APPROVED,
-                marks=[Mark(criterion_id=c, met=True) for c in ("plan-c", "reflect-c", "reflect-d")],
-            ),
-        )
+        await h.decide(created, evaluator)
 
         async def finished() -> bool:
             d = await handle.describe()
@@ -203,36 +160,14 @@ async def test_review_overdue_is_searchable(ts_env: WorkflowEnvironment, own_sql
     evaluator = register_evaluator(sessions, credential_ids=[doc.id])
     someone = member()
     async with running_worker(ts_env.client, sessions) as run:
-        created = await enrolments.enrol(
-            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
-        )
-        await run.lifecycle.payment_confirmed(
-            created.id,
-            PaymentConfirmed(
-                checkout_session_id=created.checkout_session_id or "",
-                event_id="evt",
-                amount=9900,
-                currency="usd",
-            ),
-        )
-        await until(lambda: read(sessions, created.id).status == "in_progress")
-        for task_id in ("plan-1", "reflect-1"):
-            with transaction(sessions) as session:
-                work.save_task(
-                    session,
-                    enrolment_id=created.id,
-                    member_id=someone.sub,
-                    task_id=task_id,
-                    response="done",
-                    now=datetime.now(UTC),
-                )
-        await run.lifecycle.submit(
-            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
-        )
-        await until(lambda: read(sessions, created.id).evaluator_id == evaluator)
+        h = Harness.over(ts_env, run)
+        created = await h.enrol(doc, someone)
+        await h.paid(created)
+        await h.submit(created)
+        await h.assigned(created, evaluator)
         await ts_env.sleep(timedelta(days=15))
-        await until(lambda: read(sessions, created.id).review_overdue)
-        handle = ts_env.client.get_workflow_handle(temporal_names.enrolment_workflow_id(created.id))
+        await harness_eventually(lambda: h.row_if(created, review_overdue=True), what="overdue")
+        handle = ts_env.client.get_workflow_handle(created.workflow_id)
         description = await handle.describe()
         assert description.typed_search_attributes.get(temporal_names.REVIEW_OVERDUE) is True
 

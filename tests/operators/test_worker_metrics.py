@@ -3,7 +3,6 @@ counters the workflow emits (purchases, submissions, decisions, badges)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import socket
@@ -15,11 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker
-from microcred.contracts import DecisionRequest, Mark, Outcome, PaymentConfirmed, SubmitRequest
-from microcred.db import SessionFactory, transaction
-from microcred.models import Enrolment
-from microcred.services import enrolments, work
-from tests.support import member, publish, register_evaluator, running_worker
+from microcred.db import SessionFactory
+from tests.support import publish, register_evaluator, running_worker
+from tests.workflows.harness import Harness, eventually
 
 
 def free_port() -> int:
@@ -38,14 +35,6 @@ def value(text: str, name: str, **labels: str) -> float:
     return total
 
 
-async def until(predicate, attempts: int = 300) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(attempts):
-        if predicate():
-            return
-        await asyncio.sleep(0.03)
-    raise AssertionError("condition not reached")
-
-
 async def test_business_and_sdk_metrics_after_a_lifecycle(
     ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -56,54 +45,17 @@ async def test_business_and_sdk_metrics_after_a_lifecycle(
         data_converter=pydantic_data_converter,
         runtime=worker.metrics_runtime(port),
     )
-    sessions = own_sqlite
-    doc = publish(sessions)
-    evaluator = register_evaluator(sessions, credential_ids=[doc.id])
-    someone = member()
+    doc = publish(own_sqlite)
+    evaluator = register_evaluator(own_sqlite, credential_ids=[doc.id])
 
-    def status() -> Enrolment:
-        with sessions() as session:
-            row = session.get(Enrolment, created.id)
-            assert row is not None
-            return row
-
-    async with running_worker(client, sessions) as run:
-        created = await enrolments.enrol(
-            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
-        )
-        await run.lifecycle.payment_confirmed(
-            created.id,
-            PaymentConfirmed(
-                checkout_session_id=created.checkout_session_id or "",
-                event_id="e",
-                amount=9900,
-                currency="usd",
-            ),
-        )
-        await until(lambda: status().status == "in_progress")
-        for task_id in ("plan-1", "reflect-1"):
-            with transaction(sessions) as session:
-                work.save_task(
-                    session,
-                    enrolment_id=created.id,
-                    member_id=someone.sub,
-                    task_id=task_id,
-                    response="done",
-                    now=status().updated_at,
-                )
-        await run.lifecycle.submit(
-            created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
-        )
-        await until(lambda: status().evaluator_id == evaluator)
-        await run.lifecycle.decide(
-            created.id,
-            DecisionRequest(
-                evaluator_id=evaluator,
-                outcome=Outcome.APPROVED,
-                marks=[Mark(criterion_id=c, met=True) for c in ("plan-c", "reflect-c", "reflect-d")],
-            ),
-        )
-        await until(lambda: status().badge_id is not None)
+    async with running_worker(client, own_sqlite) as run:
+        h = Harness.over(ts_env, run)
+        created = await h.enrol(doc)
+        await h.paid(created)
+        await h.submit(created)
+        await h.assigned(created, evaluator)
+        await h.decide(created, evaluator)
+        await eventually(lambda: h.row(created).badge_id, what="badge issued")
         async with httpx.AsyncClient() as http:
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     assert value(text, "microcred_purchases_total", credential_id=doc.id, kind="purchase") == 1

@@ -65,7 +65,7 @@ from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
 from microcred.temporal_names import enrolment_workflow_id
-from tests.support import API_BASE, FAIL_FAST, member, test_settings, uid
+from tests.support import API_BASE, FAIL_FAST, Running, member, test_settings, uid
 from workflows.enrolment import EnrolmentWorkflow
 
 T = TypeVar("T")
@@ -113,6 +113,11 @@ class Harness:
     lifecycle: Lifecycle
     task_queue: str
     started: list[str] = field(default_factory=list)
+
+    @classmethod
+    def over(cls, env: WorkflowEnvironment, run: Running) -> Harness:
+        """Drive enrolments on a worker from ``tests.support.running_worker``."""
+        return cls(env, run.sessions, run.lifecycle, run.task_queue)
 
     # --- time -------------------------------------------------------------------------------
 
@@ -187,10 +192,7 @@ class Harness:
         )
 
     async def assigned(self, e: Enrolled, evaluator_id: str) -> Enrolment:
-        """Wait until the review is ``evaluator_id``'s in the read model and in the workflow.
-
-        (The assignment activity writes the row before the workflow records its own state.)
-        """
+        """Wait until the review is ``evaluator_id``'s, and the workflow has settled after it."""
         await eventually(
             lambda: self.row_if(e, evaluator_id=evaluator_id), what=f"assigned to {evaluator_id}"
         )
