@@ -29,7 +29,7 @@ from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.payments import PaymentGateway, gateway_from_settings
-from microcred.temporal_client import connect
+from microcred.temporal_client import connect, exit_after_stop
 from workflows.enrolment import EnrolmentWorkflow
 from workflows.mail import MailDeliveryWorkflow
 from workflows.refund import LatePaymentWorkflow
@@ -154,6 +154,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, client: 
 
 def main() -> None:
     asyncio.run(run(Settings()))
+    exit_after_stop(0)
 
 
 if __name__ == "__main__":

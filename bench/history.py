@@ -22,7 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench import drive
-from bench.stack import bench_settings, database, service, temporal_server
+from bench.stack import bench_settings, database, dev_stack, temporal_server
 from microcred.identity import Role
 
 
@@ -99,7 +99,7 @@ async def run(size: str = "full") -> dict[str, Any]:
         async with temporal_server(workdir) as temporal, database("sqlite", workdir) as url:
             settings = bench_settings(workdir=workdir, database_url=url, temporal=temporal)
             async with (
-                service("dev", settings, temporal, workdir),
+                dev_stack(settings, temporal, workdir),
                 httpx.AsyncClient(base_url=settings.public_base_url, timeout=120) as http,
             ):
                 client = temporal.client

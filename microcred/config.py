@@ -83,6 +83,27 @@ class Settings(BaseSettings):
                 raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
         return self
 
+    def environ(self) -> dict[str, str]:
+        """These settings as ``MICROCRED_*`` variables, the way a parent hands them to a child
+        process (``microcred dev`` to its worker and API): ``Settings()`` there reads them back."""
+        found: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, list):
+                text = ",".join(value)
+            elif isinstance(value, StrEnum):
+                text = value.value
+            else:
+                text = str(value)
+            found[f"MICROCRED_{name.upper()}"] = text
+        return found
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from typing import NoReturn
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
@@ -19,3 +24,17 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: b
         runtime=runtime,
         lazy=lazy,
     )
+
+
+def exit_after_stop(code: int = 0) -> NoReturn:
+    """End a process whose Temporal work has stopped, skipping the interpreter's teardown.
+
+    The SDK's Rust bridge threads can outlive the event loop and abort CPython's finalization
+    (SIGABRT, "PyGILState_Release: thread state ... must be current when releasing";
+    temporalio/sdk-python#300): a clean stop would look like a crash to whatever supervises the
+    process (``microcred dev``, an orchestrator). Logs and output are flushed first.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

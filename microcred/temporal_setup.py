@@ -1,11 +1,13 @@
-"""Register microcred's search attributes on a namespace (idempotent)."""
+"""Register microcred's search attributes on a namespace (idempotent); see whether a worker polls."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import IndexedValueType, TaskQueueKind, TaskQueueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
@@ -79,3 +81,18 @@ def cli_flags() -> list[str]:
     for key in SEARCH_ATTRIBUTES:
         flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type]}"]
     return flags
+
+
+async def worker_polling(client: Client, task_queue: str) -> bool:
+    """Whether some worker polls ``task_queue`` for both workflow and activity tasks."""
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+                task_queue_type=kind,
+            )
+        )
+        if not described.pollers:
+            return False
+    return True

@@ -35,7 +35,12 @@ async def test_lifecycle_tiny() -> None:
     for db in ("sqlite", "postgres"):
         assert result[f"ratio_{db}_to_bare"] > 0
         assert result[f"cpu_ratio_{db}_to_bare"] > 0
-        assert result[db]["process_memory"]["rss_mib"] > 0
+        assert set(result[db]["cpu_ms_per_lifecycle"]) == {"worker", "api", "temporal_server", "driver"}
+        assert (
+            result[db]["cpu_ms_per_lifecycle"]["worker"] > 0 and result[db]["cpu_ms_per_lifecycle"]["api"] > 0
+        )
+        for process in ("worker", "api"):
+            assert result[db]["process_memory"][process]["rss_mib"] > 0
     assert result["target_ratio"] == 0.5
 
 

@@ -26,9 +26,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, dict[str, str]]]:
-    """Run ``microcred dev``; yield the API base URL and the printed demo tokens."""
+def start_dev(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[bytes], Path, str]:
+    """Start ``microcred dev``; return it, its log file and what it printed once it is ready."""
     command = [
         str(Path(sys.executable).parent / "microcred"),
         "dev",
@@ -42,27 +41,68 @@ def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, 
         str(data_dir),
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
-    log = (data_dir.parent / f"dev-{time.monotonic_ns()}.log").open("w+")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + STARTUP
+    text = ""
+    while "Ctrl-C stops everything" not in text:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"microcred dev did not start (exit code {process.wait()}):\n{log.read_text()}")
+        time.sleep(0.2)
+        text = log.read_text()
+    return process, log, text
+
+
+@contextmanager
+def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Run ``microcred dev``; yield the API base URL and the printed demo tokens; SIGTERM must
+    then stop it cleanly (exit code 0)."""
+    process, log, text = start_dev(data_dir, ports)
     try:
-        deadline = time.monotonic() + STARTUP
-        text = ""
-        while "Ctrl-C stops everything" not in text:
-            assert process.poll() is None, f"microcred dev exited:\n{Path(log.name).read_text()}"
-            assert time.monotonic() < deadline, f"microcred dev did not start:\n{Path(log.name).read_text()}"
-            time.sleep(0.2)
-            text = Path(log.name).read_text()
         tokens = dict(re.findall(r"^  (member|evaluator|admin)\s+(\S+)$", text, re.MULTILINE))
         assert f"http://localhost:{ports['ui']}" in text and f"http://localhost:{ports['api']}/docs" in text
         yield f"http://127.0.0.1:{ports['api']}", tokens
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            assert process.wait(timeout=60) == 0, Path(log.name).read_text()
+            assert process.wait(timeout=60) == 0, log.read_text()
         finally:
             if process.poll() is None:
                 process.kill()
-            log.close()
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The processes started, directly or not, by ``pid``: their command lines by process id."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent:
+                try:
+                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")).decode()
+                except OSError:
+                    continue
+                frontier.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
@@ -129,3 +169,26 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
             assert refused.status_code == 422 and refused.json()["detail"]["code"] == "tasks_incomplete"
             assert (data_dir / "temporal.db").exists() and (data_dir / "microcred.db").exists()
             assert oct((data_dir / "dev-secrets.json").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.slow
+def test_a_child_that_dies_stops_everything_with_an_error(tmp_path: Path) -> None:
+    """The worker and the API are children of ``microcred dev``: if one dies, dev does not go on
+    half-running; it stops the rest (no orphan left listening) and exits non-zero, saying why."""
+    data_dir = tmp_path / "data"
+    ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+    process, log, _ = start_dev(data_dir, ports)
+    try:
+        children = descendants(process.pid)
+        worker = [pid for pid, cmd in children.items() if cmd.endswith("-m microcred worker ")]
+        api = [pid for pid, cmd in children.items() if " -m microcred api " in cmd]
+        temporal = [pid for pid, cmd in children.items() if " server start-dev " in cmd]
+        assert len(worker) == len(api) == len(temporal) == 1, children
+        os.kill(worker[0], signal.SIGKILL)
+        assert process.wait(timeout=60) == 1
+        text = log.read_text()
+        assert "the worker stopped on its own (exit code -9)" in text, text
+        assert not [pid for pid in children if alive(pid)], descendants(process.pid)
+    finally:
+        if process.poll() is None:
+            process.kill()
