@@ -147,9 +147,8 @@ async def _product(
             await _run_many(size.warmup, size.concurrency, one)
             steps.clear()
             requests, polls, early = api.requests, api.polls, api.early_decisions
-            pids = {"worker": dev["worker"].pid, "api": dev["api"].pid, "temporal_server": temporal.pid}
-            pids["driver"] = os.getpid()
-            cpu = CpuMeter(pids)
+            pids = {name: process.pid for name, process in dev.items()}
+            cpu = CpuMeter(pids | {"temporal_server": temporal.pid, "driver": os.getpid()})
             cpu.start()
             elapsed, durations = await _run_many(size.lifecycles, size.concurrency, one)
             cpu_ms = cpu.per(size.lifecycles)

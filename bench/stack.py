@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 import psycopg
 import uvicorn
 from temporalio.client import Client
@@ -41,7 +42,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from microcred import binaries, migrate
 from microcred.auth import issue_token
 from microcred.config import Settings
-from microcred.dev import child_commands, child_environment
+from microcred.dev import api_healthy, child_commands, child_environment, stop_process
 from microcred.identity import Role
 from microcred.temporal_client import exit_after_stop
 from microcred.temporal_setup import dev_server_args, register_search_attributes, worker_polling
@@ -112,7 +113,7 @@ async def temporal_server(workdir: Path, *, persist: bool = True) -> AsyncIterat
         await register_search_attributes(client, client.namespace)
         yield Temporal(address=address, client=client, pid=process.pid)
     finally:
-        await _stop(process, grace=20)
+        await stop_process(process, 20)
         log.close()
 
 
@@ -127,16 +128,6 @@ async def _connect(address: str, process: asyncio.subprocess.Process, log: Path)
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.2)
-
-
-async def _stop(process: asyncio.subprocess.Process, *, grace: float) -> None:
-    if process.returncode is None:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), grace)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 # --- the database -----------------------------------------------------------------------------
@@ -232,9 +223,9 @@ class Service:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (from /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time a process has used so far."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 class CpuMeter:
@@ -254,6 +245,7 @@ class CpuMeter:
 
 
 def memory_mib(pid: int) -> dict[str, float]:
+    """Resident memory now and at its peak: VmRSS and VmHWM, which psutil does not report."""
     fields: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
@@ -293,7 +285,7 @@ async def service(
         print(f"--- {role} log (tail) ---\n{tail(log_path)}", file=sys.stderr)
         raise
     finally:
-        await _stop(process, grace=60)
+        await stop_process(process, 60)
         log.close()
 
 
@@ -319,7 +311,7 @@ async def _until_ready(running: Service, temporal: Temporal | None) -> None:
             if running.process.returncode is not None:
                 raise RuntimeError(f"the {running.role} exited:\n{tail(running.log)}")
             if serves_api:
-                ready = await _healthy(http, running.settings.public_base_url)
+                ready = await api_healthy(http, running.settings.public_base_url)
             else:
                 assert temporal is not None
                 ready = await worker_polling(temporal.client, running.settings.task_queue)
@@ -328,13 +320,6 @@ async def _until_ready(running: Service, temporal: Temporal | None) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"the {running.role} did not start:\n{tail(running.log)}")
             await asyncio.sleep(0.2)
-
-
-async def _healthy(http: httpx.AsyncClient, base_url: str) -> bool:
-    try:
-        return (await http.get(f"{base_url}/healthz")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 # --- the benchmark's own processes --------------------------------------------------------------

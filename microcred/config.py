@@ -97,8 +97,6 @@ class Settings(BaseSettings):
                 text = "true" if value else "false"
             elif isinstance(value, list):
                 text = ",".join(value)
-            elif isinstance(value, StrEnum):
-                text = value.value
             else:
                 text = str(value)
             found[f"MICROCRED_{name.upper()}"] = text

@@ -157,6 +157,27 @@ def child_environment(settings: Settings) -> dict[str, str]:
     return inherited | settings.environ()
 
 
+async def stop_process(process: asyncio.subprocess.Process, grace: float) -> int | None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; its exit code, or None when it was killed."""
+    if process.returncode is not None:
+        return process.returncode
+    process.terminate()
+    try:
+        return await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return None
+
+
+async def api_healthy(http: httpx.AsyncClient, base_url: str) -> bool:
+    """Whether the API at ``base_url`` answers ``/healthz``."""
+    try:
+        return (await http.get(f"{base_url}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @dataclass
 class Child:
     name: str
@@ -164,16 +185,9 @@ class Child:
 
     async def stop(self) -> bool:
         """SIGTERM, then SIGKILL after its grace period; whether it stopped cleanly."""
-        if self.process.returncode is not None:
-            return self.process.returncode == 0
-        self.process.terminate()
-        try:
-            code = await asyncio.wait_for(self.process.wait(), STOP_GRACE.get(self.name, 20.0))
-        except TimeoutError:
-            log.warning("the %s did not stop in time: killing it", self.name)
-            self.process.kill()
-            await self.process.wait()
-            return False
+        code = await stop_process(self.process, STOP_GRACE[self.name])
+        if code is None:
+            log.warning("the %s did not stop in time: it was killed", self.name)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it: that is a clean stop too.
         return code in (0, -signal.SIGTERM)
 
@@ -189,7 +203,7 @@ async def start_children(commands: dict[str, list[str]], settings: Settings) -> 
     return children
 
 
-async def until_ready(client: Client, settings: Settings, children: list[Child], health_url: str) -> None:
+async def until_ready(client: Client, settings: Settings, children: list[Child], api_url: str) -> None:
     """Until the API answers ``/healthz`` and a worker polls the task queue; a child that exits
     first is an error."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
@@ -200,11 +214,7 @@ async def until_ready(client: Client, settings: Settings, children: list[Child],
                     raise SystemExit(
                         f"the {child.name} exited with code {child.process.returncode} while starting"
                     )
-            try:
-                api_up = (await http.get(health_url)).status_code == 200
-            except httpx.TransportError:
-                api_up = False
-            if api_up and await worker_polling(client, settings.task_queue):
+            if await api_healthy(http, api_url) and await worker_polling(client, settings.task_queue):
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise SystemExit(f"the API and the worker did not start within {STARTUP_TIMEOUT:.0f} s")
@@ -233,7 +243,7 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
 
         children = await start_children(child_commands(host=host, port=port), settings)
         local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        ready = asyncio.create_task(until_ready(client, settings, children, f"http://{local}:{port}/healthz"))
+        ready = asyncio.create_task(until_ready(client, settings, children, f"http://{local}:{port}"))
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({ready, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
@@ -255,13 +265,7 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
         for child in children:
             if not await child.stop() and not failed:
                 failed.append(f"the {child.name} did not stop cleanly (exit code {child.process.returncode})")
-        if server.returncode is None:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), 20)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
+        await stop_process(server, 20)
     for reason in failed:
         log.error("%s; everything else was stopped", reason)
     return 1 if failed else 0

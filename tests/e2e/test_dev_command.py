@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 STARTUP = 90.0
@@ -71,38 +72,6 @@ def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, 
         finally:
             if process.poll() is None:
                 process.kill()
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """The processes started, directly or not, by ``pid``: their command lines by process id."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, its_parent in parents.items():
-            if its_parent == parent:
-                try:
-                    found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")).decode()
-                except OSError:
-                    continue
-                frontier.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
@@ -179,16 +148,18 @@ def test_a_child_that_dies_stops_everything_with_an_error(tmp_path: Path) -> Non
     ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
     process, log, _ = start_dev(data_dir, ports)
     try:
-        children = descendants(process.pid)
-        worker = [pid for pid, cmd in children.items() if cmd.endswith("-m microcred worker ")]
-        api = [pid for pid, cmd in children.items() if " -m microcred api " in cmd]
-        temporal = [pid for pid, cmd in children.items() if " server start-dev " in cmd]
-        assert len(worker) == len(api) == len(temporal) == 1, children
+        children = psutil.Process(process.pid).children(recursive=True)
+        commands = {child.pid: " ".join(child.cmdline()) for child in children}
+        worker = [pid for pid, cmd in commands.items() if cmd.endswith("-m microcred worker")]
+        api = [pid for pid, cmd in commands.items() if " -m microcred api " in cmd]
+        temporal = [pid for pid, cmd in commands.items() if " server start-dev " in cmd]
+        assert len(worker) == len(api) == len(temporal) == 1, commands
         os.kill(worker[0], signal.SIGKILL)
         assert process.wait(timeout=60) == 1
         text = log.read_text()
         assert "the worker stopped on its own (exit code -9)" in text, text
-        assert not [pid for pid in children if alive(pid)], descendants(process.pid)
+        _, left = psutil.wait_procs(children, timeout=0)
+        assert not left, [" ".join(p.cmdline()) for p in left]
     finally:
         if process.poll() is None:
             process.kill()
