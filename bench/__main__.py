@@ -77,6 +77,7 @@ def table(results: dict[str, Any]) -> str:
         for db in ("sqlite", "postgres"):
             row("lifecycle", f"product ({db}) lifecycles/s", r[db]["lifecycles_per_s"])
             row("lifecycle", f"ratio {db} / bare (target >= {r['target_ratio']})", r[f"ratio_{db}_to_bare"])
+            row("lifecycle", f"  each of the {r['rounds']} rounds", r["ratio_by_round"][db])
             row("lifecycle", f"CPU-bound ratio {db} / bare", r[f"cpu_ratio_{db}_to_bare"])
     if "learning" in results:
         r = results["learning"]

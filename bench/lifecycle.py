@@ -1,25 +1,32 @@
 """Benchmark 1: complete lifecycles per second, the product against the bare engine.
 
-The product: ``microcred dev``'s components (its worker and API processes, on SQLite; then
-again on PostgreSQL) driven through HTTP by concurrent members and one evaluator:
+The product: ``microcred dev``'s components (its worker and API processes, on SQLite; and a
+second pair on PostgreSQL) driven through HTTP by concurrent members and one evaluator:
 enrol -> offline payment webhook -> 3 task saves -> submit -> approved, and the lifecycle
 counts as complete when its workflow has finished (badge issued).
 
 The baseline: ``bench.bare.BareLifecycle`` on the same dev server, on a worker of its own with
 the same settings, receiving the same messages and running as many no-op activities at each
 stage as a real lifecycle's history shows (counted in this run, from the first product
-lifecycle's history). Both sides run the same number of lifecycles at the same concurrency.
+lifecycle's history). Every side runs the same number of lifecycles at the same concurrency.
+
+Side by side, fairly: the three sides start together and are warmed up (which also warms the
+shared Temporal server), then measured in interleaved rounds, each round in a rotated order.
+A shared server gets slower as its store fills, and a fresh one starts slow, so a fixed order
+(all of one side, then all of the next) would charge that drift to whichever side comes last
+or first. Each figure sums all rounds; the ratio of each round is reported too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +36,33 @@ from temporalio.client import Client
 
 from bench import drive
 from bench.bare import BareLifecycle, BarePlan
-from bench.stack import CpuMeter, Temporal, bench_settings, database, dev_stack, service, temporal_server
+from bench.stack import (
+    CpuMeter,
+    Service,
+    Temporal,
+    bench_settings,
+    database,
+    dev_stack,
+    service,
+    temporal_server,
+)
 from bench.stats import latency_ms, ratio
 
 TARGET_RATIO = 0.5
+SIDES = ("bare", "sqlite", "postgres")
 
 
 @dataclass(frozen=True)
 class Size:
-    lifecycles: int
+    lifecycles: int  # per side and round
     concurrency: int
-    warmup: int
+    warmup: int  # per side, before the first round
+    rounds: int
 
 
 SIZES = {
-    "tiny": Size(lifecycles=4, concurrency=4, warmup=1),
-    "full": Size(lifecycles=48, concurrency=16, warmup=4),
+    "tiny": Size(lifecycles=4, concurrency=4, warmup=1, rounds=1),
+    "full": Size(lifecycles=48, concurrency=16, warmup=16, rounds=3),
 }
 SIZES["scale"] = SIZES["full"]
 
@@ -114,9 +132,70 @@ async def _run_many(
     return time.perf_counter() - started, list(durations)
 
 
-async def _product(
-    temporal: Temporal, workdir: Path, db: str, size: Size, plan_from: list[Any]
-) -> dict[str, Any]:
+@dataclass
+class Side:
+    """One side of the comparison, running: how to drive one lifecycle, and what it measured."""
+
+    name: str
+    one: Callable[[], Awaitable[float]]
+    processes: dict[str, Service]
+    api: drive.Api | None = None
+    steps: list[drive.Steps] = field(default_factory=list)
+    seconds: float = 0.0
+    durations: list[float] = field(default_factory=list)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    counted: dict[str, int] = field(default_factory=dict)
+    rounds: list[float] = field(default_factory=list)  # lifecycles/s of each round
+    last: str = ""  # the workflow id of the latest finished lifecycle
+
+    async def measure(self, temporal: Temporal, size: Size) -> None:
+        """One round: ``size.lifecycles`` lifecycles, with the CPU of every process involved."""
+        before = self._counters()
+        pids = {name: process.pid for name, process in self.processes.items()}
+        cpu = CpuMeter(pids | {"temporal_server": temporal.pid, "driver": os.getpid()})
+        cpu.start()
+        elapsed, durations = await _run_many(size.lifecycles, size.concurrency, self.one)
+        for name, ms in cpu.per(1).items():
+            self.cpu_ms[name] = self.cpu_ms.get(name, 0.0) + ms
+        for name, value in self._counters().items():
+            self.counted[name] = self.counted.get(name, 0) + value - before[name]
+        self.seconds += elapsed
+        self.durations += durations
+        self.rounds.append(round(size.lifecycles / elapsed, 2))
+
+    def _counters(self) -> dict[str, int]:
+        if self.api is None:
+            return {}
+        return {"requests": self.api.requests, "polls": self.api.polls, "early": self.api.early_decisions}
+
+    def result(self) -> dict[str, Any]:
+        count = len(self.durations)
+        figures: dict[str, Any] = {
+            "lifecycles": count,
+            "seconds": round(self.seconds, 2),
+            "lifecycles_per_s": round(count / self.seconds, 2),
+            "rounds_lifecycles_per_s": self.rounds,
+            "lifecycle_latency_ms": latency_ms(self.durations),
+            "cpu_ms_per_lifecycle": {name: round(ms / count, 1) for name, ms in self.cpu_ms.items()},
+        }
+        if self.api is not None:
+            figures |= {
+                "step_mean_ms": {
+                    name: round(
+                        1000 * sum(s.durations.get(name, 0.0) for s in self.steps) / len(self.steps), 1
+                    )
+                    for name in self.steps[0].durations
+                },
+                "http_requests_per_lifecycle": round(self.counted["requests"] / count, 1),
+                "polls_per_lifecycle": round(self.counted["polls"] / count, 1),
+                "decisions_refused_not_assigned": self.counted["early"],
+            }
+        return figures | {"process_memory": {name: p.memory() for name, p in self.processes.items()}}
+
+
+@contextlib.asynccontextmanager
+async def _product(temporal: Temporal, workdir: Path, db: str, size: Size) -> AsyncIterator[Side]:
+    """microcred dev's worker and API on ``db``, with the credential and evaluator set up."""
     async with database(db, workdir) as url:
         settings = bench_settings(workdir=workdir, database_url=url, temporal=temporal)
         limits = httpx.Limits(
@@ -129,7 +208,6 @@ async def _product(
             api = drive.Api(http)
             credential_id, evaluator = f"bench-{uuid.uuid4().hex[:8]}", f"evaluator-{uuid.uuid4().hex[:8]}"
             await api.setup(credential_id, evaluator)
-            steps: list[drive.Steps] = []
 
             async def one() -> float:
                 began = time.perf_counter()
@@ -139,44 +217,19 @@ async def _product(
                 )
                 await temporal.client.get_workflow_handle(f"enrolment-{enrolment_id}").result()
                 timing.mark("badge_and_close")
-                steps.append(timing)
-                if not plan_from:
-                    plan_from.append(enrolment_id)
+                side.steps.append(timing)
+                side.last = f"enrolment-{enrolment_id}"
                 return time.perf_counter() - began
 
-            await _run_many(size.warmup, size.concurrency, one)
-            steps.clear()
-            requests, polls, early = api.requests, api.polls, api.early_decisions
-            pids = {name: process.pid for name, process in dev.items()}
-            cpu = CpuMeter(pids | {"temporal_server": temporal.pid, "driver": os.getpid()})
-            cpu.start()
-            elapsed, durations = await _run_many(size.lifecycles, size.concurrency, one)
-            cpu_ms = cpu.per(size.lifecycles)
-            requests, polls, early = api.requests - requests, api.polls - polls, api.early_decisions - early
-            memory = {name: process.memory() for name, process in dev.items()}
-    return {
-        "database": db,
-        "lifecycles": size.lifecycles,
-        "seconds": round(elapsed, 2),
-        "lifecycles_per_s": round(size.lifecycles / elapsed, 2),
-        "lifecycle_latency_ms": latency_ms(durations),
-        "step_mean_ms": {
-            name: round(1000 * sum(s.durations.get(name, 0.0) for s in steps) / len(steps), 1)
-            for name in steps[0].durations
-        },
-        "cpu_ms_per_lifecycle": cpu_ms,
-        "http_requests_per_lifecycle": round(requests / size.lifecycles, 1),
-        "polls_per_lifecycle": round(polls / size.lifecycles, 1),
-        "decisions_refused_not_assigned": early,
-        "process_memory": memory,
-    }
+            side = Side(name=db, one=one, processes=dev, api=api)
+            yield side
 
 
-async def _bare(temporal: Temporal, workdir: Path, plan: BarePlan, size: Size) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _bare(temporal: Temporal, workdir: Path, plan: BarePlan) -> AsyncIterator[Side]:
     settings = bench_settings(workdir=workdir, database_url="sqlite://", temporal=temporal)
     client = temporal.client
     async with service("bare-worker", settings, temporal, workdir) as bare:
-        last: list[str] = []
 
         async def one() -> float:
             began = time.perf_counter()
@@ -188,45 +241,59 @@ async def _bare(temporal: Temporal, workdir: Path, plan: BarePlan, size: Size) -
             await handle.execute_update(BareLifecycle.submit)
             await handle.execute_update(BareLifecycle.decide)
             await handle.result()
-            last[:] = [handle.id]
+            side.last = handle.id
             return time.perf_counter() - began
 
-        await _run_many(size.warmup, size.concurrency, one)
-        cpu = CpuMeter({"worker": bare.pid, "temporal_server": temporal.pid, "driver": os.getpid()})
-        cpu.start()
-        elapsed, durations = await _run_many(size.lifecycles, size.concurrency, one)
-        cpu_ms = cpu.per(size.lifecycles)
-        memory = bare.memory()
-        _, counts = await history_counts(client, last[0])
-    return {
-        "lifecycles": size.lifecycles,
-        "seconds": round(elapsed, 2),
-        "lifecycles_per_s": round(size.lifecycles / elapsed, 2),
-        "lifecycle_latency_ms": latency_ms(durations),
-        "cpu_ms_per_lifecycle": cpu_ms,
-        "history": counts,
-        "process_memory": memory,
-    }
+        side = Side(name="bare", one=one, processes={"worker": bare})
+        yield side
 
 
 async def run(size: str = "full") -> dict[str, Any]:
     chosen = SIZES[size]
     with tempfile.TemporaryDirectory(prefix="microcred-bench-") as tmp:
         workdir = Path(tmp)
-        async with temporal_server(workdir) as temporal:
-            for part in ("sqlite", "bare", "postgres"):
-                (workdir / part).mkdir()
-            first: list[Any] = []
-            sqlite = await _product(temporal, workdir / "sqlite", "sqlite", chosen, first)
-            plan, product_history = await history_counts(temporal.client, f"enrolment-{first[0]}")
-            bare = await _bare(temporal, workdir / "bare", plan, chosen)
-            postgres = await _product(temporal, workdir / "postgres", "postgres", chosen, first)
-    bare_rate = bare["lifecycles_per_s"]
+        for name in SIDES:
+            (workdir / name).mkdir()
+        async with temporal_server(workdir) as temporal, contextlib.AsyncExitStack() as stack:
+            sqlite = await stack.enter_async_context(_product(temporal, workdir / "sqlite", "sqlite", chosen))
+            # The first product lifecycle's history tells the baseline what to match.
+            await _run_many(1, 1, sqlite.one)
+            plan, product_history = await history_counts(temporal.client, sqlite.last)
+            bare = await stack.enter_async_context(_bare(temporal, workdir / "bare", plan))
+            postgres = await stack.enter_async_context(
+                _product(temporal, workdir / "postgres", "postgres", chosen)
+            )
+            sides: dict[str, Side] = {"bare": bare, "sqlite": sqlite, "postgres": postgres}
+            for side in sides.values():
+                await _run_many(chosen.warmup, chosen.concurrency, side.one)
+                side.steps.clear()
+            for number in range(chosen.rounds):
+                for name in SIDES[number % 3 :] + SIDES[: number % 3]:
+                    await sides[name].measure(temporal, chosen)
+            _, bare_history = await history_counts(temporal.client, bare.last)
+            results = {name: side.result() for name, side in sides.items()}
+    results["bare"]["history"] = bare_history
+    bare_rate = results["bare"]["lifecycles_per_s"]
+    by_round = {
+        db: [
+            ratio(p, b)
+            for p, b in zip(
+                results[db]["rounds_lifecycles_per_s"],
+                results["bare"]["rounds_lifecycles_per_s"],
+                strict=True,
+            )
+        ]
+        for db in ("sqlite", "postgres")
+    }
     return {
         "description": "complete lifecycles/s through the HTTP API (microcred dev's worker and API "
         "processes) vs a bare Temporal workflow with the same messages and activity count, same dev server",
         "concurrency": chosen.concurrency,
-        "lifecycles": chosen.lifecycles,
+        "lifecycles": chosen.lifecycles * chosen.rounds,
+        "rounds": chosen.rounds,
+        "how": "the three sides run side by side on one dev server: all started and warmed up "
+        f"({chosen.warmup} lifecycles each), then {chosen.rounds} interleaved rounds of "
+        f"{chosen.lifecycles} lifecycles per side in rotated order; figures sum the rounds",
         "matching": {
             "how": "counted in this run from the first product lifecycle's history: activities per stage "
             "(between messages, and inside the submit/decide updates), 1 payment signal, updates "
@@ -234,15 +301,14 @@ async def run(size: str = "full") -> dict[str, Any]:
             "plan": plan.model_dump() | {"activities": plan.activities},
             "product_history": product_history,
         },
-        "bare": bare,
-        "sqlite": sqlite,
-        "postgres": postgres,
-        "ratio_sqlite_to_bare": ratio(sqlite["lifecycles_per_s"], bare_rate),
-        "ratio_postgres_to_bare": ratio(postgres["lifecycles_per_s"], bare_rate),
+        **results,
+        "ratio_sqlite_to_bare": ratio(results["sqlite"]["lifecycles_per_s"], bare_rate),
+        "ratio_postgres_to_bare": ratio(results["postgres"]["lifecycles_per_s"], bare_rate),
+        "ratio_by_round": by_round,
         # At CPU saturation the rates would stand as the CPU each lifecycle costs (all processes:
         # worker and API, Temporal server, load driver): a steadier figure on a shared machine.
-        "cpu_ratio_sqlite_to_bare": ratio(_cpu_total(bare), _cpu_total(sqlite)),
-        "cpu_ratio_postgres_to_bare": ratio(_cpu_total(bare), _cpu_total(postgres)),
+        "cpu_ratio_sqlite_to_bare": ratio(_cpu_total(results["bare"]), _cpu_total(results["sqlite"])),
+        "cpu_ratio_postgres_to_bare": ratio(_cpu_total(results["bare"]), _cpu_total(results["postgres"])),
         "target_ratio": TARGET_RATIO,
     }
 

@@ -32,8 +32,13 @@ async def test_lifecycle_tiny() -> None:
     for side in ("bare", "sqlite", "postgres"):
         assert result[side]["lifecycles_per_s"] > 0
         _latency(result[side]["lifecycle_latency_ms"])
+    rounds = lifecycle.SIZES["tiny"].rounds
+    for side in ("bare", "sqlite", "postgres"):
+        assert len(result[side]["rounds_lifecycles_per_s"]) == rounds
+        assert result[side]["lifecycles"] == rounds * lifecycle.SIZES["tiny"].lifecycles
     for db in ("sqlite", "postgres"):
         assert result[f"ratio_{db}_to_bare"] > 0
+        assert len(result["ratio_by_round"][db]) == rounds
         assert result[f"cpu_ratio_{db}_to_bare"] > 0
         assert set(result[db]["cpu_ms_per_lifecycle"]) == {"worker", "api", "temporal_server", "driver"}
         assert (
