@@ -35,11 +35,12 @@ class StoreActivities:
         """Write the enrolment's read model and one timeline event."""
         with transaction(self._sessions) as session:
             enrolment = lock_enrolment(session, inp.view.enrolment_id)
-            readmodel.record(session, enrolment=enrolment, view=inp.view, event=inp.event)
+            readmodel.record(session, enrolment=enrolment, view=inp.view, events=[inp.event])
 
     @activity.defn(name="store.freeze_submission")
     def freeze_submission(self, inp: FreezeInput) -> FreezeResult:
-        """Freeze the newest responses as the attempt's submission and show it under review.
+        """Freeze the newest responses as the attempt's submission and show it under review
+        (with its evaluator, when the workflow picked one before: see ``FreezeInput``).
 
         Runs under the enrolment's row lock, as every task save does: a save either made it
         into the snapshot or is refused afterwards.
@@ -67,7 +68,8 @@ class StoreActivities:
                 existing = work.freeze(
                     session, enrolment=enrolment, attempt=view.attempt, submitted_at=view.submitted_at
                 )
-            readmodel.record(session, enrolment=enrolment, view=view, event=inp.event)
+            events = [inp.event] if inp.assignment is None else [inp.event, inp.assignment]
+            readmodel.record(session, enrolment=enrolment, view=view, events=events)
             return FreezeResult(task_count=len(existing.responses))
 
     @activity.defn(name="store.record_decision")
@@ -95,7 +97,7 @@ class StoreActivities:
                             comment=mark.comment,
                         )
                     )
-            readmodel.record(session, enrolment=enrolment, view=view, event=inp.event)
+            readmodel.record(session, enrolment=enrolment, view=view, events=[inp.event])
 
     @activity.defn(name="store.assign_evaluator")
     def assign_evaluator(self, inp: AssignInput) -> AssignResult:

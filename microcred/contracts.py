@@ -334,6 +334,10 @@ class FreezeInput(BaseModel):
     view: EnrolmentView
     event: TimelineEvent
     required_task_ids: list[str]
+    # The review's assignment (evaluator_assigned or review_unassigned), recorded with the
+    # submission so the review reaches the queues assigned. Absent from workflows that assign
+    # after the submission (before the ``assign-on-submit`` patch).
+    assignment: TimelineEvent | None = None
 
 
 class FreezeResult(BaseModel):

@@ -76,6 +76,9 @@ DB_TIMEOUT = timedelta(seconds=30)
 REMOTE_TIMEOUT = timedelta(minutes=2)
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
+# Patches (see "Safe deploys of workflow code" in the README): workflows that took the old path
+# before a change keep replaying it.
+ASSIGN_ON_SUBMIT = "assign-on-submit"  # the submit update picks the evaluator (was: the run loop, after)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
@@ -640,10 +643,18 @@ class EnrolmentWorkflow:
             nxt.submitted_at = now
             nxt.review_due_at = policies.add(now, self._credential.policies.review_window)
             nxt.decision = None if nxt.attempt == 1 else nxt.decision
-            nxt.assignment_needed = True
             nxt.seq += 1
             required = [t for sec in self._credential.sections for t in sec.required_task_ids]
             submitted = self._event(EventKind.SUBMITTED, self._member, attempt=nxt.attempt)
+            assignment: TimelineEvent | None = None
+            if workflow.patched(ASSIGN_ON_SUBMIT):
+                # Picked first and stored with the submission in one transaction: the review
+                # reaches the evaluators' queues assigned, never claimable for a moment first.
+                nxt.evaluator_id = await self._assign(exclude=[])
+                nxt.seq += 1
+                assignment = self._assignment_event(nxt.evaluator_id)
+            else:
+                nxt.assignment_needed = True  # the run loop assigns it (see _review_duties)
             # The store checks again under its row lock (a response emptied since validation);
             # its rejection fails this update and leaves the state as it was.
             await _rejecting(
@@ -653,6 +664,7 @@ class EnrolmentWorkflow:
                         view=self._view(nxt),
                         event=submitted,
                         required_task_ids=required,
+                        assignment=assignment,
                     ),
                     start_to_close_timeout=DB_TIMEOUT,
                     retry_policy=RETRY,
@@ -669,6 +681,9 @@ class EnrolmentWorkflow:
                 f"submitted:{nxt.attempt}",
                 review_due_at=nxt.review_due_at.isoformat(),
             )
+            if assignment is not None:
+                self._observe(assignment)
+                self._tell_assignment()
             self._changed()
             return SubmitResult(
                 status=nxt.status, attempt=nxt.attempt, submitted_at=now, review_due_at=nxt.review_due_at
@@ -715,6 +730,19 @@ class EnrolmentWorkflow:
         )
         return result.evaluator_id
 
+    def _assignment_event(self, evaluator_id: str | None) -> TimelineEvent:
+        if evaluator_id is None:
+            return self._event(EventKind.REVIEW_UNASSIGNED, None)
+        return self._event(EventKind.EVALUATOR_ASSIGNED, None, evaluator_id=evaluator_id)
+
+    def _tell_assignment(self) -> None:
+        """Tell the assigned evaluator; with nobody eligible, tell the admins."""
+        s = self._s
+        if s.evaluator_id is not None:
+            self._notify_assigned(s.evaluator_id)
+        else:
+            self._notice(NotificationKind.REVIEW_UNASSIGNED, Audience.ADMINS, None, f"unassigned:{s.attempt}")
+
     def _notify_assigned(self, evaluator_id: str) -> None:
         s = self._s
         assert s.review_due_at is not None
@@ -729,17 +757,14 @@ class EnrolmentWorkflow:
     async def _review_duties(self, now: datetime) -> None:
         s = self._s
         assert s.review_due_at is not None
-        if s.assignment_needed:
+        if s.assignment_needed:  # a submission made before the assign-on-submit patch
             s.assignment_needed = False
             s.evaluator_id = await self._assign(exclude=[])
             if s.evaluator_id is not None:
                 await self._record(EventKind.EVALUATOR_ASSIGNED, evaluator_id=s.evaluator_id)
-                self._notify_assigned(s.evaluator_id)
             else:
                 await self._record(EventKind.REVIEW_UNASSIGNED)
-                self._notice(
-                    NotificationKind.REVIEW_UNASSIGNED, Audience.ADMINS, None, f"unassigned:{s.attempt}"
-                )
+            self._tell_assignment()
         before = self._credential.policies.evaluator_reminder_before
         if s.evaluator_id and not s.evaluator_reminded and now >= policies.subtract(s.review_due_at, before):
             s.evaluator_reminded = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,15 +56,20 @@ def add_event(
         )
 
 
-def record(session: Session, *, enrolment: Enrolment, view: EnrolmentView, event: TimelineEvent) -> None:
-    """Apply ``view`` and add ``event`` under the workflow's write number."""
+def record(
+    session: Session, *, enrolment: Enrolment, view: EnrolmentView, events: Sequence[TimelineEvent]
+) -> None:
+    """Apply ``view`` and add ``events``, which the workflow numbered up to the view's ``seq``
+    (one write number each, the last one the view's)."""
     apply_view(enrolment, view)
-    add_event(
-        session,
-        enrolment_id=enrolment.id,
-        key=f"wf:{view.seq}",
-        kind=event.kind.value,
-        at=event.at,
-        actor=event.actor,
-        detail=event.detail,
-    )
+    first = view.seq - len(events) + 1
+    for number, event in enumerate(events, start=first):
+        add_event(
+            session,
+            enrolment_id=enrolment.id,
+            key=f"wf:{number}",
+            kind=event.kind.value,
+            at=event.at,
+            actor=event.actor,
+            detail=event.detail,
+        )

@@ -103,6 +103,28 @@ async def test_sla_breach_without_another_evaluator_keeps_the_review_and_tells_a
         assert h.row(e).review_overdue is True  # the record of the breach stays on the attempt
 
 
+async def test_the_review_is_assigned_by_the_time_the_submit_answers(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        await h.submit(e)
+        # No waiting: the submission and its assignment were stored in one transaction, so no
+        # queue ever showed this review claimable, and the workflow holds the same evaluator.
+        row = h.row(e)
+        assert (row.status, row.evaluator_id) == ("under_review", evaluator)
+        assert (await h.state(e)).evaluator_id == evaluator
+        kinds = [(entry.kind, entry.key) for entry in h.timeline(e)]
+        submitted = kinds.index(("submitted", f"wf:{row.seq - 1}"))
+        assert kinds[submitted + 1] == ("evaluator_assigned", f"wf:{row.seq}")
+        assert h.timeline(e, "evaluator_assigned")[0].detail == {"evaluator_id": evaluator}
+        assert (await h.decide(e, evaluator)).status is Status.APPROVED
+        await eventually(lambda: h.notes(e, "evaluator_assigned", evaluator), what="evaluator told")
+
+
 async def test_unassigned_review_tells_admins_and_an_eligible_evaluator_claims_it(
     ts_env: WorkflowEnvironment, db: SessionFactory
 ) -> None:
@@ -115,7 +137,7 @@ async def test_unassigned_review_tells_admins_and_an_eligible_evaluator_claims_i
         e = await h.enrol(doc, who)
         await h.paid(e)
         await h.submit(e)
-        await eventually(lambda: h.timeline(e, "review_unassigned"), what="no evaluator")
+        assert h.timeline(e, "review_unassigned")  # recorded with the submission
         [told] = await eventually(lambda: h.notes(e, "review_unassigned", ADMINS), what="admins told")
         assert e.id in told.body
         assert h.row(e).evaluator_id is None
