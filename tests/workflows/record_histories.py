@@ -1,13 +1,13 @@
 """Record the event histories that ``test_replay.py`` replays against the current workflow code.
 
 Run once, from the repository root, after a *deliberate* (patched) change to the enrolment
-workflow, and commit the JSON it writes::
+workflow, naming the change by its patch id, and commit the JSON it writes::
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories <patch-id>
 
 It starts its own time-skipping test server and a throwaway SQLite database, drives four
 representative lifecycles through the real activities (the badge activity is faked, as in the
-workflow tests), and writes every run's history to ``tests/workflows/histories/<name>.json``:
+workflow tests), and writes every run's history to ``tests/workflows/histories/<patch-id>/``:
 
 - ``happy``: purchase, submission, assignment, approval, badge;
 - ``resubmission-run1`` / ``resubmission-run2``: a resubmission request, its checkout and
@@ -16,12 +16,14 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``sla-reassigned``: the evaluator reminder, the review SLA breach, the reassignment to another
   evaluator and the late decision.
 
-Keep old histories when recording new ones for a patched change: each must still replay.
+Older histories stay where they are (those of the first release directly in ``histories/``):
+each must still replay, and the folder of a patch id that was recorded already is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -104,7 +106,7 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
 }
 
 
-async def record(env: WorkflowEnvironment, db: SessionFactory, name: str) -> list[Path]:
+async def record(env: WorkflowEnvironment, db: SessionFactory, name: str, folder: Path) -> list[Path]:
     """Run one scenario and write the history of each of its runs, first to last."""
     async with running(env, db) as h:
         e = await SCENARIOS[name](h, db)
@@ -119,16 +121,17 @@ async def record(env: WorkflowEnvironment, db: SessionFactory, name: str) -> lis
             run_id = started.continued_execution_run_id
     written = []
     for number, history in enumerate(histories, start=1):
-        path = HISTORIES / (f"{name}-run{number}.json" if len(histories) > 1 else f"{name}.json")
+        path = folder / (f"{name}-run{number}.json" if len(histories) > 1 else f"{name}.json")
         path.write_text(history.to_json())
         written.append(path)
     return written
 
 
-async def main() -> None:
+async def main(patch_id: str) -> None:
     server = binaries.find("temporal-test-server")
     assert server, "temporal-test-server is not on PATH: install the dev requirements"
-    HISTORIES.mkdir(exist_ok=True)
+    folder = HISTORIES / patch_id
+    folder.mkdir(parents=True)  # refuses a patch id recorded before: its histories are kept
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'microcred.db'}"
         migrate.upgrade(url)
@@ -139,7 +142,7 @@ async def main() -> None:
         try:
             await register_search_attributes(env.client, env.client.namespace)
             for name in SCENARIOS:
-                for path in await record(env, make_session_factory(engine), name):
+                for path in await record(env, make_session_factory(engine), name, folder):
                     print(
                         f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
                     )
@@ -149,4 +152,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.workflows.record_histories <patch-id>")
+    asyncio.run(main(sys.argv[1]))
