@@ -166,7 +166,7 @@ class Side:
     def _counters(self) -> dict[str, int]:
         if self.api is None:
             return {}
-        return {"requests": self.api.requests, "polls": self.api.polls, "early": self.api.early_decisions}
+        return {"requests": self.api.requests, "polls": self.api.polls}
 
     def result(self) -> dict[str, Any]:
         count = len(self.durations)
@@ -188,7 +188,6 @@ class Side:
                 },
                 "http_requests_per_lifecycle": round(self.counted["requests"] / count, 1),
                 "polls_per_lifecycle": round(self.counted["polls"] / count, 1),
-                "decisions_refused_not_assigned": self.counted["early"],
             }
         return figures | {"process_memory": {name: p.memory() for name, p in self.processes.items()}}
 
