@@ -62,7 +62,7 @@ class Size:
 
 SIZES = {
     "tiny": Size(lifecycles=4, concurrency=4, warmup=1, rounds=1),
-    "full": Size(lifecycles=48, concurrency=16, warmup=16, rounds=3),
+    "full": Size(lifecycles=48, concurrency=16, warmup=16, rounds=5),
 }
 SIZES["scale"] = SIZES["full"]
 
