@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             log_config=None,
             proxy_headers=True,
-            loop="uvloop",  # about a seventh less CPU per request than asyncio's own loop
+            loop="uvloop",  # less CPU per request than asyncio's own loop (README, Performance)
             access_log=False,  # the API logs every request itself (api/telemetry.py)
         )
     elif args.command == "worker":

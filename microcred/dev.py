@@ -5,8 +5,8 @@ in the data folder, registers the search attributes, migrates and seeds the app 
 runs ``microcred worker`` and ``microcred api`` as two child processes, as production runs them,
 until Ctrl-C or SIGTERM. Two processes, not one: sharing one interpreter, the API's requests
 and the worker's activities and workflow tasks contend for one GIL, which costs CPU per
-enrolment and throughput (``make bench``'s lifecycle ratio rose from 0.37x to 0.41x with the
-split). Running it again on the same folder resumes every enrolment and timer where they stood.
+enrolment and throughput (README, Performance). Running it again on the same folder resumes
+every enrolment and timer where they stood.
 """
 
 from __future__ import annotations

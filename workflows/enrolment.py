@@ -74,11 +74,11 @@ T = TypeVar("T")
 SYSTEM = "system"
 DB_TIMEOUT = timedelta(seconds=30)
 REMOTE_TIMEOUT = timedelta(minutes=2)
-# Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
-# business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 # Patches (see "Safe deploys of workflow code" in the README): workflows that took the old path
 # before a change keep replaying it.
 ASSIGN_ON_SUBMIT = "assign-on-submit"  # the submit update picks the evaluator (was: the run loop, after)
+# Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
+# business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
@@ -257,14 +257,16 @@ class EnrolmentWorkflow:
 
     async def _record(self, kind: EventKind, /, actor: str | None = None, **detail: Any) -> None:
         """Write the read model and one timeline event for the state as it is now."""
+        await self._record_event(self._event(kind, actor, **detail))
+
+    async def _record_event(self, event: TimelineEvent) -> None:
         self._s.seq += 1
-        event = self._event(kind, actor, **detail)
         await workflow.execute_activity_method(
             StoreActivities.record,
             RecordInput(view=self._view(), event=event),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=RETRY,
-            summary=f"record {kind.value}",
+            summary=f"record {event.kind.value}",
         )
         self._observe(event)
         self._changed()
@@ -760,10 +762,7 @@ class EnrolmentWorkflow:
         if s.assignment_needed:  # a submission made before the assign-on-submit patch
             s.assignment_needed = False
             s.evaluator_id = await self._assign(exclude=[])
-            if s.evaluator_id is not None:
-                await self._record(EventKind.EVALUATOR_ASSIGNED, evaluator_id=s.evaluator_id)
-            else:
-                await self._record(EventKind.REVIEW_UNASSIGNED)
+            await self._record_event(self._assignment_event(s.evaluator_id))
             self._tell_assignment()
         before = self._credential.policies.evaluator_reminder_before
         if s.evaluator_id and not s.evaluator_reminded and now >= policies.subtract(s.review_due_at, before):

@@ -19,12 +19,12 @@ from temporalio.worker import Replayer
 
 import worker
 from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
-from workflows.enrolment import EnrolmentWorkflow
+from workflows.enrolment import ASSIGN_ON_SUBMIT, EnrolmentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 SCENARIOS = ("expiry", "happy", "resubmission-run1", "resubmission-run2", "sla-reassigned")
 # The first release's histories, then one folder per patched change (see record_histories.py).
-RELEASES = ("", "assign-on-submit/")
+RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/")
 RECORDED = tuple(release + scenario for release in RELEASES for scenario in SCENARIOS)
 
 
