@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlmodel import select
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -73,24 +73,23 @@ class NotificationActivities:
             await self._start_mail([row])
         return NotifyResult(notification_ids=[row.id])
 
-    def _recipient(self, inp: NotifyInput) -> tuple[str, str | None]:
+    def _email(self, session: Session, inp: NotifyInput) -> str | None:
         if inp.audience is Audience.ADMINS:
-            return ADMINS, ", ".join(self._settings.admin_emails) or None
-        assert inp.recipient_id is not None, "member and evaluator notices name their recipient"
-        with self._sessions() as session:
-            person: Member | Evaluator | None
-            if inp.audience is Audience.MEMBER:
-                person = session.get(Member, inp.recipient_id)
-            else:
-                person = session.get(Evaluator, inp.recipient_id)
-            return inp.recipient_id, person.email if person else None
+            return ", ".join(self._settings.admin_emails) or None
+        person: Member | Evaluator | None
+        if inp.audience is Audience.MEMBER:
+            person = session.get(Member, inp.recipient_id)
+        else:
+            person = session.get(Evaluator, inp.recipient_id)
+        return person.email if person else None
 
     def _record(self, inp: NotifyInput) -> list[Notification]:
-        recipient_id, email = self._recipient(inp)
-        context = {**inp.context, "enrolment_id": inp.enrolment_id}
-        if "badge_id" in context:
-            context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
-        subject, body = notices.render(inp.kind, context)
+        if inp.audience is Audience.ADMINS:
+            recipient_id = ADMINS
+        else:
+            assert inp.recipient_id is not None, "member and evaluator notices name their recipient"
+            recipient_id = inp.recipient_id
+        # One transaction: a retry finds its row first; a first attempt reads the address and writes.
         with transaction(self._sessions) as session:
             existing = session.exec(
                 select(Notification).where(
@@ -99,6 +98,11 @@ class NotificationActivities:
             ).first()
             if existing is not None:
                 return [existing]
+            email = self._email(session, inp)
+            context = {**inp.context, "enrolment_id": inp.enrolment_id}
+            if "badge_id" in context:
+                context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
+            subject, body = notices.render(inp.kind, context)
             row = Notification(
                 id=str(uuid.uuid4()),
                 key=inp.key,

@@ -30,7 +30,7 @@ class AppState:
     issuer: BadgeIssuer
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.microcred
     return state
 

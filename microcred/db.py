@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -48,6 +49,14 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
         yield session
 
 
+def insert_ignoring_duplicates(session: Session, model: type[Any], unique: tuple[str, ...]) -> Any:
+    """An INSERT into ``model``'s table that skips a row whose ``unique`` columns exist already
+    (ON CONFLICT DO NOTHING): an idempotent write in one statement, with no read before it."""
+    dialects = {"postgresql": postgresql, "sqlite": sqlite}
+    dialect = dialects[session.get_bind().dialect.name]
+    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
+
+
 def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
     """Lock the enrolment row for the rest of the transaction and return it fresh.
 
@@ -55,14 +64,14 @@ def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
     commits first is in the snapshot; a save that comes after sees the new status. The lock is
     a write (row lock on PostgreSQL, the write lock on SQLite, which has no FOR UPDATE).
     """
-    bumped = session.execute(
+    # One statement: the write takes the lock and RETURNING hands back the row it locked.
+    enrolment = session.scalars(
         sa.update(Enrolment)
         .where(Enrolment.id == enrolment_id)  # type: ignore[arg-type]
         .values(row_version=Enrolment.row_version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        .returning(Enrolment),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if enrolment is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    enrolment = session.get(Enrolment, enrolment_id, populate_existing=True)
-    assert enrolment is not None
     return enrolment

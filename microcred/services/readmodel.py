@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from microcred.contracts import EnrolmentView, TimelineEvent
+from microcred.db import insert_ignoring_duplicates
 from microcred.models import Enrolment, TimelineEntry
 
 
@@ -44,16 +45,12 @@ def add_event(
     actor: str | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Record a timeline event once per ``key``."""
-    exists = session.exec(
-        select(TimelineEntry.id).where(TimelineEntry.enrolment_id == enrolment_id, TimelineEntry.key == key)
-    ).first()
-    if exists is None:
-        session.add(
-            TimelineEntry(
-                enrolment_id=enrolment_id, key=key, kind=kind, at=at, actor=actor, detail=detail or {}
-            )
+    """Record a timeline event once per ``key`` (a repeated write is ignored by the database)."""
+    session.execute(
+        insert_ignoring_duplicates(session, TimelineEntry, ("enrolment_id", "key")).values(
+            enrolment_id=enrolment_id, key=key, kind=kind, at=at, actor=actor, detail=detail or {}
         )
+    )
 
 
 def record(
