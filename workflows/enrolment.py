@@ -77,6 +77,10 @@ REMOTE_TIMEOUT = timedelta(minutes=2)
 # Patches (see "Safe deploys of workflow code" in the README): workflows that took the old path
 # before a change keep replaying it.
 ASSIGN_ON_SUBMIT = "assign-on-submit"  # the submit update picks the evaluator (was: the run loop, after)
+# Search attributes are upserted only where they differ from what the workflow holds (was: the
+# start's values written again by the first task, and every value at each change). Implies
+# ASSIGN_ON_SUBMIT, so a new workflow records one patch marker and one TemporalChangeVersion.
+UPSERT_CHANGES_ONLY = "upsert-changes-only"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -126,7 +130,8 @@ class EnrolmentWorkflow:
         self._lock = asyncio.Lock()
         self._changes = 0  # bumped on every change, so the run loop re-plans its sleep
         self._run_first_attempt = self._s.attempt
-        self._published: dict[str, Any] = {}
+        self._published: tuple[Any, ...] | None = None  # before UPSERT_CHANGES_ONLY: what was upserted
+        self._changes_only = False
 
     # --- the run loop -----------------------------------------------------------------------
 
@@ -134,6 +139,7 @@ class EnrolmentWorkflow:
     async def run(self, inp: EnrolmentInput) -> EnrolmentResult:
         if inp.state is None:
             self._s.enrolled_at = workflow.now()
+        self._changes_only = workflow.patched(UPSERT_CHANGES_ONLY)
         self._publish()
         while True:
             async with self._lock:
@@ -299,33 +305,34 @@ class EnrolmentWorkflow:
         self._publish()
 
     def _publish(self) -> None:
-        """Keep the search attributes and the UI's current details in step with the state."""
+        """Keep the search attributes and the UI's current details in step with the state.
+
+        Each upsert is a visibility write on the server, so only the values that differ from
+        what the workflow holds (the start's, a previous run's, the last upsert's) are sent.
+        """
         s = self._s
-        wanted: dict[str, Any] = {
-            "status": s.status.value,
-            "due": s.due_at,
-            "review_due": s.review_due_at,
-            "evaluator": s.evaluator_id,
-            "overdue": s.review_overdue,
-        }
-        if wanted != self._published:
-            updates: list[SearchAttributeUpdate[Any]] = [
-                temporal_names.ENROLMENT_STATUS.value_set(s.status.value),
-                temporal_names.MEMBER_ID.value_set(self._member),
-                temporal_names.CREDENTIAL_ID.value_set(self._credential.id),
-                temporal_names.REVIEW_OVERDUE.value_set(s.review_overdue),
-                temporal_names.DUE_AT.value_set(s.due_at)
-                if s.due_at
-                else temporal_names.DUE_AT.value_unset(),
-                temporal_names.REVIEW_DUE_AT.value_set(s.review_due_at)
-                if s.review_due_at and s.status is Status.UNDER_REVIEW
-                else temporal_names.REVIEW_DUE_AT.value_unset(),
-                temporal_names.EVALUATOR_ID.value_set(s.evaluator_id)
-                if s.evaluator_id
-                else temporal_names.EVALUATOR_ID.value_unset(),
-            ]
-            workflow.upsert_search_attributes(updates)
-            self._published = wanted
+        wanted: list[SearchAttributeUpdate[Any]] = [
+            temporal_names.ENROLMENT_STATUS.value_set(s.status.value),
+            temporal_names.MEMBER_ID.value_set(self._member),
+            temporal_names.CREDENTIAL_ID.value_set(self._credential.id),
+            temporal_names.REVIEW_OVERDUE.value_set(s.review_overdue),
+            temporal_names.DUE_AT.value_set(s.due_at) if s.due_at else temporal_names.DUE_AT.value_unset(),
+            temporal_names.REVIEW_DUE_AT.value_set(s.review_due_at)
+            if s.review_due_at and s.status is Status.UNDER_REVIEW
+            else temporal_names.REVIEW_DUE_AT.value_unset(),
+            temporal_names.EVALUATOR_ID.value_set(s.evaluator_id)
+            if s.evaluator_id
+            else temporal_names.EVALUATOR_ID.value_unset(),
+        ]
+        if self._changes_only:
+            held = workflow.info().typed_search_attributes
+            changed = [u for u in wanted if held.get(u.key) != u.value]
+        else:  # a run from before UPSERT_CHANGES_ONLY: all of them whenever these changed
+            published = (s.status, s.due_at, s.review_due_at, s.evaluator_id, s.review_overdue)
+            changed = wanted if published != self._published else []
+            self._published = published
+        if changed:
+            workflow.upsert_search_attributes(changed)
         workflow.set_current_details(self._details())
 
     def _details(self) -> str:
@@ -649,7 +656,7 @@ class EnrolmentWorkflow:
             required = [t for sec in self._credential.sections for t in sec.required_task_ids]
             submitted = self._event(EventKind.SUBMITTED, self._member, attempt=nxt.attempt)
             assignment: TimelineEvent | None = None
-            if workflow.patched(ASSIGN_ON_SUBMIT):
+            if self._changes_only or workflow.patched(ASSIGN_ON_SUBMIT):
                 # Picked first and stored with the submission in one transaction: the review
                 # reaches the evaluators' queues assigned, never claimable for a moment first.
                 nxt.evaluator_id = await self._assign(exclude=[])

@@ -7,9 +7,10 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel import select
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -20,6 +21,7 @@ from microcred.models import TimelineEntry
 from tests.support import member, publish, register_evaluator, running_worker, test_settings
 from tests.workflows.harness import Harness
 from tests.workflows.harness import eventually as harness_eventually
+from workflows.enrolment import UPSERT_CHANGES_ONLY
 
 T = TypeVar("T")
 
@@ -43,6 +45,12 @@ async def eventually(probe: Callable[[], Awaitable[T]], attempts: int = 200) -> 
             return value
         await asyncio.sleep(0.05)
     raise AssertionError("condition not reached")
+
+
+def upserted(event: HistoryEvent) -> dict[str, Any]:
+    """What one upsert event sets (None for a value it unsets)."""
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    return {key: json.loads(payload.data) if payload.data else None for key, payload in fields.items()}
 
 
 async def test_search_attributes_summary_details_and_list_queries(
@@ -149,6 +157,23 @@ async def test_search_attributes_summary_details_and_list_queries(
         await eventually(finished)
         description = await handle.describe()
         assert description.typed_search_attributes.get(temporal_names.ENROLMENT_STATUS) == "approved"
+        assert description.typed_search_attributes.get(temporal_names.REVIEW_DUE_AT) is None
+        # Each upsert is a visibility write: only changes are sent, never the start's values
+        # again, and the one patch the workflow records is named once.
+        upserts = [
+            upserted(e)
+            async for e in handle.fetch_history_events()
+            if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        ]
+        assert upserts[0] == {"TemporalChangeVersion": [UPSERT_CHANGES_ONLY]}
+        assert [u["EnrolmentStatus"] for u in upserts if "EnrolmentStatus" in u] == [
+            "in_progress",
+            "under_review",
+            "approved",
+        ]
+        assert not [
+            u for u in upserts[1:] if {"MemberId", "CredentialId", "TemporalChangeVersion"} & u.keys()
+        ]
         metadata = await handle.query("__temporal_workflow_metadata")
         details = metadata["currentDetails"] if isinstance(metadata, dict) else metadata.current_details
         assert "Finished" in details and "Badge" in details

@@ -19,12 +19,12 @@ from temporalio.worker import Replayer
 
 import worker
 from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
-from workflows.enrolment import ASSIGN_ON_SUBMIT, EnrolmentWorkflow
+from workflows.enrolment import ASSIGN_ON_SUBMIT, UPSERT_CHANGES_ONLY, EnrolmentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 SCENARIOS = ("expiry", "happy", "resubmission-run1", "resubmission-run2", "sla-reassigned")
 # The first release's histories, then one folder per patched change (see record_histories.py).
-RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/")
+RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/", f"{UPSERT_CHANGES_ONLY}/")
 RECORDED = tuple(release + scenario for release in RELEASES for scenario in SCENARIOS)
 
 
