@@ -84,11 +84,8 @@ class NotificationActivities:
         return person.email if person else None
 
     def _record(self, inp: NotifyInput) -> list[Notification]:
-        if inp.audience is Audience.ADMINS:
-            recipient_id = ADMINS
-        else:
-            assert inp.recipient_id is not None, "member and evaluator notices name their recipient"
-            recipient_id = inp.recipient_id
+        recipient_id = ADMINS if inp.audience is Audience.ADMINS else inp.recipient_id
+        assert recipient_id is not None, "member and evaluator notices name their recipient"
         # One transaction: a retry finds its row first; a first attempt reads the address and writes.
         with transaction(self._sessions) as session:
             existing = session.exec(

@@ -131,7 +131,8 @@ class EnrolmentWorkflow:
         self._changes = 0  # bumped on every change, so the run loop re-plans its sleep
         self._run_first_attempt = self._s.attempt
         self._published: tuple[Any, ...] | None = None  # before UPSERT_CHANGES_ONLY: what was upserted
-        self._changes_only = False
+        # Decided here, before any message handler can publish or submit.
+        self._changes_only = workflow.patched(UPSERT_CHANGES_ONLY)
 
     # --- the run loop -----------------------------------------------------------------------
 
@@ -139,7 +140,6 @@ class EnrolmentWorkflow:
     async def run(self, inp: EnrolmentInput) -> EnrolmentResult:
         if inp.state is None:
             self._s.enrolled_at = workflow.now()
-        self._changes_only = workflow.patched(UPSERT_CHANGES_ONLY)
         self._publish()
         while True:
             async with self._lock:
