@@ -11,6 +11,11 @@ from functools import lru_cache
 
 import isodate
 
+# No policy or extension is longer: far beyond any course, and every deadline computed from
+# one stays a representable date (the calendar ends in the year 9999).
+LONGEST = "P100Y"
+_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+
 
 class InvalidDuration(ValueError):
     pass
@@ -18,14 +23,19 @@ class InvalidDuration(ValueError):
 
 @lru_cache(maxsize=256)  # a handful of policy strings, parsed on every alarm otherwise
 def parse(text: str) -> timedelta | isodate.Duration:
-    """A non-negative ISO 8601 duration, or ``InvalidDuration``."""
+    """A non-negative ISO 8601 duration of at most ``LONGEST``, or ``InvalidDuration``."""
     try:
         value = isodate.parse_duration(text)
-    except (isodate.ISO8601Error, TypeError, ValueError) as exc:
+    except (isodate.ISO8601Error, TypeError, ValueError, OverflowError) as exc:
         raise InvalidDuration(f"{text!r} is not an ISO 8601 duration such as P10M or PT24H") from exc
-    anchor = datetime(2000, 1, 1, tzinfo=UTC)
-    if anchor + value < anchor:
+    try:
+        later = _ANCHOR + value
+    except (ValueError, OverflowError):  # beyond either end of the calendar
+        later = datetime.min.replace(tzinfo=UTC) if text.startswith("-") else datetime.max.replace(tzinfo=UTC)
+    if later < _ANCHOR:
         raise InvalidDuration(f"{text!r} is negative")
+    if later > _ANCHOR.replace(year=_ANCHOR.year + 100):
+        raise InvalidDuration(f"{text!r} is longer than {LONGEST}")
     return value
 
 
@@ -43,5 +53,4 @@ def subtract(moment: datetime, duration: str) -> datetime:
 
 def approximate(duration: str) -> timedelta:
     """The length of ``duration`` counted from 2000-01-01; for ordering and bounds checks only."""
-    anchor = datetime(2000, 1, 1, tzinfo=UTC)
-    return add(anchor, duration) - anchor
+    return add(_ANCHOR, duration) - _ANCHOR

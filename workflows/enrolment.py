@@ -982,6 +982,10 @@ class EnrolmentWorkflow:
             raise InvalidRequest(str(exc)) from exc
         if length <= timedelta(0):
             raise InvalidRequest("the extension must be longer than zero")
+        try:
+            policies.add(self._s.due_at, request.by)
+        except (ValueError, OverflowError) as exc:  # the handler would fail after accepting
+            raise InvalidRequest("the extended deadline would lie beyond the year 9999") from exc
 
     @workflow.update(description="Admin: hand the open review to another eligible evaluator.")
     async def reassign_review(self, request: ReassignReview) -> EnrolmentView:

@@ -39,6 +39,17 @@ async def test_extend_deadline(flow: Flow) -> None:
         admin_url(flow, "deadline-extension"), json={"by": "soon", "reason": "x"}, headers=flow.api.admin()
     )
     assert bad.status_code == 422 and code(bad) == "invalid_request"
+    # Durations past the end of the calendar are refused before the workflow accepts them.
+    for endless in ("P99999999D", "P7990Y"):
+        refused = await flow.api.http.post(
+            admin_url(flow, "deadline-extension"),
+            json={"by": endless, "reason": "x"},
+            headers=flow.api.admin(),
+        )
+        assert refused.status_code == 422 and code(refused) == "invalid_request", refused.text
+        assert "longer than P100Y" in refused.json()["detail"]["message"]
+    unchanged = {i["enrolment_id"]: i for i in await flow.api.learning(flow.member)}[flow.enrolment_id]
+    assert unchanged["due_at"] == response.json()["due_at"]
     no_reason = await flow.api.http.post(
         admin_url(flow, "deadline-extension"), json={"by": "P1D", "reason": ""}, headers=flow.api.admin()
     )

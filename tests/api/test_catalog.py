@@ -62,6 +62,8 @@ def _broken(**change: Any) -> dict[str, Any]:
     "doc",
     [
         _broken(submission_window="ten months"),
+        _broken(submission_window="P7990Y"),  # a deadline past the year 9999
+        _broken(review_window="P99999999D"),  # beyond the calendar from any date
         _broken(payment_window="PT5M"),
         _broken(payment_window="P2D"),
         _broken(reminders_before_due=["P11M"]),
@@ -74,6 +76,8 @@ def _broken(**change: Any) -> dict[str, Any]:
     ],
     ids=[
         "duration",
+        "endless-window",
+        "overflowing-review",
         "short-payment",
         "long-payment",
         "reminder",
