@@ -81,6 +81,9 @@ ASSIGN_ON_SUBMIT = "assign-on-submit"  # the submit update picks the evaluator (
 # start's values written again by the first task, and every value at each change). Implies
 # ASSIGN_ON_SUBMIT, so a new workflow records one patch marker and one TemporalChangeVersion.
 UPSERT_CHANGES_ONLY = "upsert-changes-only"
+# A resubmission paid once its deadline has passed is refunded (was: fulfilled, then expired
+# unrefunded). Asked only on that path, so other histories record no marker.
+REFUND_AFTER_DEADLINE = "refund-after-deadline"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -164,8 +167,13 @@ class EnrolmentWorkflow:
                     )
                 )
             await self._sleep_until_next_alarm(seen)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush_outbox()
+        # A message handled while the last notices go out (a late payment to refund) finishes,
+        # and its notices go out, before the run ends.
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._flush_outbox()
+            if workflow.all_handlers_finished():
+                break
         return EnrolmentResult(status=self._s.status, attempt=self._s.attempt, badge_id=self._s.badge_id)
 
     def _should_continue_as_new(self) -> bool:
@@ -495,6 +503,13 @@ class EnrolmentWorkflow:
                 await self._refund(
                     payment, reason=f"payment arrived while the enrolment was {s.status.value}"
                 )
+                return
+            # The payment and the deadline can reach the workflow together (after a worker
+            # outage, say), and messages are handled first: the attempt bought could never be
+            # worked on, the enrolment expires next.
+            past_due = s.due_at is not None and workflow.now() >= s.due_at
+            if past_due and workflow.patched(REFUND_AFTER_DEADLINE):
+                await self._refund(payment, reason="payment arrived after the submission deadline")
                 return
             await self._fulfil(current, payment)
 

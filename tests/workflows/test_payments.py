@@ -3,14 +3,28 @@ community access, and the calendar arithmetic of the submission window."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import CheckoutEnded, EnrolmentResult, LatePayment, Status
-from microcred.db import SessionFactory
+from activities.notifications import NotificationActivities
+from microcred.contracts import (
+    CancelEnrolment,
+    CheckoutEnded,
+    EnrolmentResult,
+    LatePayment,
+    NotifyInput,
+    Status,
+)
+from microcred.db import SessionFactory, transaction
+from microcred.models import Notification, Payment
+from microcred.payments import OfflineGateway, PaidCharge
 from tests.support import credential_doc, publish, uid
-from tests.workflows.harness import ADMINS, add_months, changes, eventually, running
+from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
 
 
 async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends(
@@ -176,3 +190,100 @@ async def test_submission_window_counts_calendar_months(
         assert (paid.due_at.month, paid.due_at.day) == (2, 29 if leap else 28)  # not March 2 or 3
         assert paid.due_at == add_months(paid.purchased_at, 1)
         assert (await h.state(e)).due_at == paid.due_at
+
+
+class Gates:
+    """Holds chosen refunds (by checkout session) and notices (by kind) until released, and
+    tells when each has been reached: the test orders what the workflow does concurrently."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.refunds: dict[str, asyncio.Event] = {}
+        self.notices: dict[str, threading.Event] = {}
+        self.reached: set[str] = set()
+        refund, record = OfflineGateway.refund, NotificationActivities._record
+
+        async def held_refund(gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str) -> str:
+            gate = self.refunds.get(charge.checkout_session_id)
+            if gate is not None:
+                self.reached.add(f"refund:{charge.checkout_session_id}")
+                await gate.wait()
+            return await refund(gateway, charge, idempotency_key=idempotency_key)
+
+        def held_record(activities: NotificationActivities, inp: NotifyInput) -> list[Notification]:
+            gate = self.notices.get(inp.kind.value)
+            if gate is not None:
+                self.reached.add(f"notice:{inp.kind.value}")
+                assert gate.wait(timeout=30), f"the {inp.kind.value} notice was never released"
+            return record(activities, inp)
+
+        monkeypatch.setattr(OfflineGateway, "refund", held_refund)
+        monkeypatch.setattr(NotificationActivities, "_record", held_record)
+
+    async def reach(self, what: str) -> None:
+        await eventually(lambda: what in self.reached, what=what)
+
+
+async def settled_but_for_one_activity(h: Harness, e: Enrolled) -> WorkflowExecutionStatus | None:
+    """The workflow's status once it has ended, or has no task to run and one activity open."""
+    for _ in range(200):
+        described = await h.handle(e).describe()
+        raw = described.raw_description
+        if described.status != WorkflowExecutionStatus.RUNNING or (
+            len(raw.pending_activities) == 1 and not raw.HasField("pending_workflow_task")
+        ):
+            return described.status
+        await asyncio.sleep(0.05)
+    raise AssertionError("the workflow did not settle")
+
+
+async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_before_it_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled enrolment sends its last notices; payments arriving meanwhile are refunded by
+    their signal handlers. The run ends only once every handler has finished and its notices are
+    out, however the handlers and the notices interleave."""
+    gates = Gates(monkeypatch)
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        first, second = e.checkout_session_id, uid("cs_second")
+        gates.notices["cancelled"] = threading.Event()
+        gates.refunds[first] = asyncio.Event()
+        await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought twice"))
+        await gates.reach("notice:cancelled")  # the run loop's last notices are going out
+
+        assert await h.pay(e, first)  # refunded by its handler, held at the provider
+        await gates.reach(f"refund:{first}")
+        gates.notices["payment_refunded"] = threading.Event()
+        gates.notices["cancelled"].set()  # the loop's notices are out; the run waits for the handler
+        gates.refunds[second] = asyncio.Event()
+        gates.refunds[first].set()
+        await gates.reach("notice:payment_refunded")  # the handler's notice goes out last
+
+        with transaction(db) as session:  # a second checkout of this enrolment, also paid
+            session.add(
+                Payment(
+                    checkout_session_id=second,
+                    enrolment_id=e.id,
+                    provider="offline",
+                    kind="purchase",
+                    attempt=1,
+                    amount=doc.price.amount,
+                    currency=doc.price.currency,
+                    status="paid",
+                    url="https://example.org/checkout",
+                )
+            )
+        assert await h.pay(e, second)
+        await gates.reach(f"refund:{second}")
+        gates.notices["payment_refunded"].set()
+        # The last notice is out and handled; the second refund is still held: the run waits.
+        running_for = await settled_but_for_one_activity(h, e)
+        assert running_for == WorkflowExecutionStatus.RUNNING
+        gates.refunds[second].set()
+
+        assert (await h.ended(e)).status is Status.CANCELLED
+        told = h.notes(e, "payment_refunded", e.member.sub)
+        assert sorted(n.key.split(":", 1)[1] for n in told) == sorted([f"refund:{first}", f"refund:{second}"])
+        payments = h.payments(e)
+        assert payments[first].status == payments[second].status == "refunded"

@@ -223,3 +223,38 @@ async def test_start_resubmission_is_refused_unless_a_resubmission_was_requested
                 await h.lifecycle.start_resubmission(e.id)
             error = await refused(h, e, h.lifecycle.start_resubmission(e.id), InvalidState)
             assert error.extra == {"status": step}
+
+
+async def test_a_resubmission_paid_after_the_deadline_is_refunded_and_the_enrolment_expires(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """The worker is down while the deadline passes and the payment webhook arrives: the signal
+    reaches the workflow in the same task as the deadline's timer, and messages are handled first.
+    The attempt bought could never be worked on, so the payment is refunded, not kept."""
+    doc = publish(db, credential_doc(submission_window="P1M", reminders_before_due=[]))
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    async with running(ts_env, db, keep=True, cache=False) as h:
+        e = await h.enrol(doc)
+        await resubmission_requested(h, evaluator, e)
+        due_at = h.row(e).due_at
+        assert due_at is not None
+        await h.advance_to(due_at - timedelta(hours=1))
+        checkout = await h.lifecycle.start_resubmission(e.id)
+        assert checkout.checkout_session_id is not None
+        await h.quiet(e)
+    await h.advance_to(due_at + timedelta(seconds=1))  # no further: the fired timer's task waits
+    assert await h.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
+
+    async with running(ts_env, db, task_queue=h.task_queue) as restarted:
+        restarted.started.append(e.workflow_id)
+        result = await restarted.result(e)
+        assert (result.status, result.attempt) == (Status.EXPIRED, 1)
+        refunded = restarted.payments(e)[checkout.checkout_session_id]
+        assert refunded.status == "refunded" and refunded.refund_id
+        [note] = await eventually(
+            lambda: restarted.notes(e, "payment_refunded", e.member.sub), what="member told of the refund"
+        )
+        assert "after the submission deadline" in note.body
+        assert not restarted.timeline(e, "attempt_started")
+        assert restarted.timeline(e, "expired")
+        assert not restarted.notes(e, "operator_alert", ADMINS)
