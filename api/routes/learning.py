@@ -22,6 +22,5 @@ def my_learning(session: SessionDep, state: StateDep, member: MemberDep) -> Page
 @router.get("/me/notifications", response_model=Page[NotificationPublic])
 def my_notifications(session: SessionDep, caller: PrincipalDep) -> Page[NotificationPublic]:
     """Notifications, newest first (admins also see the escalations sent to all admins)."""
-    recipients = [caller.sub] + (["admins"] if caller.role is Role.ADMIN else [])
-    rows = learning.notifications(session, recipient_ids=recipients)
+    rows = learning.notifications(session, person_id=caller.sub, admin=caller.role is Role.ADMIN)
     return Page(items=[NotificationPublic.model_validate(r, from_attributes=True) for r in rows])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
+from microcred.contracts import Audience
 from microcred.errors import NotFound
 from microcred.models import (
     Community,
@@ -188,12 +189,17 @@ def timeline(session: Session, *, enrolment_id: str) -> list[TimelineEntry]:
     )
 
 
-def notifications(session: Session, *, recipient_ids: list[str], limit: int = 200) -> list[Notification]:
-    """A person's notifications, newest first."""
+def notifications(session: Session, *, person_id: str, admin: bool, limit: int = 200) -> list[Notification]:
+    """A person's notifications, newest first; an admin's include the escalations to all admins.
+
+    Addressed by audience as well as by id, so no one whose id happens to read "admins" sees them.
+    """
+    to_all_admins = col(Notification.audience) == Audience.ADMINS.value
+    personal = (col(Notification.recipient_id) == person_id) & ~to_all_admins
     return list(
         session.exec(
             select(Notification)
-            .where(col(Notification.recipient_id).in_(recipient_ids))
+            .where(or_(personal, to_all_admins) if admin else personal)
             .order_by(col(Notification.created_at).desc(), col(Notification.id))
             .limit(limit)
         ).all()

@@ -81,6 +81,9 @@ async def test_unassigned_reviews_are_claimed_by_eligible_evaluators(api: Api) -
         return any(n["kind"] == "review_unassigned" and n["enrolment_id"] == flow.enrolment_id for n in notes)
 
     assert await eventually(admins_told)
+    # Escalations go to the admins as a role: a member whose id reads "admins" never sees them.
+    namesake = (await api.http.get("/api/v1/me/notifications", headers=api.auth("member", "admins"))).json()
+    assert namesake["items"] == []
     eligible = await api.evaluator([credential["id"]])
     other_credential = await api.publish()
     ineligible = await api.evaluator([other_credential["id"]])
