@@ -68,7 +68,10 @@ class TokenVerifier:
                 {k: claims.get(k) for k in ("sub", "role", "email", "name") if claims.get(k) is not None}
             )
         except ValidationError as exc:
-            raise Unauthenticated("the token needs a sub and a role of member, evaluator or admin") from exc
+            raise Unauthenticated(
+                "the token needs a sub (at most 200 characters) and a role of member, evaluator or "
+                "admin; an email of at most 320 characters and a name of at most 200"
+            ) from exc
 
 
 def _algorithm(token: str) -> str | None:

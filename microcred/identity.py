@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+# A person's id is the token's ``sub``, stored as the Member and Evaluator key (200 characters).
+SUBJECT_MAX = 200
+Subject = Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX)]
 
 
 class Role(StrEnum):
@@ -14,7 +19,7 @@ class Role(StrEnum):
 
 
 class Principal(BaseModel):
-    sub: str
+    sub: Subject
     role: Role
-    email: str | None = None
-    name: str | None = None
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)

@@ -56,6 +56,21 @@ async def test_token_without_a_known_role_is_401(api: Api) -> None:
     assert response.status_code == 401
 
 
+async def test_token_with_claims_longer_than_the_stored_ids_is_401(api: Api) -> None:
+    """A sub or email longer than their columns would fail at the first write (a 500 on
+    PostgreSQL, stored whole by SQLite): the token is refused before anything runs."""
+    for sub, email in (("m" * 201, None), ("m", f"{'e' * 320}@example.org")):
+        token = issue_token(SECRET, sub=sub, role=Role.MEMBER, email=email)
+        response = await api.http.post(
+            "/api/v1/enrolments", json={"credential_id": "any"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, (sub, email)
+        assert "at most 200 characters" in response.json()["detail"]["message"]
+    fits = issue_token(SECRET, sub="m" * 200, role=Role.MEMBER)
+    response = await api.http.get("/api/v1/me/learning", headers={"Authorization": f"Bearer {fits}"})
+    assert response.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("method", "path", "role"),
     [

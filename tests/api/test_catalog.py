@@ -150,3 +150,11 @@ async def test_register_evaluator_rejects_unknown_credentials_and_bad_email(api:
         headers=api.admin(),
     )
     assert bad_email.status_code == 422
+    too_long = await api.http.put(
+        f"/api/v1/evaluators/{'e' * 201}",
+        json={"name": "Eve", "email": "eve@example.org", "credential_ids": []},
+        headers=api.admin(),
+    )
+    assert too_long.status_code == 422
+    missing = await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", "e" * 201))
+    assert missing.status_code == 401
