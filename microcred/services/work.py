@@ -65,6 +65,15 @@ def save_response(
             status=enrolment.status,
             section_id=task.section_id,
         )
+    if enrolment.due_at is not None and now >= enrolment.due_at:
+        # The workflow expires the enrolment at this moment; until its timer has run (a worker
+        # restarting, say), the status still reads in_progress, but the deadline holds.
+        raise NotEditable(
+            "the submission deadline has passed",
+            task_id=task_id,
+            status=enrolment.status,
+            section_id=task.section_id,
+        )
     current = session.exec(
         select(sa.func.max(TaskResponse.version)).where(
             TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id

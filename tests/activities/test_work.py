@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
 
 from microcred.contracts import Status
-from microcred.db import SessionFactory
+from microcred.db import SessionFactory, transaction
 from microcred.errors import NotEditable, NotFound
-from microcred.models import TaskResponse
+from microcred.models import Enrolment, TaskResponse
 from tests.activities.builders import Seeded, add_member, enrolment, save
 from tests.support import uid
 
@@ -63,6 +63,27 @@ def test_work_is_not_editable_outside_in_progress(sessions: SessionFactory, stat
     assert refused.value.code == "not_editable"
     assert refused.value.extra == {"task_id": "plan-1", "status": status.value, "section_id": "plan"}
     assert stored(sessions, seeded) == []
+
+
+def test_work_is_not_editable_once_the_deadline_has_passed(sessions: SessionFactory) -> None:
+    """Before the workflow's deadline timer has marked it expired, the row still reads in_progress."""
+    seeded = enrolment(sessions)
+    with transaction(sessions) as session:
+        row = session.get(Enrolment, seeded.enrolment_id)
+        assert row is not None
+        row.due_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    with pytest.raises(NotEditable) as refused:
+        save(sessions, seeded, "plan-1", "too late")
+
+    assert refused.value.message == "the submission deadline has passed"
+    assert refused.value.extra == {"task_id": "plan-1", "status": "in_progress", "section_id": "plan"}
+    assert stored(sessions, seeded) == []
+    with transaction(sessions) as session:
+        row = session.get(Enrolment, seeded.enrolment_id)
+        assert row is not None
+        row.due_at = datetime.now(UTC) + timedelta(hours=1)
+    assert save(sessions, seeded, "plan-1", "in time") == 1
 
 
 def test_a_later_attempt_edits_only_the_sections_listed(sessions: SessionFactory) -> None:
