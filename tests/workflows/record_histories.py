@@ -5,7 +5,7 @@ workflow, naming the change by its patch id, and commit the JSON it writes::
 
     .venv/bin/python -m tests.workflows.record_histories <patch-id>
 
-It starts its own time-skipping test server and a throwaway SQLite database, drives four
+It starts its own time-skipping test server and a throwaway SQLite database, drives
 representative lifecycles through the real activities (the badge activity is faked, as in the
 workflow tests), and writes every run's history to ``tests/workflows/histories/<patch-id>/``:
 
@@ -14,7 +14,9 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
   payment, the continue-as-new into attempt 2 (second run), its submission and approval;
 - ``expiry``: purchase, both member reminders, expiry at the deadline;
 - ``sla-reassigned``: the evaluator reminder, the review SLA breach, the reassignment to another
-  evaluator and the late decision.
+  evaluator and the late decision;
+- ``late-resubmission-payment``: a resubmission paid once the deadline has passed (the payment
+  and the deadline reach a restarted worker together): refunded, then expired.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -98,11 +100,35 @@ async def sla_reassigned(h: Harness, db: SessionFactory) -> Enrolled:
     return e
 
 
+async def late_resubmission_payment(h: Harness, db: SessionFactory) -> Enrolled:
+    """On a worker of its own, stopped while the deadline passes and the payment arrives."""
+    doc = publish(db, credential_doc(submission_window="P1M", reminders_before_due=[]))
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    async with running(h.env, db, keep=True, cache=False) as first:
+        e = await first.enrol(doc)
+        await first.paid(e)
+        await first.submit(e)
+        await first.assigned(e, evaluator)
+        await first.decide(e, evaluator, unmet=["reflect-c"])
+        due_at = first.row(e).due_at
+        assert due_at is not None
+        await first.advance_to(due_at - timedelta(hours=1))
+        checkout = await first.lifecycle.start_resubmission(e.id)
+        await first.quiet(e)
+    await first.advance_to(due_at + timedelta(seconds=1))
+    await first.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
+    async with running(h.env, db, task_queue=first.task_queue) as restarted:
+        await restarted.result(e)
+    return e
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
     "expiry": expiry,
     "sla-reassigned": sla_reassigned,
+    # A resubmission paid once its deadline has passed: refunded (from refund-after-deadline).
+    "late-resubmission-payment": late_resubmission_payment,
 }
 
 

@@ -19,13 +19,20 @@ from temporalio.worker import Replayer
 
 import worker
 from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
-from workflows.enrolment import ASSIGN_ON_SUBMIT, UPSERT_CHANGES_ONLY, EnrolmentWorkflow
+from workflows.enrolment import (
+    ASSIGN_ON_SUBMIT,
+    REFUND_AFTER_DEADLINE,
+    UPSERT_CHANGES_ONLY,
+    EnrolmentWorkflow,
+)
 
 HISTORIES = Path(__file__).parent / "histories"
 SCENARIOS = ("expiry", "happy", "resubmission-run1", "resubmission-run2", "sla-reassigned")
 # The first release's histories, then one folder per patched change (see record_histories.py).
-RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/", f"{UPSERT_CHANGES_ONLY}/")
-RECORDED = tuple(release + scenario for release in RELEASES for scenario in SCENARIOS)
+RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/", f"{UPSERT_CHANGES_ONLY}/", f"{REFUND_AFTER_DEADLINE}/")
+# Scenarios recorded from a later release on: the path its patch changed.
+LATER = (f"{REFUND_AFTER_DEADLINE}/late-resubmission-payment",)
+RECORDED = tuple(release + scenario for release in RELEASES for scenario in SCENARIOS) + LATER
 
 
 def history(name: str) -> WorkflowHistory:
