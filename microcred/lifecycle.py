@@ -157,6 +157,12 @@ class Lifecycle:
             self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_confirmed, payment)
         )
 
+    async def payment_mismatched(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
+        """Report a checkout paid another amount than asked; False when the workflow has finished."""
+        return await self._signal(
+            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_mismatched, payment)
+        )
+
     async def checkout_ended(self, enrolment_id: str, ended: CheckoutEnded) -> bool:
         return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.checkout_ended, ended))
 

@@ -513,6 +513,26 @@ class EnrolmentWorkflow:
                 return
             await self._fulfil(current, payment)
 
+    @workflow.signal(description="A checkout session was paid another amount than asked (from the webhook).")
+    async def payment_mismatched(self, payment: PaymentConfirmed) -> None:
+        """Not applied: the admins are told, to refund it or to fulfil the purchase by hand."""
+        async with self._lock:
+            s = self._s
+            if payment.checkout_session_id in s.settled_sessions:
+                return  # a replayed or duplicated event changes nothing
+            s.settled_sessions.append(payment.checkout_session_id)
+            self._notice(
+                NotificationKind.OPERATOR_ALERT,
+                Audience.ADMINS,
+                None,
+                f"mismatch:{payment.checkout_session_id}",
+                subject=f"payment of the wrong amount for enrolment {self._id}",
+                message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
+                f"{payment.currency}, not the price asked, and was not applied: refund it, or "
+                "settle the difference with the member",
+            )
+            self._changed()
+
     @workflow.signal(description="A checkout session can no longer be paid (expired or failed).")
     async def checkout_ended(self, ended: CheckoutEnded) -> None:
         async with self._lock:

@@ -158,20 +158,20 @@ async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, 
     paid = await asyncio.to_thread(_record_paid, sessions, obj, event_id)
     if paid is None:
         return "unknown_checkout"
-    if not paid.matches:
-        return "amount_mismatch"  # recorded, never fulfilled; an admin decides
     session_id = str(obj["id"])
-    delivered = await lifecycle.payment_confirmed(
-        paid.enrolment_id,
-        PaymentConfirmed(
-            checkout_session_id=session_id,
-            event_id=event_id,
-            amount=paid.amount,
-            currency=paid.currency,
-            payment_intent=paid.payment_intent,
-        ),
+    confirmed = PaymentConfirmed(
+        checkout_session_id=session_id,
+        event_id=event_id,
+        amount=paid.amount,
+        currency=paid.currency,
+        payment_intent=paid.payment_intent,
     )
-    if delivered:
+    if not paid.matches:
+        # Recorded, never fulfilled: the enrolment's admins are told and decide. Once it has
+        # finished, nothing could use it: refunded like any late payment.
+        if await lifecycle.payment_mismatched(paid.enrolment_id, confirmed):
+            return "amount_mismatch"
+    elif await lifecycle.payment_confirmed(paid.enrolment_id, confirmed):
         return "delivered"
     await lifecycle.refund_late_payment(
         LatePayment(

@@ -165,6 +165,23 @@ async def test_an_amount_mismatch_is_recorded_and_not_fulfilled(flow: Flow) -> N
     timeline = (await flow.api.http.get(flow.url("/timeline"), headers=flow.me)).json()["items"]
     assert "payment_mismatch" in [e["kind"] for e in timeline]
 
+    async def alerts() -> list[dict[str, Any]]:
+        notes = (await flow.api.http.get("/api/v1/me/notifications", headers=flow.api.admin())).json()
+        return [
+            n
+            for n in notes["items"]
+            if n["kind"] == "operator_alert" and n["enrolment_id"] == flow.enrolment_id
+        ]
+
+    assert await eventually(alerts)  # the admins are told, to refund or settle it by hand
+    [alert] = await alerts()
+    assert "100 usd" in alert["body"] and "not applied" in alert["body"]
+    # The same event again changes nothing and tells no one twice.
+    again = await deliver(flow, event("checkout.session.completed", session_object(flow, amount_total=100)))
+    assert again.json()["outcome"] == "amount_mismatch"
+    await eventually_status(flow.api, flow.member, flow.enrolment_id, "awaiting_payment")
+    assert len(await alerts()) == 1 and payment(flow).status == "mismatch"
+
 
 async def test_unknown_types_and_unknown_checkouts_are_acknowledged(flow: Flow) -> None:
     await flow.buy()
@@ -211,6 +228,21 @@ async def test_a_late_payment_is_refunded_and_the_member_told(
     again = await deliver(flow, event("checkout.session.completed", session_object(flow)))
     assert again.json()["outcome"] == "delivered" or again.json()["outcome"] == "refunding_late_payment"
     assert payment(flow).refund_id == row.refund_id
+
+
+async def test_a_mismatched_payment_after_the_end_is_refunded(
+    flow: Flow, ts_env: WorkflowEnvironment
+) -> None:
+    await flow.buy()
+    await ts_env.sleep(timedelta(hours=25))  # the 24 h payment window passes
+    await eventually_status(flow.api, flow.member, flow.enrolment_id, "cancelled")
+    response = await deliver(
+        flow, event("checkout.session.completed", session_object(flow, amount_total=100))
+    )
+    assert response.json()["outcome"] == "refunding_late_payment"
+    result = await ts_env.client.get_workflow_handle(f"refund-{flow.checkout_session_id}").result()
+    assert result["refunded"] is True
+    assert payment(flow).status == "refunded"
 
 
 async def test_offline_checkout_page_and_pay_button(flow: Flow) -> None:
