@@ -53,7 +53,7 @@ class AdminReason(Request):
 
 
 class DeadlineExtension(AdminReason):
-    by: str = Field(description="ISO 8601 duration added to the deadline, e.g. P14D or P1M.")
+    by: str = Field(description="ISO 8601 duration added to the deadline, e.g. P14D or P1M; at most P100Y.")
 
 
 class ReviewReassignment(AdminReason):

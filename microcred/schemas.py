@@ -24,7 +24,7 @@ Slug = Annotated[
     Field(description="URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64)."),
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Duration = Annotated[str, Field(description="ISO 8601 duration, e.g. P10M, P14D, PT24H.")]
+Duration = Annotated[str, Field(description="ISO 8601 duration, e.g. P10M, P14D, PT24H; at most P100Y.")]
 
 # Stripe Checkout sessions expire between 30 minutes and 24 hours after creation.
 PAYMENT_WINDOW_MIN = timedelta(minutes=30)
