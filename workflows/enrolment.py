@@ -493,11 +493,9 @@ class EnrolmentWorkflow:
     @workflow.signal(description="A checkout session was paid (from the payment webhook).")
     async def payment_confirmed(self, payment: PaymentConfirmed) -> None:
         async with self._lock:
-            s = self._s
-            if payment.checkout_session_id in s.settled_sessions:
-                return  # a replayed or duplicated event changes nothing
-            s.settled_sessions.append(payment.checkout_session_id)
-            current = s.checkout
+            if not self._settle(payment):
+                return
+            s, current = self._s, self._s.checkout
             awaiting = s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
             if not awaiting or current is None or current.session_id != payment.checkout_session_id:
                 await self._refund(
@@ -517,10 +515,8 @@ class EnrolmentWorkflow:
     async def payment_mismatched(self, payment: PaymentConfirmed) -> None:
         """Not applied: the admins are told, to refund it or to fulfil the purchase by hand."""
         async with self._lock:
-            s = self._s
-            if payment.checkout_session_id in s.settled_sessions:
-                return  # a replayed or duplicated event changes nothing
-            s.settled_sessions.append(payment.checkout_session_id)
+            if not self._settle(payment):
+                return
             self._notice(
                 NotificationKind.OPERATOR_ALERT,
                 Audience.ADMINS,
@@ -532,6 +528,15 @@ class EnrolmentWorkflow:
                 "settle the difference with the member",
             )
             self._changed()
+
+    def _settle(self, payment: PaymentConfirmed) -> bool:
+        """Note the session as settled; False when it was already (a replayed or duplicated
+        event, which changes nothing)."""
+        settled = self._s.settled_sessions
+        if payment.checkout_session_id in settled:
+            return False
+        settled.append(payment.checkout_session_id)
+        return True
 
     @workflow.signal(description="A checkout session can no longer be paid (expired or failed).")
     async def checkout_ended(self, ended: CheckoutEnded) -> None:
