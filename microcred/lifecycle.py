@@ -81,6 +81,15 @@ class Lifecycle:
         self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
     ) -> CheckoutInfo:
         """Start the enrolment's workflow and answer with its checkout once it is open."""
+        await self.begin(
+            enrolment_id=enrolment_id, member_id=member_id, credential=credential, summary=summary
+        )
+        return await self.checkout(enrolment_id)
+
+    async def begin(
+        self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
+    ) -> None:
+        """Start the enrolment's workflow (a retried start joins the run it started)."""
         async with _translated():
             await self._client.start_workflow(
                 EnrolmentWorkflow.run,
@@ -103,7 +112,6 @@ class Lifecycle:
                     f"Enrolment `{enrolment_id}` of member `{member_id}` in **{credential.title}**."
                 ),
             )
-        return await self.checkout(enrolment_id)
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.checkout)))

@@ -119,7 +119,7 @@ async def enrol(
     """Buy a credential: reserve the enrolment, start its workflow, return its checkout."""
     enrolment_id, doc = await asyncio.to_thread(_reserve, sessions, principal, credential_id)
     try:
-        info: CheckoutInfo = await lifecycle.start(
+        await lifecycle.begin(
             enrolment_id=enrolment_id,
             member_id=principal.sub,
             credential=catalog.outline(doc),
@@ -129,6 +129,10 @@ async def enrol(
         # Also on cancellation: a reservation without a workflow must not block a new purchase.
         await asyncio.to_thread(_release, sessions, enrolment_id)
         raise
+    # From here the workflow owns the enrolment: if its checkout is slow to answer, the
+    # purchase stays open (a retry is told already_enrolled, with this enrolment's id), never
+    # released under a running workflow that would write it back beside a second purchase.
+    info: CheckoutInfo = await lifecycle.checkout(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(
             "payments are unavailable right now; an admin has been told", status=info.status.value

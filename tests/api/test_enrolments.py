@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from microcred.contracts import CheckoutInfo
+from microcred.errors import Unavailable
+from microcred.lifecycle import Lifecycle
 from tests.api.conftest import Api, Flow, eventually, eventually_status
 from tests.support import uid
 
@@ -29,6 +34,39 @@ async def test_a_second_purchase_is_refused_while_one_is_open(flow: Flow) -> Non
     assert again.status_code == 409 and code(again) == "already_enrolled"
     assert again.json()["detail"]["enrolment_id"] == flow.enrolment_id
     assert len(await flow.api.learning(flow.member)) == 1
+
+
+async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workflow started but its checkout did not answer in time: the 503 leaves the purchase
+    to the workflow, which opens the checkout; a retry is pointed at it, never a second purchase."""
+    answer = Lifecycle.checkout
+
+    async def too_late(lifecycle: Lifecycle, enrolment_id: str) -> CheckoutInfo:
+        monkeypatch.setattr(Lifecycle, "checkout", answer)  # only the first answer is lost
+        raise Unavailable("the lifecycle engine did not answer in time; try again")
+
+    monkeypatch.setattr(Lifecycle, "checkout", too_late)
+    credential = await api.publish()
+    member = uid("member")
+    headers = api.auth("member", member)
+    buy = {"credential_id": credential["id"]}
+    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert first.status_code == 503 and code(first) == "unavailable"
+    [item] = await api.learning(member)
+    assert item["status"] == "awaiting_payment"
+
+    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert again.status_code == 409 and code(again) == "already_enrolled"
+    assert again.json()["detail"]["enrolment_id"] == item["enrolment_id"]
+
+    async def checkout_open() -> str | None:
+        detail = await api.http.get(f"/api/v1/enrolments/{item['enrolment_id']}", headers=headers)
+        return detail.json()["checkout_url"]  # type: ignore[no-any-return]
+
+    assert await eventually(checkout_open)
+    assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
 
 
 async def test_buying_an_unknown_credential_is_404(api: Api) -> None:
