@@ -1,13 +1,17 @@
 """Domain errors to HTTP: one handler per base class, resolved along the MRO.
 
-Every error body is ``{"detail": {"code": ..., "message": ..., <extra fields>}}``; request-shape
-errors keep FastAPI's standard 422 body.
+Every error body is ``{"detail": {"code": ..., "message": ..., <extra fields>}}``, the router's
+own (an unknown path, a method a path does not take) included; request-shape errors keep
+FastAPI's standard 422 body.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from microcred import errors
 
@@ -40,5 +44,19 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The router's errors in the same shape: ``not_found``, ``method_not_allowed``..."""
+    assert isinstance(exc, HTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase
+    code = phrase.lower().replace(" ", "_").replace("-", "_")
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else phrase.lower()
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"detail": {"code": code, "message": message}},
+        headers=exc.headers,
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.MicrocredError, _domain_error)
+    app.add_exception_handler(HTTPException, _http_error)

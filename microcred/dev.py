@@ -268,6 +268,8 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
         await stop_process(server, 20)
     for reason in failed:
         log.error("%s; everything else was stopped", reason)
+    if not failed:
+        log.info("microcred stopped; `make dev` resumes every enrolment where it stood")
     return 1 if failed else 0
 
 

@@ -44,3 +44,12 @@ async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object)
     assert ready.status_code == 503
     checks = ready.json()["checks"]
     assert checks["database"].startswith("error") and checks["temporal"].startswith("error")
+
+
+async def test_the_routers_own_errors_carry_a_code_too(api: Api) -> None:
+    unknown = await api.http.get("/api/v1/no-such-thing", headers=api.admin())
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": {"code": "not_found", "message": "not found"}}
+    wrong_method = await api.http.delete("/api/v1/credentials", headers=api.admin())
+    assert wrong_method.status_code == 405 and wrong_method.json()["detail"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["allow"]

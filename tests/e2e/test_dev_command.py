@@ -69,6 +69,7 @@ def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, 
         process.send_signal(signal.SIGTERM)
         try:
             assert process.wait(timeout=60) == 0, log.read_text()
+            assert log.read_text().rstrip().endswith("`make dev` resumes every enrolment where it stood")
         finally:
             if process.poll() is None:
                 process.kill()
