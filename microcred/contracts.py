@@ -58,6 +58,7 @@ class EventKind(StrEnum):
     CHECKOUT_OPENED = "checkout_opened"
     PAYMENT_CONFIRMED = "payment_confirmed"
     PAYMENT_REFUNDED = "payment_refunded"
+    PAYMENT_PARTIALLY_REFUNDED = "payment_partially_refunded"
     PAYMENT_MISMATCH = "payment_mismatch"
     CHECKOUT_ENDED = "checkout_ended"
     CANCELLED = "cancelled"

@@ -211,6 +211,8 @@ async def _end(
 
 
 def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
+    """A refund made at Stripe (the dashboard's, or ours). Stripe sends ``charge.refunded`` for
+    partial refunds too, with ``refunded`` false until the whole charge is refunded."""
     intent = charge.get("payment_intent")
     if not isinstance(intent, str):
         return "ignored"
@@ -218,6 +220,22 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
         payment = session.exec(select(Payment).where(Payment.payment_intent == intent)).first()
         if payment is None:
             return "unknown_payment"
+        if charge.get("refunded") is not True:
+            refunded = charge.get("amount_refunded")
+            readmodel.add_event(
+                session,
+                enrolment_id=payment.enrolment_id,
+                key=f"partial-refund:{payment.checkout_session_id}:{refunded}",
+                kind=EventKind.PAYMENT_PARTIALLY_REFUNDED.value,
+                at=datetime.now(UTC),
+                actor="stripe",
+                detail={
+                    "checkout_session_id": payment.checkout_session_id,
+                    "payment_intent": intent,
+                    "amount_refunded": refunded if isinstance(refunded, int) else None,
+                },
+            )
+            return "partial_refund_recorded"  # still paid: a refund later refunds the rest
         if payment.status != "refunded":
             payment.status = "refunded"
             payment.refunded_at = datetime.now(UTC)

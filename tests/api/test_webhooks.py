@@ -199,8 +199,19 @@ async def test_charge_refunded_is_recorded(flow: Flow) -> None:
     paid = session_object(flow)
     await deliver(flow, event("checkout.session.completed", paid))
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
-    charge = {"id": "ch_1", "object": "charge", "payment_intent": paid["payment_intent"], "refunded": True}
-    response = await deliver(flow, event("charge.refunded", charge))
+    charge = {"id": "ch_1", "object": "charge", "payment_intent": paid["payment_intent"]}
+    # A partial refund (made in Stripe's dashboard): recorded, the payment still counts as paid.
+    partial = await deliver(
+        flow, event("charge.refunded", charge | {"refunded": False, "amount_refunded": 900})
+    )
+    assert partial.json()["outcome"] == "partial_refund_recorded"
+    assert payment(flow).status == "paid"
+    timeline = (await flow.api.http.get(flow.url("/timeline"), headers=flow.me)).json()["items"]
+    [noted] = [e for e in timeline if e["kind"] == "payment_partially_refunded"]
+    assert noted["detail"]["amount_refunded"] == 900
+    response = await deliver(
+        flow, event("charge.refunded", charge | {"refunded": True, "amount_refunded": 9900})
+    )
     assert response.json()["outcome"] == "refund_recorded"
     assert payment(flow).status == "refunded"
 
