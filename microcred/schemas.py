@@ -29,6 +29,7 @@ Duration = Annotated[str, Field(description="ISO 8601 duration, e.g. P10M, P14D,
 # Stripe Checkout sessions expire between 30 minutes and 24 hours after creation.
 PAYMENT_WINDOW_MIN = timedelta(minutes=30)
 PAYMENT_WINDOW_MAX = timedelta(hours=24)
+PRICE_MAX = 99_999_999  # Stripe's largest amount (eight digits: 999,999.99 USD)
 
 
 class _Document(BaseModel):
@@ -104,6 +105,11 @@ class CredentialDoc(_Document):
         length = policies.approximate
         if self.price.amount <= 0 or self.resubmission_price.amount <= 0:
             raise ValueError("prices must be greater than zero")
+        if max(self.price.amount, self.resubmission_price.amount) > PRICE_MAX:
+            raise ValueError(
+                f"prices must be at most {PRICE_MAX} in the currency's minor unit: Stripe Checkout "
+                "charges no more, so a higher price could never be paid"
+            )
         if not PAYMENT_WINDOW_MIN <= length(self.payment_window) <= PAYMENT_WINDOW_MAX:
             raise ValueError(
                 "payment_window must be between PT30M and PT24H: Stripe Checkout sessions expire "

@@ -69,6 +69,8 @@ def _broken(**change: Any) -> dict[str, Any]:
         _broken(reminders_before_due=["P11M"]),
         _broken(evaluator_reminder_before="P20D"),
         _broken(price={"amount": 0, "currency": "usd"}),
+        _broken(price={"amount": 100_000_000, "currency": "usd"}),  # more than Stripe charges
+        _broken(resubmission_price={"amount": 10**20, "currency": "usd"}),  # beyond any column
         _broken(price={"amount": 100, "currency": "US Dollars"}),
         _broken(id="has spaces"),
         _broken(sections=[]),
@@ -83,6 +85,8 @@ def _broken(**change: Any) -> dict[str, Any]:
         "reminder",
         "eval-reminder",
         "free",
+        "priceless",
+        "overflowing-price",
         "currency",
         "id",
         "no-sections",
