@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     auth_secret: SecretStr | None = Field(default=None, description="HS256 key for bearer tokens.")
     auth_jwks_url: str | None = Field(default=None, description="RS256 keys for bearer tokens.")
     stripe_secret_key: SecretStr | None = None
+    offline_payments: bool = Field(
+        default=False,
+        description="Production without a Stripe key: serve checkouts offline, where anyone can press "
+        "Pay (a demo). Dev and tests use the offline provider whenever no key is set.",
+    )
     stripe_webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     stripe_api_base: str = "https://api.stripe.com"
     public_base_url: str = "http://localhost:8000"
@@ -81,6 +86,12 @@ class Settings(BaseSettings):
                     raise ValueError(f"MICROCRED_{name.upper()} still holds the development placeholder")
             if self.badge_signing_key is None:
                 raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
+            if self.stripe_secret_key is None and not self.offline_payments:
+                # The offline checkout page lets anyone mark a checkout paid: never by omission.
+                raise ValueError(
+                    "set MICROCRED_STRIPE_SECRET_KEY in production, or MICROCRED_OFFLINE_PAYMENTS=true "
+                    "for a demo in which nobody pays"
+                )
         return self
 
     def environ(self) -> dict[str, str]:

@@ -346,14 +346,30 @@ def test_every_microcred_variable_is_a_setting(compose: dict[str, Any]) -> None:
         assert not stray, f"{name}: Settings never reads {stray}"
 
 
+# The payment provider is the operator's choice in .env (see .env.example): one of these two.
+STRIPE_CHOSEN = {"MICROCRED_STRIPE_SECRET_KEY": "sk_live_dummy"}
+OFFLINE_CHOSEN = {"MICROCRED_OFFLINE_PAYMENTS": "true"}
+
+
+def with_payments(env: Mapping[str, str | None], chosen: Mapping[str, str]) -> dict[str, str | None]:
+    """``env`` with the operator's payment choice, in pass-through variables the file names."""
+    assert set(chosen) <= set(env), f"compose does not pass {set(chosen) - set(env)} through"
+    return {**env, **chosen}
+
+
 def test_app_environment_builds_production_settings(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, service in app_services(compose).items():
-        with monkeypatch.context() as patch:
-            settings = settings_from(environment(service), patch)
-        assert settings.environment is Environment.PRODUCTION, name
-        assert settings.database_url, f"{name} would fall back to a SQLite file"
+        for chosen in (STRIPE_CHOSEN, OFFLINE_CHOSEN):
+            with monkeypatch.context() as patch:
+                settings = settings_from(with_payments(environment(service), chosen), patch)
+            assert settings.environment is Environment.PRODUCTION, name
+            assert settings.database_url, f"{name} would fall back to a SQLite file"
+            assert (settings.stripe_secret_key is not None) is (chosen is STRIPE_CHOSEN), name
+        # Neither: the offline provider (anyone can press Pay) is never production's by omission.
+        with monkeypatch.context() as patch, pytest.raises(ValidationError, match="OFFLINE_PAYMENTS=true"):
+            settings_from(environment(service), patch)
 
 
 def test_secrets_come_only_from_the_environment(
@@ -368,7 +384,7 @@ def test_secrets_come_only_from_the_environment(
     raw = load_compose()
     for service_name, service in app_services(raw).items():
         raw_env = environment(service)
-        env = environment(services(compose)[service_name])
+        env = with_payments(environment(services(compose)[service_name]), OFFLINE_CHOSEN)
         for field in secret_fields:
             key = PREFIX + field.upper()
             value = raw_env.get(key)
