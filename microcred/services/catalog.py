@@ -42,7 +42,7 @@ def publish(session: Session, *, doc: CredentialDoc) -> None:
             evaluator_reminder_before=doc.evaluator_reminder_before,
         )
     )
-    session.flush()
+    _flush(session, doc)  # the credential's row before the rows that refer to it
     for s_pos, section in enumerate(doc.sections):
         session.add(
             Section(
@@ -85,9 +85,13 @@ def publish(session: Session, *, doc: CredentialDoc) -> None:
                     description=criterion.description,
                 )
             )
+    _flush(session, doc)
+
+
+def _flush(session: Session, doc: CredentialDoc) -> None:
     try:
         session.flush()
-    except IntegrityError as exc:  # a concurrent publish of the same id
+    except IntegrityError as exc:  # a concurrent publish of the same id (or community)
         raise AlreadyExists("a credential with this id exists", id=doc.id) from exc
 
 

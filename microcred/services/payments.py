@@ -21,7 +21,7 @@ import stripe
 from sqlmodel import select
 
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.lifecycle import Lifecycle
 from microcred.models import Credential, Enrolment, Payment, WebhookEvent
@@ -89,16 +89,17 @@ def _seen(sessions: SessionFactory, event_id: str) -> bool:
 
 
 def _remember(sessions: SessionFactory, event_id: str, kind: str, object_id: Any, outcome: str) -> None:
+    # A concurrent delivery of the same event may have remembered it first: nothing to add.
     with transaction(sessions) as session:
-        if session.get(WebhookEvent, event_id) is None:
-            session.add(
-                WebhookEvent(
-                    id=event_id,
-                    type=kind[:100],
-                    checkout_session_id=object_id if isinstance(object_id, str) else None,
-                    outcome=outcome,
-                )
+        session.execute(
+            insert_ignoring_duplicates(session, WebhookEvent, ("id",)).values(
+                id=event_id,
+                type=kind[:100],
+                checkout_session_id=object_id if isinstance(object_id, str) else None,
+                outcome=outcome,
+                received_at=datetime.now(UTC),
             )
+        )
 
 
 @dataclass(frozen=True)
