@@ -11,6 +11,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    UrlConstraints,
     field_validator,
     model_validator,
 )
@@ -38,7 +39,7 @@ class _Document(BaseModel):
 
 class ResourceDoc(_Document):
     title: Title
-    url: AnyHttpUrl
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]  # the column's length
 
 
 class TaskDoc(_Document):

@@ -58,6 +58,12 @@ def _broken(**change: Any) -> dict[str, Any]:
     return doc
 
 
+def _long_resource_url() -> dict[str, Any]:
+    doc = credential_doc().model_dump(mode="json")
+    doc["sections"][0]["resources"] = [{"title": "Guide", "url": "https://example.org/" + "a" * 2000}]
+    return doc
+
+
 @pytest.mark.parametrize(
     "doc",
     [
@@ -75,6 +81,7 @@ def _broken(**change: Any) -> dict[str, Any]:
         _broken(id="has spaces"),
         _broken(sections=[]),
         _broken(unexpected="field"),
+        _long_resource_url(),  # longer than its column (a 500 on PostgreSQL)
     ],
     ids=[
         "duration",
@@ -91,6 +98,7 @@ def _broken(**change: Any) -> dict[str, Any]:
         "id",
         "no-sections",
         "unknown-field",
+        "long-url",
     ],
 )
 async def test_invalid_documents_are_422_and_not_stored(api: Api, doc: dict[str, Any]) -> None:
