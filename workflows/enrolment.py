@@ -84,6 +84,10 @@ UPSERT_CHANGES_ONLY = "upsert-changes-only"
 # A resubmission paid once its deadline has passed is refunded (was: fulfilled, then expired
 # unrefunded). Asked only on that path, so other histories record no marker.
 REFUND_AFTER_DEADLINE = "refund-after-deadline"
+# Each evaluator of a review gets their own reminder, and none once the review is overdue (was:
+# one reminder per attempt, whoever held the review, even after its due date). Asked only where
+# the rules differ, so other histories record no marker.
+REMIND_EACH_EVALUATOR = "remind-each-evaluator"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -814,14 +818,16 @@ class EnrolmentWorkflow:
         before = self._credential.policies.evaluator_reminder_before
         if s.evaluator_id and not s.evaluator_reminded and now >= policies.subtract(s.review_due_at, before):
             s.evaluator_reminded = True
-            await self._record(EventKind.EVALUATOR_REMINDED, evaluator_id=s.evaluator_id)
-            self._notice(
-                NotificationKind.EVALUATOR_REMINDER,
-                Audience.EVALUATOR,
-                s.evaluator_id,
-                f"evaluator-reminder:{s.attempt}:{s.evaluator_id}",
-                review_due_at=s.review_due_at.isoformat(),
-            )
+            # Past its due date the admins are told instead: a reminder would name a passed date.
+            if not (now >= s.review_due_at and workflow.patched(REMIND_EACH_EVALUATOR)):
+                await self._record(EventKind.EVALUATOR_REMINDED, evaluator_id=s.evaluator_id)
+                self._notice(
+                    NotificationKind.EVALUATOR_REMINDER,
+                    Audience.EVALUATOR,
+                    s.evaluator_id,
+                    f"evaluator-reminder:{s.attempt}:{s.evaluator_id}",
+                    review_due_at=s.review_due_at.isoformat(),
+                )
         if not s.review_overdue and now >= s.review_due_at:
             s.review_overdue = True
             late = s.evaluator_id
@@ -854,6 +860,8 @@ class EnrolmentWorkflow:
         if previous is not None:
             s.past_evaluator_ids.append(previous)
         s.evaluator_id = chosen
+        if s.evaluator_reminded and workflow.patched(REMIND_EACH_EVALUATOR):
+            s.evaluator_reminded = False  # the reminder went to the previous evaluator
         await self._record(
             EventKind.REVIEW_REASSIGNED, actor=actor, evaluator_id=chosen, previous=previous, reason=reason
         )

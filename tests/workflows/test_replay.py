@@ -22,6 +22,7 @@ from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
 from workflows.enrolment import (
     ASSIGN_ON_SUBMIT,
     REFUND_AFTER_DEADLINE,
+    REMIND_EACH_EVALUATOR,
     UPSERT_CHANGES_ONLY,
     EnrolmentWorkflow,
 )
@@ -29,10 +30,20 @@ from workflows.enrolment import (
 HISTORIES = Path(__file__).parent / "histories"
 SCENARIOS = ("expiry", "happy", "resubmission-run1", "resubmission-run2", "sla-reassigned")
 # The first release's histories, then one folder per patched change (see record_histories.py).
-RELEASES = ("", f"{ASSIGN_ON_SUBMIT}/", f"{UPSERT_CHANGES_ONLY}/", f"{REFUND_AFTER_DEADLINE}/")
-# Scenarios recorded from a later release on: the path its patch changed.
-LATER = (f"{REFUND_AFTER_DEADLINE}/late-resubmission-payment",)
-RECORDED = tuple(release + scenario for release in RELEASES for scenario in SCENARIOS) + LATER
+RELEASES = (
+    "",
+    f"{ASSIGN_ON_SUBMIT}/",
+    f"{UPSERT_CHANGES_ONLY}/",
+    f"{REFUND_AFTER_DEADLINE}/",
+    f"{REMIND_EACH_EVALUATOR}/",
+)
+# Scenarios recorded from a later release on (the path its patch changed), by that release.
+LATER = {"late-resubmission-payment": f"{REFUND_AFTER_DEADLINE}/"}
+RECORDED = tuple(
+    release + scenario
+    for number, release in enumerate(RELEASES)
+    for scenario in (*SCENARIOS, *(s for s, since in LATER.items() if RELEASES.index(since) <= number))
+)
 
 
 def history(name: str) -> WorkflowHistory:

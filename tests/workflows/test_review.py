@@ -9,7 +9,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import ClaimRequest, DecisionRequest, Mark, Outcome, Status
+from microcred.contracts import ClaimRequest, DecisionRequest, Mark, Outcome, ReassignReview, Status
 from microcred.db import SessionFactory
 from microcred.errors import (
     AlreadyClaimed,
@@ -73,6 +73,44 @@ async def test_sla_breach_flags_notifies_and_reassigns_to_another_evaluator(
         decided = await h.decide(e, second)  # a decision after the window is still accepted
         assert decided.status is Status.APPROVED
         assert (await h.result(e)).status is Status.APPROVED
+
+
+async def test_each_evaluator_is_reminded_and_none_once_the_review_is_overdue(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """A reassigned review reminds its new evaluator too; a review overdue before anyone holds
+    it reminds no one (the admins were told): a reminder would name a date already passed."""
+    doc = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
+    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])
+    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        submitted = await h.submit(e)
+        await h.assigned(e, first)
+        await h.advance_to(submitted.review_due_at - timedelta(days=2))
+        await eventually(lambda: h.notes(e, "evaluator_reminder", first), what="first reminded")
+        await h.lifecycle.reassign_review(
+            e.id, ReassignReview(actor="admin-1", reason="on leave", evaluator_id=second)
+        )
+        await eventually(lambda: h.notes(e, "evaluator_reminder", second), what="second reminded")
+        reminded = [entry.detail for entry in h.timeline(e, "evaluator_reminded")]
+        assert reminded == [{"evaluator_id": first}, {"evaluator_id": second}]
+
+    late = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(late)
+        await h.paid(e)
+        submitted = await h.submit(e)  # nobody is registered for it: unassigned
+        await h.advance_to(submitted.review_due_at + CLOSE)
+        await eventually(lambda: h.row_if(e, review_overdue=True), what="flagged overdue")
+        await h.quiet(e)
+        claimer = register_evaluator(db, uid("c"), credential_ids=[late.id])
+        await h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=claimer))
+        await h.quiet(e)
+        assert h.notes(e, "evaluator_assigned", claimer)
+        assert not h.notes(e, "evaluator_reminder")
+        assert not h.timeline(e, "evaluator_reminded")
 
 
 async def test_sla_breach_without_another_evaluator_keeps_the_review_and_tells_admins(
