@@ -11,8 +11,9 @@ from functools import lru_cache
 
 import isodate
 
-# No policy or extension is longer: far beyond any course, and every deadline computed from
-# one stays a representable date (the calendar ends in the year 9999).
+# No policy published or extension granted is longer: far beyond any course, and every deadline
+# computed from one stays a representable date (the calendar ends in the year 9999). Checked where
+# a duration is accepted (``check_bounded``), never where a stored one is read or used.
 LONGEST = "P100Y"
 _ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -23,7 +24,7 @@ class InvalidDuration(ValueError):
 
 @lru_cache(maxsize=256)  # a handful of policy strings, parsed on every alarm otherwise
 def parse(text: str) -> timedelta | isodate.Duration:
-    """A non-negative ISO 8601 duration of at most ``LONGEST``, or ``InvalidDuration``."""
+    """A non-negative ISO 8601 duration, or ``InvalidDuration``."""
     try:
         value = isodate.parse_duration(text)
     except (isodate.ISO8601Error, TypeError, ValueError, OverflowError) as exc:
@@ -34,9 +35,15 @@ def parse(text: str) -> timedelta | isodate.Duration:
         later = datetime.min.replace(tzinfo=UTC) if text.startswith("-") else datetime.max.replace(tzinfo=UTC)
     if later < _ANCHOR:
         raise InvalidDuration(f"{text!r} is negative")
-    if later > _ANCHOR.replace(year=_ANCHOR.year + 100):
+    if later == datetime.max.replace(tzinfo=UTC):
         raise InvalidDuration(f"{text!r} is longer than {LONGEST}")
     return value
+
+
+def check_bounded(text: str) -> None:
+    """``InvalidDuration`` unless ``text`` is a duration of at most ``LONGEST``."""
+    if add(_ANCHOR, text) > add(_ANCHOR, LONGEST):
+        raise InvalidDuration(f"{text!r} is longer than {LONGEST}")
 
 
 def add(moment: datetime, duration: str) -> datetime:

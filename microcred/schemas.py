@@ -101,6 +101,13 @@ class CredentialDoc(_Document):
             raise ValueError("reminders must differ")
         return values
 
+    def durations(self) -> list[tuple[str, str]]:
+        """Every policy duration, with its field name."""
+        fixed = ("submission_window", "review_window", "payment_window", "evaluator_reminder_before")
+        return [(name, getattr(self, name)) for name in fixed] + [
+            ("reminders_before_due", value) for value in self.reminders_before_due
+        ]
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         length = policies.approximate

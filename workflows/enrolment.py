@@ -1018,6 +1018,7 @@ class EnrolmentWorkflow:
     @extend_deadline.validator
     def _validate_extend(self, request: ExtendDeadline) -> None:
         self._check(self._check_extend, request)
+        self._check(self._check_extension_bounds, request)
 
     def _check_extend(self, request: ExtendDeadline) -> None:
         if self._s.status.terminal or self._s.due_at is None:
@@ -1030,6 +1031,15 @@ class EnrolmentWorkflow:
             raise InvalidRequest(str(exc)) from exc
         if length <= timedelta(0):
             raise InvalidRequest("the extension must be longer than zero")
+
+    def _check_extension_bounds(self, request: ExtendDeadline) -> None:
+        """Checked before an extension is accepted only (validators never run on replay), so an
+        extension accepted under the old rules still replays."""
+        assert self._s.due_at is not None
+        try:
+            policies.check_bounded(request.by)
+        except policies.InvalidDuration as exc:
+            raise InvalidRequest(str(exc)) from exc
         try:
             policies.add(self._s.due_at, request.by)
         except (ValueError, OverflowError) as exc:  # the handler would fail after accepting

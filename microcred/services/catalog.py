@@ -5,14 +5,20 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from microcred import policies
 from microcred.contracts import CredentialOutline, Money, Policies, SectionOutline
-from microcred.errors import AlreadyExists, Conflict, NotFound
+from microcred.errors import AlreadyExists, Conflict, InvalidRequest, NotFound
 from microcred.models import Community, Credential, Criterion, Resource, Section, Task
 from microcred.schemas import CommunityDoc, CredentialDoc, CriterionDoc, ResourceDoc, SectionDoc, TaskDoc
 
 
 def publish(session: Session, *, doc: CredentialDoc) -> None:
     """Store a new credential; its structure never changes afterwards."""
+    for field, value in doc.durations():
+        try:
+            policies.check_bounded(value)
+        except policies.InvalidDuration as exc:
+            raise InvalidRequest(f"{field}: {exc}", field=field) from exc
     if session.get(Credential, doc.id) is not None:
         raise AlreadyExists("a credential with this id exists; publish changes under a new id", id=doc.id)
     if doc.community is not None:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from microcred.db import transaction
+from microcred.models import Credential
 from tests.api.conftest import Api
 from tests.support import credential_doc, uid
 
@@ -170,3 +172,17 @@ async def test_register_evaluator_rejects_unknown_credentials_and_bad_email(api:
     assert too_long.status_code == 422
     missing = await api.http.get("/api/v1/reviews", headers=api.auth("evaluator", "e" * 201))
     assert missing.status_code == 401
+
+
+async def test_a_stored_policy_over_the_publish_bound_still_reads_back(api: Api) -> None:
+    """The P100Y bound is checked when a credential is published, never when a stored one is read:
+    a credential published before the bound existed keeps working."""
+    credential = await api.publish()
+    with transaction(api.sessions) as session:
+        row = session.get(Credential, credential["id"])
+        assert row is not None
+        row.submission_window = "P150Y"
+    read = await api.http.get(f"/api/v1/credentials/{credential['id']}", headers=api.admin())
+    assert read.status_code == 200 and read.json()["submission_window"] == "P150Y"
+    listed = await api.http.get("/api/v1/credentials", headers=api.admin())
+    assert listed.status_code == 200
