@@ -9,7 +9,15 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import ClaimRequest, DecisionRequest, Mark, Outcome, ReassignReview, Status
+from microcred.contracts import (
+    ClaimRequest,
+    DecisionRequest,
+    Mark,
+    Outcome,
+    ReassignReview,
+    Status,
+    SubmitResult,
+)
 from microcred.db import SessionFactory
 from microcred.errors import (
     AlreadyClaimed,
@@ -20,23 +28,37 @@ from microcred.errors import (
     RubricIncomplete,
     RubricInconsistent,
 )
+from microcred.schemas import CredentialDoc
 from tests.support import credential_doc, member, publish, register_evaluator, uid
-from tests.workflows.harness import ADMINS, eventually, marks, refused, running
+from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, marks, refused, running
 
 CLOSE = timedelta(minutes=1)
+
+
+def two_evaluators(db: SessionFactory) -> tuple[CredentialDoc, str, str]:
+    """A credential reviewed in P14D (reminder P3D before) and two evaluators, ``first`` first
+    in id order (which breaks the tie of the least-loaded choice)."""
+    doc = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
+    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])
+    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    return doc, first, second
+
+
+async def assigned_review(h: Harness, doc: CredentialDoc, evaluator: str) -> tuple[Enrolled, SubmitResult]:
+    """A new enrolment paid, submitted and assigned to ``evaluator``."""
+    e = await h.enrol(doc)
+    await h.paid(e)
+    submitted = await h.submit(e)
+    await h.assigned(e, evaluator)
+    return e, submitted
 
 
 async def test_sla_breach_flags_notifies_and_reassigns_to_another_evaluator(
     ts_env: WorkflowEnvironment, db: SessionFactory
 ) -> None:
-    doc = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
-    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])  # ids order the tie
-    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    doc, first, second = two_evaluators(db)
     async with running(ts_env, db) as h:
-        e = await h.enrol(doc)
-        await h.paid(e)
-        submitted = await h.submit(e)
-        await h.assigned(e, first)
+        e, submitted = await assigned_review(h, doc, first)
         due = submitted.review_due_at
 
         # The evaluator reminder, P3D before the review is due.
@@ -80,14 +102,9 @@ async def test_each_evaluator_is_reminded_and_none_once_the_review_is_overdue(
 ) -> None:
     """A reassigned review reminds its new evaluator too; a review overdue before anyone holds
     it reminds no one (the admins were told): a reminder would name a date already passed."""
-    doc = publish(db, credential_doc(review_window="P14D", evaluator_reminder_before="P3D"))
-    first = register_evaluator(db, uid("a"), credential_ids=[doc.id])
-    second = register_evaluator(db, uid("b"), credential_ids=[doc.id])
+    doc, first, second = two_evaluators(db)
     async with running(ts_env, db) as h:
-        e = await h.enrol(doc)
-        await h.paid(e)
-        submitted = await h.submit(e)
-        await h.assigned(e, first)
+        e, submitted = await assigned_review(h, doc, first)
         await h.advance_to(submitted.review_due_at - timedelta(days=2))
         await eventually(lambda: h.notes(e, "evaluator_reminder", first), what="first reminded")
         await h.lifecycle.reassign_review(
