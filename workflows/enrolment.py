@@ -85,9 +85,13 @@ UPSERT_CHANGES_ONLY = "upsert-changes-only"
 # unrefunded). Asked only on that path, so other histories record no marker.
 REFUND_AFTER_DEADLINE = "refund-after-deadline"
 # Each evaluator of a review gets their own reminder, and none once the review is overdue (was:
-# one reminder per attempt, whoever held the review, even after its due date). Asked only where
-# the rules differ, so other histories record no marker.
+# one reminder per attempt, whoever held the review, even after its due date). Asked only on a
+# reassignment after a reminder, or a reminder falling due after the review's due date, so a
+# lifecycle without either records no marker.
 REMIND_EACH_EVALUATOR = "remind-each-evaluator"
+# The run ends only once no handler runs and their notices are out (was: right after the last
+# flush, cutting off a handler that started during it). Asked only in that race.
+FINISH_HANDLERS = "finish-handlers"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -171,13 +175,13 @@ class EnrolmentWorkflow:
                     )
                 )
             await self._sleep_until_next_alarm(seen)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_outbox()
         # A message handled while the last notices go out (a late payment to refund) finishes,
-        # and its notices go out, before the run ends.
-        while True:
+        # and its notices go out, before the run ends (patched: asked only in that race).
+        while not workflow.all_handlers_finished() and workflow.patched(FINISH_HANDLERS):
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self._flush_outbox()
-            if workflow.all_handlers_finished():
-                break
         return EnrolmentResult(status=self._s.status, attempt=self._s.attempt, badge_id=self._s.badge_id)
 
     def _should_continue_as_new(self) -> bool:
