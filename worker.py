@@ -82,6 +82,7 @@ def activities(client: Client | None, deps: WorkerDeps) -> list[Any]:
         store.assign_evaluator,
         store.grant_community,
         payments.create_checkout,
+        payments.close_checkout,
         payments.refund,
         notifications.notify,
         notifications.resend,

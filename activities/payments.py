@@ -15,11 +15,27 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import business_failure
-from microcred.contracts import Checkout, CheckoutRequest, EventKind, RefundRequest, RefundResult
+from microcred.contracts import (
+    Checkout,
+    CheckoutRequest,
+    CloseCheckoutRequest,
+    ClosedCheckout,
+    EventKind,
+    PaymentConfirmed,
+    RefundRequest,
+    RefundResult,
+)
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
 from microcred.models import Member, Payment
-from microcred.payments import CheckoutSpec, OpenedCheckout, PaidCharge, PaymentGateway, PaymentRejected
+from microcred.payments import (
+    CheckoutSpec,
+    IssuedRefund,
+    OpenedCheckout,
+    PaidCharge,
+    PaymentGateway,
+    PaymentRejected,
+)
 from microcred.services import readmodel
 
 
@@ -59,14 +75,43 @@ class PaymentActivities:
             expires_at=opened.expires_at,
         )
 
+    @activity.defn(name="payments.close_checkout")
+    async def close_checkout(self, request: CloseCheckoutRequest) -> ClosedCheckout:
+        """End a checkout whose window has passed, at the provider too. A payment made in its
+        last moments, whose webhook has not reached the workflow yet, is found and recorded."""
+        payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
+        if payment.status in ("open", "expired", "failed"):
+            try:
+                charge = await self._gateway.close_checkout(request.checkout_session_id)
+            except PaymentRejected as rejected:
+                raise _rejected(rejected) from rejected
+            payment = await asyncio.to_thread(self._record_closed, request, charge)
+        if payment.status not in ("paid", "mismatch"):
+            return ClosedCheckout()  # never paid, or already refunded
+        return ClosedCheckout(
+            paid=PaymentConfirmed(
+                checkout_session_id=payment.checkout_session_id,
+                event_id=f"closed:{payment.checkout_session_id}",
+                amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
+                currency=payment.paid_currency or payment.currency,
+                payment_intent=payment.payment_intent,
+            ),
+            matches=payment.status == "paid",
+        )
+
     @activity.defn(name="payments.refund")
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund a payment that cannot be used (late, duplicate, or a cancelled enrolment)."""
         payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
         if payment.status == "refunded":
-            return RefundResult(refund_id=payment.refund_id, refunded=True, reason=payment.note or "")
+            return RefundResult(
+                refund_id=payment.refund_id,
+                refunded=True,
+                reason=payment.note or "",
+                amount=payment.refunded_amount,
+            )
         try:
-            refund_id = await self._gateway.refund(
+            issued = await self._gateway.refund(
                 PaidCharge(
                     checkout_session_id=payment.checkout_session_id,
                     payment_intent=payment.payment_intent,
@@ -77,8 +122,10 @@ class PaymentActivities:
             )
         except PaymentRejected as rejected:
             raise _rejected(rejected) from rejected
-        await asyncio.to_thread(self._record_refund, request, refund_id)
-        return RefundResult(refund_id=refund_id, refunded=True, reason=request.reason)
+        await asyncio.to_thread(self._record_refund, request, issued)
+        return RefundResult(
+            refund_id=issued.refund_id, refunded=True, reason=request.reason, amount=issued.amount
+        )
 
     def _member_email(self, member_id: str) -> str | None:
         with self._sessions() as session:
@@ -111,14 +158,34 @@ class PaymentActivities:
                 )
             )
 
-    def _record_refund(self, request: RefundRequest, refund_id: str) -> None:
+    def _record_closed(self, request: CloseCheckoutRequest, charge: PaidCharge | None) -> Payment:
+        with transaction(self._sessions) as session:
+            payment = session.exec(
+                select(Payment).where(Payment.checkout_session_id == request.checkout_session_id)
+            ).one()
+            if charge is None:
+                if payment.status == "open":
+                    payment.status = "expired"
+            else:
+                readmodel.record_paid(
+                    session,
+                    payment,
+                    amount=charge.amount,
+                    currency=charge.currency,
+                    payment_intent=charge.payment_intent,
+                    source="found paid when its checkout was closed",
+                )
+            return payment
+
+    def _record_refund(self, request: RefundRequest, issued: IssuedRefund) -> None:
         with transaction(self._sessions) as session:
             payment = session.exec(
                 select(Payment).where(Payment.checkout_session_id == request.checkout_session_id)
             ).one()
             if payment.status != "refunded":
                 payment.status = "refunded"
-                payment.refund_id = refund_id
+                payment.refund_id = issued.refund_id
+                payment.refunded_amount = issued.amount
                 payment.refunded_at = datetime.now(UTC)
                 payment.note = request.reason[:500]
             readmodel.add_event(
@@ -130,8 +197,8 @@ class PaymentActivities:
                 actor="system",
                 detail={
                     "checkout_session_id": payment.checkout_session_id,
-                    "refund_id": refund_id,
-                    "amount": payment.paid_amount or payment.amount,
+                    "refund_id": issued.refund_id,
+                    "amount": issued.amount,
                     "currency": payment.paid_currency or payment.currency,
                     "reason": request.reason,
                 },

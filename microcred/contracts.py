@@ -398,6 +398,19 @@ class RefundResult(BaseModel):
     refund_id: str | None
     refunded: bool
     reason: str = ""
+    amount: int | None = Field(default=None, description="What was given back; None when not known.")
+
+
+class CloseCheckoutRequest(BaseModel):
+    enrolment_id: str
+    checkout_session_id: str
+
+
+class ClosedCheckout(BaseModel):
+    """A checkout ended at its window's end: ``paid`` when it was paid first (its webhook late)."""
+
+    paid: PaymentConfirmed | None = None
+    matches: bool = Field(default=True, description="Whether ``paid`` is the price asked.")
 
 
 class NotifyInput(BaseModel):

@@ -248,6 +248,7 @@ class Payment(SQLModel, table=True):
     paid_currency: str | None = Field(default=None, max_length=3)
     paid_at: datetime | None = _ts()
     refund_id: str | None = Field(default=None, max_length=255)
+    refunded_amount: int | None = None  # our refund's; less than paid after a partial refund
     refunded_at: datetime | None = _ts()
     note: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()

@@ -45,6 +45,12 @@ class PaidCharge:
     currency: str
 
 
+@dataclass(frozen=True)
+class IssuedRefund:
+    refund_id: str
+    amount: int  # what this refund gave back: all that was left of the charge
+
+
 class PaymentGateway(Protocol):
     provider: str
 
@@ -52,8 +58,13 @@ class PaymentGateway(Protocol):
         """Open a checkout session; the same ``spec.request.idempotency_key`` opens the same one."""
         ...
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
-        """Refund ``charge`` in full; returns the refund id. Idempotent by key."""
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+        """End the session so that it can no longer be paid; the charge if it was paid first
+        (its webhook may still be on its way)."""
+        ...
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+        """Refund what is left of ``charge``. Idempotent by key."""
         ...
 
     async def aclose(self) -> None: ...
@@ -80,8 +91,13 @@ class OfflineGateway:
             expires_at=spec.request.expires_at,
         )
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
-        return f"re_offline_{_digest(idempotency_key)}"
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+        # The page's Pay button refuses once the session's expiry has passed, and a payment it
+        # took is recorded before its event is delivered: nothing is held here.
+        return None
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+        return IssuedRefund(refund_id=f"re_offline_{_digest(idempotency_key)}", amount=charge.amount)
 
     async def aclose(self) -> None:
         return None

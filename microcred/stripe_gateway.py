@@ -28,7 +28,7 @@ from stripe.params.checkout import SessionCreateParams
 
 from microcred.config import Settings
 from microcred.contracts import CheckoutRequest, PurchaseKind
-from microcred.payments import CheckoutSpec, OpenedCheckout, PaidCharge, PaymentRejected
+from microcred.payments import CheckoutSpec, IssuedRefund, OpenedCheckout, PaidCharge, PaymentRejected
 
 # The SDK retries connection errors, 409 and 5xx itself, with the same idempotency key.
 MAX_NETWORK_RETRIES = 2
@@ -142,7 +142,27 @@ class StripeGateway:
             expires_at=datetime.fromtimestamp(session.expires_at, UTC),
         )
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+        sessions = self._client.v1.checkout.sessions
+        with _refusals_rejected(f"close checkout session {checkout_session_id}"):
+            session = await sessions.retrieve_async(checkout_session_id)
+            if session.status == "open":
+                try:
+                    session = await sessions.expire_async(checkout_session_id)
+                except stripe.InvalidRequestError:
+                    # Only an open session can be expired: it was paid (or expired) meanwhile.
+                    session = await sessions.retrieve_async(checkout_session_id)
+        if session.status != "complete" or session.payment_status != "paid":
+            return None
+        intent = session.payment_intent
+        return PaidCharge(
+            checkout_session_id=session.id,
+            payment_intent=intent if isinstance(intent, str) or intent is None else intent.id,
+            amount=session.amount_total or 0,
+            currency=session.currency or "",
+        )
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
         payment_intent = charge.payment_intent or await self._payment_intent_of(charge.checkout_session_id)
         params: RefundCreateParams = {
             "payment_intent": payment_intent,
@@ -152,7 +172,7 @@ class StripeGateway:
             refund = await self._client.v1.refunds.create_async(
                 params=params, options={"idempotency_key": idempotency_key}
             )
-        return refund.id
+        return IssuedRefund(refund_id=refund.id, amount=refund.amount)
 
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe 16

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CheckoutInfo,
         CheckoutRequest,
         ClaimRequest,
+        CloseCheckoutRequest,
         CommunityInput,
         CredentialOutline,
         DecisionInput,
@@ -92,6 +93,12 @@ REMIND_EACH_EVALUATOR = "remind-each-evaluator"
 # The run ends only once no handler runs and their notices are out (was: right after the last
 # flush, cutting off a handler that started during it). Asked only in that race.
 FINISH_HANDLERS = "finish-handlers"
+# A checkout that cannot bring a usable payment is closed (was: left to lapse). When its window
+# passes, the session is closed at the provider first, and a payment made in its last moments
+# (its webhook still on its way) is used, not refunded after a cancellation. A payment of another
+# amount than asked is refunded at once, and the checkout it paid ends (was: kept for the
+# admins, and never refunded once the window had passed). Asked only on those two paths.
+CLOSE_CHECKOUTS = "close-checkouts"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -238,7 +245,7 @@ class EnrolmentWorkflow:
             if s.checkout is None:
                 await self._open_checkout()
             elif now >= s.checkout.expires_at:
-                await self._end_checkout("the payment window passed without payment")
+                await self._checkout_window_passed(s.checkout)
         if s.status.member_holds_work and s.due_at is not None:
             if now >= s.due_at:
                 await self._expire()
@@ -498,33 +505,72 @@ class EnrolmentWorkflow:
             s.status = Status.RESUBMISSION_REQUESTED
             await self._record(EventKind.CHECKOUT_ENDED, reason=reason, checkout_session_id=ended)
 
+    async def _checkout_window_passed(self, checkout: Checkout) -> None:
+        if not workflow.patched(CLOSE_CHECKOUTS):
+            await self._end_checkout("the payment window passed without payment")
+            return
+        try:
+            closed = await workflow.execute_activity_method(
+                PaymentActivities.close_checkout,
+                CloseCheckoutRequest(enrolment_id=self._id, checkout_session_id=checkout.session_id),
+                start_to_close_timeout=REMOTE_TIMEOUT,
+                retry_policy=RETRY,
+                summary="close the checkout",
+            )
+        except ActivityError as err:
+            # Retries are over: the provider refused (a configuration error). The purchase ends
+            # as before; a payment made at the last moment is refunded when its webhook comes.
+            self._notice(
+                NotificationKind.OPERATOR_ALERT,
+                Audience.ADMINS,
+                None,
+                f"close-failed:{checkout.session_id}",
+                subject=f"could not close the checkout of enrolment {self._id}",
+                message=f"the payment provider refused to close checkout session "
+                f"{checkout.session_id} when its window passed: {err.cause or err}",
+            )
+            await self._end_checkout("the payment window passed without payment")
+            return
+        paid = closed.paid
+        if paid is not None and not closed.matches:
+            # Refunded even if its alert came before (kept for the admins by an earlier release).
+            self._settle(paid)
+            await self._refuse_payment(paid)
+        elif paid is not None and self._settle(paid):
+            await self._apply_payment(paid)
+        if self._s.checkout is not None:
+            await self._end_checkout("the payment window passed without payment")
+
     @workflow.signal(description="A checkout session was paid (from the payment webhook).")
     async def payment_confirmed(self, payment: PaymentConfirmed) -> None:
         async with self._lock:
-            if not self._settle(payment):
-                return
-            s, current = self._s, self._s.checkout
-            awaiting = s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
-            if not awaiting or current is None or current.session_id != payment.checkout_session_id:
-                await self._refund(
-                    payment, reason=f"payment arrived while the enrolment was {s.status.value}"
-                )
-                return
-            # The payment and the deadline can reach the workflow together (after a worker
-            # outage, say), and messages are handled first: the attempt bought could never be
-            # worked on, the enrolment expires next.
-            past_due = s.due_at is not None and workflow.now() >= s.due_at
-            if past_due and workflow.patched(REFUND_AFTER_DEADLINE):
-                await self._refund(payment, reason="payment arrived after the submission deadline")
-                return
-            await self._fulfil(current, payment)
+            if self._settle(payment):
+                await self._apply_payment(payment)
+
+    async def _apply_payment(self, payment: PaymentConfirmed) -> None:
+        """Fulfil the open checkout that ``payment`` paid; refund a payment nothing can use."""
+        s, current = self._s, self._s.checkout
+        awaiting = s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT)
+        if not awaiting or current is None or current.session_id != payment.checkout_session_id:
+            await self._refund(payment, reason=f"payment arrived while the enrolment was {s.status.value}")
+            return
+        # The payment and the deadline can reach the workflow together (after a worker
+        # outage, say), and messages are handled first: the attempt bought could never be
+        # worked on, the enrolment expires next.
+        past_due = s.due_at is not None and workflow.now() >= s.due_at
+        if past_due and workflow.patched(REFUND_AFTER_DEADLINE):
+            await self._refund(payment, reason="payment arrived after the submission deadline")
+            return
+        await self._fulfil(current, payment)
 
     @workflow.signal(description="A checkout session was paid another amount than asked (from the webhook).")
     async def payment_mismatched(self, payment: PaymentConfirmed) -> None:
-        """Not applied: the admins are told, to refund it or to fulfil the purchase by hand."""
+        """Never applied: refunded, and the admins are told."""
         async with self._lock:
             if not self._settle(payment):
                 return
+            refund = workflow.patched(CLOSE_CHECKOUTS)
+            done = "it is refunded" if refund else "refund it, or settle the difference with the member"
             self._notice(
                 NotificationKind.OPERATOR_ALERT,
                 Audience.ADMINS,
@@ -532,10 +578,19 @@ class EnrolmentWorkflow:
                 f"mismatch:{payment.checkout_session_id}",
                 subject=f"payment of the wrong amount for enrolment {self._id}",
                 message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
-                f"{payment.currency}, not the price asked, and was not applied: refund it, or "
-                "settle the difference with the member",
+                f"{payment.currency}, not the price asked, and was not applied: {done}",
             )
+            if refund:
+                await self._refuse_payment(payment)
             self._changed()
+
+    async def _refuse_payment(self, payment: PaymentConfirmed) -> None:
+        """Refund a payment of another amount than asked; the checkout it paid, which cannot be
+        paid again, ends with it."""
+        reason = "the payment was not the price asked"
+        await self._refund(payment, reason=reason)
+        if self._s.checkout is not None and self._s.checkout.session_id == payment.checkout_session_id:
+            await self._end_checkout(f"{reason}; it is refunded")
 
     def _settle(self, payment: PaymentConfirmed) -> bool:
         """Note the session as settled; False when it was already (a replayed or duplicated
@@ -594,7 +649,7 @@ class EnrolmentWorkflow:
 
     async def _refund(self, payment: PaymentConfirmed, reason: str) -> None:
         try:
-            await workflow.execute_activity_method(
+            refunded = await workflow.execute_activity_method(
                 PaymentActivities.refund,
                 RefundRequest(
                     enrolment_id=self._id,
@@ -629,7 +684,8 @@ class EnrolmentWorkflow:
                 Audience.MEMBER,
                 self._member,
                 f"refund:{payment.checkout_session_id}",
-                amount=payment.amount,
+                # What was given back: less than was paid after a partial refund in the dashboard.
+                amount=refunded.amount if refunded.amount is not None else payment.amount,
                 currency=payment.currency,
                 reason=reason,
             )

@@ -73,7 +73,8 @@ class LatePaymentWorkflow:
                 at=workflow.now(),
                 context={
                     "credential_title": payment.credential_title,
-                    "amount": payment.amount,
+                    # What was given back: less than was paid after a partial refund.
+                    "amount": result.amount if result.amount is not None else payment.amount,
                     "currency": payment.currency,
                     "reason": payment.reason,
                 },

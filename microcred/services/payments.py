@@ -126,24 +126,9 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
         enrolment = session.get(Enrolment, payment.enrolment_id)
         credential = session.get(Credential, enrolment.credential_id) if enrolment else None
         assert enrolment is not None and credential is not None
-        matches = amount == payment.amount and currency == payment.currency
-        if payment.status in ("open", "expired", "failed"):
-            payment.status = "paid" if matches else "mismatch"
-            payment.paid_amount = amount if isinstance(amount, int) else None
-            payment.paid_currency = currency[:3] or None
-            payment.payment_intent = intent
-            payment.paid_at = datetime.now(UTC)
-            if not matches:
-                payment.note = f"paid {amount} {currency}, expected {payment.amount} {payment.currency}"
-                readmodel.add_event(
-                    session,
-                    enrolment_id=enrolment.id,
-                    key=f"mismatch:{session_id}",
-                    kind=EventKind.PAYMENT_MISMATCH.value,
-                    at=payment.paid_at,
-                    actor="system",
-                    detail={"checkout_session_id": session_id, "event_id": event_id, "note": payment.note},
-                )
+        readmodel.record_paid(
+            session, payment, amount=amount, currency=currency, payment_intent=intent, source=event_id
+        )
         return _Paid(
             enrolment_id=enrolment.id,
             member_id=enrolment.member_id,
@@ -168,7 +153,7 @@ async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, 
         payment_intent=paid.payment_intent,
     )
     if not paid.matches:
-        # Recorded, never fulfilled: the enrolment's admins are told and decide. Once it has
+        # Recorded, never fulfilled: the workflow refunds it and tells the admins. Once it has
         # finished, nothing could use it: refunded like any late payment.
         if await lifecycle.payment_mismatched(paid.enrolment_id, confirmed):
             return "amount_mismatch"

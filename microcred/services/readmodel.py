@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from microcred.contracts import EnrolmentView, TimelineEvent
+from microcred.contracts import EnrolmentView, EventKind, TimelineEvent
 from microcred.db import insert_ignoring_duplicates
-from microcred.models import Enrolment, TimelineEntry
+from microcred.models import Enrolment, Payment, TimelineEntry
 
 
 def apply_view(enrolment: Enrolment, view: EnrolmentView) -> bool:
@@ -69,4 +69,41 @@ def record(
             at=event.at,
             actor=event.actor,
             detail=event.detail,
+        )
+
+
+def record_paid(
+    session: Session,
+    payment: Payment,
+    *,
+    amount: object,
+    currency: str,
+    payment_intent: str | None,
+    source: str,
+) -> None:
+    """Record that ``payment``'s session was paid ``amount`` ``currency`` (from its webhook, or
+    found when its checkout was closed); once only. A sum other than the price asked is recorded
+    as a ``mismatch``, with a timeline event naming ``source``."""
+    if payment.status not in ("open", "expired", "failed"):
+        return
+    matches = amount == payment.amount and currency == payment.currency
+    payment.status = "paid" if matches else "mismatch"
+    payment.paid_amount = amount if isinstance(amount, int) else None
+    payment.paid_currency = currency[:3] or None
+    payment.payment_intent = payment_intent
+    payment.paid_at = datetime.now(UTC)
+    if not matches:
+        payment.note = f"paid {amount} {currency}, expected {payment.amount} {payment.currency}"
+        add_event(
+            session,
+            enrolment_id=payment.enrolment_id,
+            key=f"mismatch:{payment.checkout_session_id}",
+            kind=EventKind.PAYMENT_MISMATCH.value,
+            at=payment.paid_at,
+            actor="system",
+            detail={
+                "checkout_session_id": payment.checkout_session_id,
+                "event_id": source,
+                "note": payment.note,
+            },
         )

@@ -13,7 +13,14 @@ from activities.payments import PaymentActivities
 from microcred.contracts import Checkout, CheckoutRequest, Money, PurchaseKind, RefundRequest, RefundResult
 from microcred.db import SessionFactory, transaction
 from microcred.models import Payment, TimelineEntry
-from microcred.payments import CheckoutSpec, OfflineGateway, OpenedCheckout, PaidCharge, PaymentRejected
+from microcred.payments import (
+    CheckoutSpec,
+    IssuedRefund,
+    OfflineGateway,
+    OpenedCheckout,
+    PaidCharge,
+    PaymentRejected,
+)
 from tests.activities.builders import AT, Seeded, enrolment
 from tests.support import API_BASE
 
@@ -162,7 +169,10 @@ class RefusingGateway:
     async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
         raise PaymentRejected("Invalid API key provided")
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+        raise PaymentRejected("Invalid API key provided")
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
         raise PaymentRejected("This charge cannot be refunded")
 
     async def aclose(self) -> None:

@@ -154,34 +154,39 @@ async def test_an_expired_checkout_cancels_the_first_purchase(flow: Flow) -> Non
     assert again["status"] == "awaiting_payment" and again["id"] != flow.enrolment_id
 
 
-async def test_an_amount_mismatch_is_recorded_and_not_fulfilled(flow: Flow) -> None:
+async def test_an_amount_mismatch_is_refunded_and_ends_the_purchase(flow: Flow) -> None:
     await flow.buy()
     response = await deliver(
         flow, event("checkout.session.completed", session_object(flow, amount_total=100))
     )
     assert response.json()["outcome"] == "amount_mismatch"
+    # Never applied; the checkout it paid cannot be paid again: refunded, and the purchase ends.
+    await eventually_status(flow.api, flow.member, flow.enrolment_id, "cancelled")
     row = payment(flow)
-    assert row.status == "mismatch" and row.paid_amount == 100 and "expected 9900" in (row.note or "")
-    assert await flow.api.status_of(flow.member, flow.enrolment_id) == "awaiting_payment"
+    assert row.status == "refunded" and row.paid_amount == 100 and row.refunded_amount == 100
     timeline = (await flow.api.http.get(flow.url("/timeline"), headers=flow.me)).json()["items"]
-    assert "payment_mismatch" in [e["kind"] for e in timeline]
+    kinds = [e["kind"] for e in timeline]
+    assert kinds.index("payment_mismatch") < kinds.index("payment_refunded") < kinds.index("cancelled")
 
-    async def alerts() -> list[dict[str, Any]]:
-        notes = (await flow.api.http.get("/api/v1/me/notifications", headers=flow.api.admin())).json()
-        return [
-            n
-            for n in notes["items"]
-            if n["kind"] == "operator_alert" and n["enrolment_id"] == flow.enrolment_id
-        ]
+    async def notes(kind: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+        found = (await flow.api.http.get("/api/v1/me/notifications", headers=headers)).json()
+        return [n for n in found["items"] if n["kind"] == kind and n["enrolment_id"] == flow.enrolment_id]
 
-    assert await eventually(alerts)  # the admins are told, to refund or settle it by hand
-    [alert] = await alerts()
-    assert "100 usd" in alert["body"] and "not applied" in alert["body"]
-    # The same event again changes nothing and tells no one twice.
+    assert await eventually(lambda: notes("operator_alert", flow.api.admin()))
+    [alert] = await notes("operator_alert", flow.api.admin())
+    assert "100 usd" in alert["body"] and "it is refunded" in alert["body"]
+    assert await eventually(lambda: notes("payment_refunded", flow.me))
+    [refunded] = await notes("payment_refunded", flow.me)
+    assert "We refunded 1.00 USD" in refunded["body"]
+    # The same payment again: the enrolment has ended, so the late-payment refund takes it; the
+    # payment is refunded already, and no one is told twice.
     again = await deliver(flow, event("checkout.session.completed", session_object(flow, amount_total=100)))
-    assert again.json()["outcome"] == "amount_mismatch"
-    await eventually_status(flow.api, flow.member, flow.enrolment_id, "awaiting_payment")
-    assert len(await alerts()) == 1 and payment(flow).status == "mismatch"
+    assert again.json()["outcome"] == "refunding_late_payment"
+    late = flow.api.run.client.get_workflow_handle(f"refund-{flow.checkout_session_id}")
+    assert (await late.result())["refunded"] is True
+    assert len(await notes("operator_alert", flow.api.admin())) == 1
+    assert len(await notes("payment_refunded", flow.me)) == 1
+    assert payment(flow).refund_id == row.refund_id
 
 
 async def test_unknown_types_and_unknown_checkouts_are_acknowledged(flow: Flow) -> None:

@@ -69,15 +69,29 @@ class FakeStripe(httpx.AsyncBaseTransport):
             self.sessions[session_id] = session
             response = httpx.Response(200, json=session)
         elif request.url.path == "/v1/refunds":
+            intent = fields["payment_intent"]
+            paid = [s for s in self.sessions.values() if s["payment_intent"] == intent]
             response = httpx.Response(
                 200,
                 json={
                     "id": f"re_{uuid.uuid4().hex[:16]}",
                     "object": "refund",
+                    "amount": paid[0]["amount_total"] if paid else 9900,
                     "status": "succeeded",
-                    "payment_intent": fields["payment_intent"],
+                    "payment_intent": intent,
                 },
             )
+        elif (found := self._session_of(request.url.path)) is not None:
+            if request.method == "GET":
+                response = httpx.Response(200, json=found)
+            elif found["status"] == "open":  # POST .../expire
+                found["status"] = "expired"
+                response = httpx.Response(200, json=found)
+            else:
+                message = "Only Checkout Sessions with a status in ['open'] can be expired."
+                response = httpx.Response(
+                    400, json={"error": {"type": "invalid_request_error", "message": message}}
+                )
         else:
             response = httpx.Response(
                 404, json={"error": {"type": "invalid_request_error", "message": "no route"}}
@@ -85,6 +99,17 @@ class FakeStripe(httpx.AsyncBaseTransport):
         if key:
             self.by_key[key] = response
         return response
+
+    def _session_of(self, path: str) -> dict[str, Any] | None:
+        """The session a ``/v1/checkout/sessions/{id}`` (or ``.../expire``) path names."""
+        parts = path.removeprefix("/v1/checkout/sessions/").split("/")
+        if not path.startswith("/v1/checkout/sessions/") or parts[1:] not in ([], ["expire"]):
+            return None
+        return self.sessions.get(parts[0])
+
+    def pay(self, session_id: str, intent: str) -> None:
+        """The member pays on Stripe's page (its webhook is delivered separately, or not)."""
+        self.sessions[session_id].update(status="complete", payment_status="paid", payment_intent=intent)
 
     def posted(self, path: str) -> list[tuple[str | None, dict[str, str]]]:
         return [
@@ -184,6 +209,11 @@ async def test_late_payment_is_refunded_through_stripe(
     await flow.buy()
     await ts_env.sleep(timedelta(hours=25))
     await eventually_status(stripe_api, flow.member, flow.enrolment_id, "cancelled")
+    # The window passed unpaid: the session was expired at Stripe, so it cannot be paid any more.
+    assert [
+        key for key, _ in stripe_api.stripe.posted(f"/v1/checkout/sessions/{flow.checkout_session_id}/expire")
+    ]
+    assert stripe_api.stripe.sessions[flow.checkout_session_id]["status"] == "expired"
     response = await stripe_api.deliver(flow.checkout_session_id, intent="pi_late_123")
     assert response.json()["outcome"] == "refunding_late_payment"
 
@@ -200,6 +230,35 @@ async def test_late_payment_is_refunded_through_stripe(
     await stripe_api.deliver(flow.checkout_session_id, intent="pi_late_123")
     await ts_env.sleep(timedelta(minutes=1))
     assert len(stripe_api.stripe.posted("/v1/refunds")) == 1
+
+
+async def test_a_payment_whose_webhook_is_late_is_found_when_the_window_passes(
+    stripe_api: StripeApi, ts_env: WorkflowEnvironment
+) -> None:
+    assert stripe_api.stripe is not None
+    credential = await stripe_api.publish()
+    flow = Flow(api=stripe_api, credential=credential, member=uid("member"), evaluator="nobody")
+    await flow.buy()
+    # Paid on Stripe's page in the window's last moments; the webhook has not come yet.
+    stripe_api.stripe.pay(flow.checkout_session_id, "pi_last_minute")
+    await ts_env.sleep(timedelta(hours=25))
+
+    await eventually_status(stripe_api, flow.member, flow.enrolment_id, "in_progress")
+    assert not stripe_api.stripe.posted(f"/v1/checkout/sessions/{flow.checkout_session_id}/expire")
+    with stripe_api.sessions() as session:
+        payment = session.get(Payment, flow.checkout_session_id)
+        assert payment is not None
+        assert (payment.status, payment.paid_amount, payment.payment_intent) == (
+            "paid",
+            9900,
+            "pi_last_minute",
+        )
+    # Then the webhook comes: nothing more happens, and nothing is refunded.
+    delivered = await stripe_api.deliver(flow.checkout_session_id, intent="pi_last_minute")
+    assert delivered.json()["outcome"] == "delivered"
+    await ts_env.sleep(timedelta(minutes=1))
+    assert await stripe_api.status_of(flow.member, flow.enrolment_id) == "in_progress"
+    assert not stripe_api.stripe.posted("/v1/refunds")
 
 
 async def test_a_refused_checkout_is_a_clear_503_and_admins_are_told(stripe_api: StripeApi) -> None:

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from microcred.config import Environment, Settings
 from microcred.contracts import CheckoutRequest, Money, PurchaseKind
-from microcred.payments import CheckoutSpec, PaidCharge, PaymentRejected, gateway_from_settings
+from microcred.payments import CheckoutSpec, IssuedRefund, PaidCharge, PaymentRejected, gateway_from_settings
 from microcred.stripe_gateway import StripeGateway
 
 # stripe 16's HTTPXClient posts its form body as `data=<str>`, which httpx 0.28 deprecates; under
@@ -122,8 +122,9 @@ def created_session(*, with_url: bool = True) -> Reply:
     return reply
 
 
-def retrieved_session(*, payment_intent: str | None) -> Reply:
-    """Stripe's answer to GET /v1/checkout/sessions/{id} for a completed (or unpaid) session."""
+def retrieved_session(*, payment_intent: str | None, status: str | None = None) -> Reply:
+    """Stripe's answer to GET /v1/checkout/sessions/{id} (or POST .../expire): a completed session
+    when it has a payment intent, else an expired one, unless ``status`` says otherwise."""
 
     def reply(request: httpx.Request) -> httpx.Response:
         paid = payment_intent is not None
@@ -139,7 +140,7 @@ def retrieved_session(*, payment_intent: str | None) -> Reply:
             "mode": "payment",
             "payment_intent": payment_intent,
             "payment_status": "paid" if paid else "unpaid",
-            "status": "complete" if paid else "expired",
+            "status": status or ("complete" if paid else "expired"),
             "url": None,
         }
         return httpx.Response(200, json=session, headers={"request-id": "req_Get5es"})
@@ -147,13 +148,13 @@ def retrieved_session(*, payment_intent: str | None) -> Reply:
     return reply
 
 
-def created_refund(refund_id: str = "re_3QfZk2Microcred1x2y3z4w") -> Reply:
+def created_refund(refund_id: str = "re_3QfZk2Microcred1x2y3z4w", *, amount: int = 9900) -> Reply:
     def reply(request: httpx.Request) -> httpx.Response:
         fields = form(request)
         refund = {
             "id": refund_id,
             "object": "refund",
-            "amount": 9900,
+            "amount": amount,
             "charge": "ch_3QfZk2Microcred0a1b2c3d",
             "created": int(REQUESTED_AT.timestamp()) + 60,
             "currency": "usd",
@@ -595,9 +596,9 @@ def paid(payment_intent: str | None = PAYMENT_INTENT) -> PaidCharge:
 async def test_a_refund_refunds_the_payment_intent_in_full(gateway_over: GatewayFactory) -> None:
     gateway, api = gateway_over(created_refund())
 
-    refund_id = await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
+    issued = await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
 
-    assert refund_id == "re_3QfZk2Microcred1x2y3z4w"
+    assert issued == IssuedRefund(refund_id="re_3QfZk2Microcred1x2y3z4w", amount=9900)
     [request] = api.requests
     assert request.method == "POST"
     assert str(request.url) == f"{API_BASE}/v1/refunds"
@@ -609,9 +610,9 @@ async def test_a_refund_refunds_the_payment_intent_in_full(gateway_over: Gateway
 async def test_a_refund_finds_the_payment_intent_through_the_session(gateway_over: GatewayFactory) -> None:
     gateway, api = gateway_over(retrieved_session(payment_intent=PAYMENT_INTENT), created_refund())
 
-    refund_id = await gateway.refund(paid(payment_intent=None), idempotency_key=f"refund:{SESSION_ID}")
+    issued = await gateway.refund(paid(payment_intent=None), idempotency_key=f"refund:{SESSION_ID}")
 
-    assert refund_id == "re_3QfZk2Microcred1x2y3z4w"
+    assert issued.refund_id == "re_3QfZk2Microcred1x2y3z4w"
     read, refund = api.requests
     assert read.method == "GET"
     assert str(read.url) == f"{API_BASE}/v1/checkout/sessions/{SESSION_ID}"
@@ -684,6 +685,80 @@ async def test_a_refund_server_error_propagates(gateway_over: GatewayFactory) ->
 
     assert not isinstance(raised.value, PaymentRejected)
     assert api.keys == [f"refund:{SESSION_ID}"] * 3
+
+
+# --- closing a checkout when its window passes --------------------------------------------------
+
+
+async def test_closing_an_open_session_expires_it_at_stripe(gateway_over: GatewayFactory) -> None:
+    gateway, api = gateway_over(
+        retrieved_session(payment_intent=None, status="open"), retrieved_session(payment_intent=None)
+    )
+
+    assert await gateway.close_checkout(SESSION_ID) is None
+
+    read, expire = api.requests
+    assert (read.method, str(read.url)) == ("GET", f"{API_BASE}/v1/checkout/sessions/{SESSION_ID}")
+    assert (expire.method, str(expire.url)) == (
+        "POST",
+        f"{API_BASE}/v1/checkout/sessions/{SESSION_ID}/expire",
+    )
+    assert expire.content == b""
+
+
+async def test_closing_a_session_paid_at_the_last_moment_returns_its_charge(
+    gateway_over: GatewayFactory,
+) -> None:
+    gateway, api = gateway_over(retrieved_session(payment_intent=PAYMENT_INTENT))
+
+    charge = await gateway.close_checkout(SESSION_ID)
+
+    assert charge == PaidCharge(
+        checkout_session_id=SESSION_ID, payment_intent=PAYMENT_INTENT, amount=9900, currency="usd"
+    )
+    assert [r.method for r in api.requests] == ["GET"]  # nothing to expire
+
+
+async def test_a_session_paid_between_the_read_and_the_expiry_is_read_again(
+    gateway_over: GatewayFactory,
+) -> None:
+    gateway, api = gateway_over(
+        retrieved_session(payment_intent=None, status="open"),
+        stripe_error(
+            400,
+            "invalid_request_error",
+            "Only Checkout Sessions with a status in ['open'] can be expired.",
+        ),
+        retrieved_session(payment_intent=PAYMENT_INTENT),
+    )
+
+    charge = await gateway.close_checkout(SESSION_ID)
+
+    assert charge is not None and charge.payment_intent == PAYMENT_INTENT
+    assert [(r.method, r.url.path.rsplit("/", 1)[-1]) for r in api.requests] == [
+        ("GET", SESSION_ID),
+        ("POST", "expire"),
+        ("GET", SESSION_ID),
+    ]
+
+
+async def test_closing_an_unknown_session_is_rejected(gateway_over: GatewayFactory) -> None:
+    gateway, _ = gateway_over(
+        stripe_error(404, "invalid_request_error", f"No such checkout.session: '{SESSION_ID}'")
+    )
+
+    with pytest.raises(PaymentRejected, match=f"close checkout session {SESSION_ID}.*HTTP 404"):
+        await gateway.close_checkout(SESSION_ID)
+
+
+async def test_a_refund_after_a_partial_refund_reports_what_it_gave_back(
+    gateway_over: GatewayFactory,
+) -> None:
+    gateway, _ = gateway_over(created_refund(amount=5900))  # 4000 were refunded in the dashboard
+
+    issued = await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
+
+    assert issued.amount == 5900
 
 
 # --- construction and shutdown ------------------------------------------------------------------

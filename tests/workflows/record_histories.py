@@ -16,7 +16,11 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``sla-reassigned``: the evaluator reminder, the review SLA breach, the reassignment to another
   evaluator and the late decision;
 - ``late-resubmission-payment``: a resubmission paid once the deadline has passed (the payment
-  and the deadline reach a restarted worker together): refunded, then expired.
+  and the deadline reach a restarted worker together): refunded, then expired;
+- ``checkout-expiry``: a purchase never paid, cancelled when its checkout's window ends;
+- ``last-moment-payment``: a payment recorded whose signal never came, found and used when the
+  checkout's window passes, then approved;
+- ``wrong-amount``: a payment of another amount than asked: refunded, the purchase cancelled.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -36,7 +40,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
-from microcred.db import SessionFactory, create_db_engine, make_session_factory
+from microcred.contracts import PaymentConfirmed
+from microcred.db import SessionFactory, create_db_engine, make_session_factory, transaction
+from microcred.models import Payment
+from microcred.services import readmodel
 from microcred.temporal_setup import register_search_attributes
 from tests.support import credential_doc, publish, register_evaluator, uid
 from tests.workflows.harness import Enrolled, Harness, eventually, running
@@ -122,6 +129,49 @@ async def late_resubmission_payment(h: Harness, db: SessionFactory) -> Enrolled:
     return e
 
 
+async def checkout_expiry(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    e = await h.enrol(doc)
+    await h.result(e)
+    return e
+
+
+async def last_moment_payment(h: Harness, db: SessionFactory) -> Enrolled:
+    """Paid, but its signal never came (the webhook recorded it, then the API stopped)."""
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    _webhook_recorded(db, e, amount=9900)
+    await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(minutes=1))
+    await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
+    await h.submit(e)
+    await h.assigned(e, evaluator)
+    await h.decide(e, evaluator)
+    await h.result(e)
+    return e
+
+
+async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    e = await h.enrol(doc)
+    _webhook_recorded(db, e, amount=100)
+    wrong = PaymentConfirmed(
+        checkout_session_id=e.checkout_session_id, event_id="evt_1", amount=100, currency="usd"
+    )
+    await h.lifecycle.payment_mismatched(e.id, wrong)
+    await h.result(e)
+    return e
+
+
+def _webhook_recorded(db: SessionFactory, e: Enrolled, *, amount: int) -> None:
+    with transaction(db) as session:
+        payment = session.get(Payment, e.checkout_session_id)
+        assert payment is not None
+        readmodel.record_paid(
+            session, payment, amount=amount, currency="usd", payment_intent="pi_1", source="evt_1"
+        )
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -129,6 +179,12 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "sla-reassigned": sla_reassigned,
     # A resubmission paid once its deadline has passed: refunded (from refund-after-deadline).
     "late-resubmission-payment": late_resubmission_payment,
+    # A purchase never paid: its checkout's window ends (first recorded with remind-each-evaluator).
+    "checkout-expiry": checkout_expiry,
+    # A wrong amount (first recorded with remind-each-evaluator, to replay its old path).
+    "wrong-amount": wrong_amount,
+    # A payment found when the window passes (from close-checkouts).
+    "last-moment-payment": last_moment_payment,
 }
 
 

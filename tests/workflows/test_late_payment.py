@@ -9,16 +9,25 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import LatePayment
-from microcred.db import SessionFactory
+from microcred.db import SessionFactory, transaction
 from microcred.models import Notification, Payment
-from microcred.payments import OfflineGateway, PaidCharge, PaymentRejected
-from microcred.services import enrolments
+from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentRejected
+from microcred.services import enrolments, readmodel
 from tests.support import API_BASE, member, publish, running_worker
 
 
 class RefusingGateway(OfflineGateway):
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> str:
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
         raise PaymentRejected("charge_already_refunded: the charge was refunded elsewhere")
+
+
+class PartlyRefundedGateway(OfflineGateway):
+    """4000 of every charge were refunded already (in Stripe's dashboard, say): a refund gives
+    back the rest."""
+
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+        issued = await super().refund(charge, idempotency_key=idempotency_key)
+        return IssuedRefund(refund_id=issued.refund_id, amount=charge.amount - 4000)
 
 
 async def test_a_refused_refund_alerts_admins(
@@ -55,3 +64,44 @@ async def test_a_refused_refund_alerts_admins(
     assert [a.recipient_id for a in alerts] == ["admins"]
     assert "charge_already_refunded" in alerts[0].body
     assert payment is not None and payment.status != "refunded"
+
+
+async def test_the_refund_notice_names_what_was_given_back_after_a_partial_refund(
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory
+) -> None:
+    doc = publish(own_sqlite)
+    someone = member()
+    async with running_worker(
+        ts_env.client, own_sqlite, gateway=PartlyRefundedGateway(api_base_url=API_BASE)
+    ) as run:
+        created = await enrolments.enrol(
+            sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+        )
+        session_id = created.checkout_session_id or ""
+        with transaction(own_sqlite) as session:
+            paid = session.get(Payment, session_id)
+            assert paid is not None
+            readmodel.record_paid(
+                session, paid, amount=9900, currency="usd", payment_intent="pi_1", source="evt_1"
+            )
+        late = LatePayment(
+            enrolment_id=created.id,
+            member_id=someone.sub,
+            credential_title=doc.title,
+            checkout_session_id=session_id,
+            amount=9900,
+            currency="usd",
+            reason="the payment arrived after the enrolment had ended",
+        )
+        await run.lifecycle.refund_late_payment(late)
+        result = await ts_env.client.get_workflow_handle(f"refund-{session_id}").result()
+    assert result["amount"] == 5900
+    with own_sqlite() as session:
+        [notice] = session.exec(
+            select(Notification).where(
+                Notification.enrolment_id == created.id, Notification.kind == "payment_refunded"
+            )
+        ).all()
+        payment = session.get(Payment, session_id)
+    assert notice.body.startswith("We refunded 59.00 USD")
+    assert payment is not None and (payment.status, payment.refunded_amount) == ("refunded", 5900)

@@ -22,7 +22,8 @@ from microcred.contracts import (
 )
 from microcred.db import SessionFactory, transaction
 from microcred.models import Notification, Payment
-from microcred.payments import OfflineGateway, PaidCharge
+from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
+from microcred.services import readmodel
 from tests.support import credential_doc, publish, uid
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
 
@@ -77,6 +78,52 @@ async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends
         assert payment.status == "refunded" and payment.refund_id
         assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
         assert h.row(e).status == "cancelled"
+
+
+def webhook_recorded(db: SessionFactory, session_id: str, *, amount: int) -> None:
+    """What the webhook writes before it signals the workflow; here the signal never comes (the
+    API stopped in between, say, and Stripe retries the event only later)."""
+    with transaction(db) as session:
+        payment = session.get(Payment, session_id)
+        assert payment is not None
+        readmodel.record_paid(
+            session, payment, amount=amount, currency="usd", payment_intent="pi_1", source="evt_1"
+        )
+
+
+async def test_a_payment_not_yet_signalled_is_used_when_the_payment_window_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_recorded(db, e.checkout_session_id, amount=9900)
+        await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(minutes=1))
+
+        row = await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
+        assert row.purchased_at is not None and not h.timeline(e, "cancelled")
+        assert len(h.notes(e, "purchase_receipt", e.member.sub)) == 1
+        # The webhook's retry reaches the workflow at last: it changes nothing.
+        assert await h.pay(e) is True
+        await h.quiet(e)
+        assert h.row(e).status == "in_progress" and h.payments(e)[e.checkout_session_id].status == "paid"
+        assert len(h.notes(e, "purchase_receipt", e.member.sub)) == 1
+
+
+async def test_a_wrong_amount_not_yet_signalled_is_refunded_when_the_payment_window_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_recorded(db, e.checkout_session_id, amount=100)
+
+        assert await h.result(e) == EnrolmentResult(status=Status.CANCELLED, attempt=1)
+        payment = h.payments(e)[e.checkout_session_id]
+        assert (payment.status, payment.refunded_amount) == ("refunded", 100)
+        [cancelled] = h.timeline(e, "cancelled")
+        assert cancelled.detail is not None and "not the price asked" in cancelled.detail["reason"]
+        assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
 
 
 async def test_checkout_ended_signal_cancels_only_for_the_open_session(
@@ -202,7 +249,9 @@ class Gates:
         self.reached: set[str] = set()
         refund, record = OfflineGateway.refund, NotificationActivities._record
 
-        async def held_refund(gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str) -> str:
+        async def held_refund(
+            gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str
+        ) -> IssuedRefund:
             gate = self.refunds.get(charge.checkout_session_id)
             if gate is not None:
                 self.reached.add(f"refund:{charge.checkout_session_id}")

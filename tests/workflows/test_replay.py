@@ -21,6 +21,7 @@ import worker
 from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
 from workflows.enrolment import (
     ASSIGN_ON_SUBMIT,
+    CLOSE_CHECKOUTS,
     REFUND_AFTER_DEADLINE,
     REMIND_EACH_EVALUATOR,
     UPSERT_CHANGES_ONLY,
@@ -36,9 +37,15 @@ RELEASES = (
     f"{UPSERT_CHANGES_ONLY}/",
     f"{REFUND_AFTER_DEADLINE}/",
     f"{REMIND_EACH_EVALUATOR}/",
+    f"{CLOSE_CHECKOUTS}/",
 )
 # Scenarios recorded from a later release on (the path its patch changed), by that release.
-LATER = {"late-resubmission-payment": f"{REFUND_AFTER_DEADLINE}/"}
+LATER = {
+    "late-resubmission-payment": f"{REFUND_AFTER_DEADLINE}/",
+    "checkout-expiry": f"{REMIND_EACH_EVALUATOR}/",
+    "last-moment-payment": f"{CLOSE_CHECKOUTS}/",
+    "wrong-amount": f"{REMIND_EACH_EVALUATOR}/",
+}
 RECORDED = tuple(
     release + scenario
     for number, release in enumerate(RELEASES)
