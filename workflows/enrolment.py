@@ -1101,9 +1101,14 @@ class EnrolmentWorkflow:
         except policies.InvalidDuration as exc:
             raise InvalidRequest(str(exc)) from exc
         try:
-            policies.add(self._s.due_at, request.by)
-        except (ValueError, OverflowError) as exc:  # the handler would fail after accepting
-            raise InvalidRequest("the extended deadline would lie beyond the year 9999") from exc
+            # A century of calendar is left beyond it: time under review moves the deadline
+            # later, and that must never pass the end of the calendar (the handler, or a later
+            # task, would fail after accepting).
+            policies.add(policies.add(self._s.due_at, request.by), policies.LONGEST)
+        except (ValueError, OverflowError) as exc:
+            raise InvalidRequest(
+                f"the extended deadline would lie within {policies.LONGEST} of the year 9999"
+            ) from exc
 
     @workflow.update(description="Admin: hand the open review to another eligible evaluator.")
     async def reassign_review(self, request: ReassignReview) -> EnrolmentView:
