@@ -20,10 +20,10 @@ from microcred.config import Settings
 from microcred.db import SessionFactory, transaction
 from microcred.identity import Principal, Role
 from microcred.lifecycle import Lifecycle
-from microcred.models import Evaluator, EvaluatorCredential
+from microcred.models import Evaluator, EvaluatorCredential, Payment
 from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.schemas import CredentialDoc
-from microcred.services import catalog
+from microcred.services import catalog, readmodel
 
 API_BASE = "http://testserver/api/v1"
 # In tests a bug in a workflow fails it at once (in production the task retries until a fix ships),
@@ -99,6 +99,17 @@ def register_evaluator(
         for cid in credential_ids or []:
             session.add(EvaluatorCredential(evaluator_id=evaluator_id, credential_id=cid))
     return evaluator_id
+
+
+def webhook_recorded(sessions: SessionFactory, checkout_session_id: str, *, amount: int) -> None:
+    """What the payment webhook writes before it signals the workflow: for tests where the signal
+    never comes (the API stopped in between, say, and Stripe retries the event only later)."""
+    with transaction(sessions) as session:
+        payment = session.get(Payment, checkout_session_id)
+        assert payment is not None
+        readmodel.record_paid(
+            session, payment, amount=amount, currency="usd", payment_intent="pi_1", source="evt_1"
+        )
 
 
 def member(sub: str | None = None) -> Principal:

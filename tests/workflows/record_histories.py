@@ -41,11 +41,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
 from microcred.contracts import PaymentConfirmed
-from microcred.db import SessionFactory, create_db_engine, make_session_factory, transaction
-from microcred.models import Payment
-from microcred.services import readmodel
+from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.temporal_setup import register_search_attributes
-from tests.support import credential_doc, publish, register_evaluator, uid
+from tests.support import credential_doc, publish, register_evaluator, uid, webhook_recorded
 from tests.workflows.harness import Enrolled, Harness, eventually, running
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -141,7 +139,7 @@ async def last_moment_payment(h: Harness, db: SessionFactory) -> Enrolled:
     doc = publish(db, credential_doc(payment_window="PT2H"))
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     e = await h.enrol(doc)
-    _webhook_recorded(db, e, amount=9900)
+    webhook_recorded(db, e.checkout_session_id, amount=9900)
     await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(minutes=1))
     await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
     await h.submit(e)
@@ -154,22 +152,13 @@ async def last_moment_payment(h: Harness, db: SessionFactory) -> Enrolled:
 async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
     doc = publish(db, credential_doc())
     e = await h.enrol(doc)
-    _webhook_recorded(db, e, amount=100)
+    webhook_recorded(db, e.checkout_session_id, amount=100)
     wrong = PaymentConfirmed(
         checkout_session_id=e.checkout_session_id, event_id="evt_1", amount=100, currency="usd"
     )
     await h.lifecycle.payment_mismatched(e.id, wrong)
     await h.result(e)
     return e
-
-
-def _webhook_recorded(db: SessionFactory, e: Enrolled, *, amount: int) -> None:
-    with transaction(db) as session:
-        payment = session.get(Payment, e.checkout_session_id)
-        assert payment is not None
-        readmodel.record_paid(
-            session, payment, amount=amount, currency="usd", payment_intent="pi_1", source="evt_1"
-        )
 
 
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {

@@ -9,11 +9,11 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import LatePayment
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory
 from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentRejected
-from microcred.services import enrolments, readmodel
-from tests.support import API_BASE, member, publish, running_worker
+from microcred.services import enrolments
+from tests.support import API_BASE, member, publish, running_worker, webhook_recorded
 
 
 class RefusingGateway(OfflineGateway):
@@ -78,12 +78,7 @@ async def test_the_refund_notice_names_what_was_given_back_after_a_partial_refun
             sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
         )
         session_id = created.checkout_session_id or ""
-        with transaction(own_sqlite) as session:
-            paid = session.get(Payment, session_id)
-            assert paid is not None
-            readmodel.record_paid(
-                session, paid, amount=9900, currency="usd", payment_intent="pi_1", source="evt_1"
-            )
+        webhook_recorded(own_sqlite, session_id, amount=9900)
         late = LatePayment(
             enrolment_id=created.id,
             member_id=someone.sub,

@@ -23,8 +23,7 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
-from microcred.services import readmodel
-from tests.support import credential_doc, publish, uid
+from tests.support import credential_doc, publish, uid, webhook_recorded
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
 
 
@@ -78,17 +77,6 @@ async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends
         assert payment.status == "refunded" and payment.refund_id
         assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
         assert h.row(e).status == "cancelled"
-
-
-def webhook_recorded(db: SessionFactory, session_id: str, *, amount: int) -> None:
-    """What the webhook writes before it signals the workflow; here the signal never comes (the
-    API stopped in between, say, and Stripe retries the event only later)."""
-    with transaction(db) as session:
-        payment = session.get(Payment, session_id)
-        assert payment is not None
-        readmodel.record_paid(
-            session, payment, amount=amount, currency="usd", payment_intent="pi_1", source="evt_1"
-        )
 
 
 async def test_a_payment_not_yet_signalled_is_used_when_the_payment_window_ends(
