@@ -200,19 +200,23 @@ async def test_purchase_through_stripe_checkout_and_webhook(stripe_api: StripeAp
         assert payment is not None and (payment.provider, payment.status) == ("stripe", "paid")
 
 
+async def bought(stripe_api: StripeApi) -> Flow:
+    """A member's purchase, its Stripe checkout open."""
+    credential = await stripe_api.publish()
+    flow = Flow(api=stripe_api, credential=credential, member=uid("member"), evaluator="nobody")
+    await flow.buy()
+    return flow
+
+
 async def test_late_payment_is_refunded_through_stripe(
     stripe_api: StripeApi, ts_env: WorkflowEnvironment
 ) -> None:
     assert stripe_api.stripe is not None
-    credential = await stripe_api.publish()
-    flow = Flow(api=stripe_api, credential=credential, member=uid("member"), evaluator="nobody")
-    await flow.buy()
+    flow = await bought(stripe_api)
     await ts_env.sleep(timedelta(hours=25))
     await eventually_status(stripe_api, flow.member, flow.enrolment_id, "cancelled")
     # The window passed unpaid: the session was expired at Stripe, so it cannot be paid any more.
-    assert [
-        key for key, _ in stripe_api.stripe.posted(f"/v1/checkout/sessions/{flow.checkout_session_id}/expire")
-    ]
+    assert stripe_api.stripe.posted(f"/v1/checkout/sessions/{flow.checkout_session_id}/expire")
     assert stripe_api.stripe.sessions[flow.checkout_session_id]["status"] == "expired"
     response = await stripe_api.deliver(flow.checkout_session_id, intent="pi_late_123")
     assert response.json()["outcome"] == "refunding_late_payment"
@@ -236,9 +240,7 @@ async def test_a_payment_whose_webhook_is_late_is_found_when_the_window_passes(
     stripe_api: StripeApi, ts_env: WorkflowEnvironment
 ) -> None:
     assert stripe_api.stripe is not None
-    credential = await stripe_api.publish()
-    flow = Flow(api=stripe_api, credential=credential, member=uid("member"), evaluator="nobody")
-    await flow.buy()
+    flow = await bought(stripe_api)
     # Paid on Stripe's page in the window's last moments; the webhook has not come yet.
     stripe_api.stripe.pay(flow.checkout_session_id, "pi_last_minute")
     await ts_env.sleep(timedelta(hours=25))
