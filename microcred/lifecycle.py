@@ -13,6 +13,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from temporalio.client import (
     Client,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -37,6 +38,7 @@ from microcred.contracts import (
     DecisionRequest,
     DecisionResult,
     EnrolmentInput,
+    EnrolmentResult,
     EnrolmentState,
     EnrolmentView,
     ExtendDeadline,
@@ -114,50 +116,56 @@ class Lifecycle:
             )
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
-        return await self._call(self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.checkout)))
+        return await self._call(
+            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.checkout))
+        )
 
     async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.submit), request)
+            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.submit), request)
         )
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.start_resubmission))
+            enrolment_id,
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.start_resubmission)),
         )
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.claim), request)
+            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.claim), request)
         )
 
     async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.decide), request)
+            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.decide), request)
         )
 
     async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.extend_deadline), request)
+            enrolment_id,
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.extend_deadline), request),
         )
 
     async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.reassign_review), request)
+            enrolment_id,
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.reassign_review), request),
         )
 
     async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
         return await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.cancel), request)
+            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.cancel), request)
         )
 
     async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
         await self._call(
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.resend_notification), request)
+            enrolment_id,
+            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.resend_notification), request),
         )
 
     async def state(self, enrolment_id: str) -> EnrolmentState:
-        return await self._call(self._handle(enrolment_id).query(EnrolmentWorkflow.state))
+        return await self._call(enrolment_id, self._handle(enrolment_id).query(EnrolmentWorkflow.state))
 
     async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Deliver a paid checkout; False when the enrolment's workflow has finished."""
@@ -196,9 +204,24 @@ class Lifecycle:
             return False
         return True
 
-    async def _call(self, call: Awaitable[T]) -> T:
-        async with _translated():
-            return await call
+    async def _call(self, enrolment_id: str, call: Awaitable[T]) -> T:
+        try:
+            async with _translated():
+                return await call
+        except _Finished as finished:
+            # Say how it ended (a client knows the statuses, not "finished").
+            raise errors.InvalidState(finished.message, **await self._ending(enrolment_id)) from finished
+
+    async def _ending(self, enrolment_id: str) -> dict[str, str]:
+        """The final status of a finished enrolment, when its workflow reported one."""
+        with contextlib.suppress(WorkflowFailureError, RPCError):
+            ended: EnrolmentResult = await self._handle(enrolment_id).result(follow_runs=False)
+            return {"status": ended.status.value}
+        return {}
+
+
+class _Finished(errors.InvalidState):
+    """An update or signal reached a workflow that has finished."""
 
 
 @asynccontextmanager
@@ -219,7 +242,7 @@ async def _translated() -> AsyncIterator[None]:
         if failure.status is RPCStatusCode.NOT_FOUND:
             # The API checks that an enrolment exists before it calls; a missing run means the
             # workflow has finished (an update or signal to a closed run).
-            raise errors.InvalidState("the enrolment has finished", status="finished") from failure
+            raise _Finished("the enrolment has finished") from failure
         if failure.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise errors.Unavailable("the lifecycle engine is unavailable; try again") from failure
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from microcred.temporal_names import enrolment_workflow_id
 from tests.api.conftest import Api, Flow, eventually, eventually_status
 from tests.support import uid
 
@@ -58,6 +59,14 @@ async def test_decision_error_codes_leave_the_review_open(flow: Flow) -> None:
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "approved"
     twice = await flow.decide("approved")
     assert twice.status_code == 409 and code(twice) == "invalid_state"
+    # Once its workflow has finished (the badge issued), the answer still names the status.
+    await flow.api.run.client.get_workflow_handle(enrolment_workflow_id(flow.enrolment_id)).result()
+    late = await flow.decide("approved")
+    assert late.status_code == 409 and late.json()["detail"] == {
+        "code": "invalid_state",
+        "message": "the enrolment has finished",
+        "status": "approved",
+    }
 
 
 async def test_decision_on_an_unknown_enrolment_is_404(flow: Flow) -> None:

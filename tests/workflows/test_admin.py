@@ -75,7 +75,7 @@ async def test_extend_deadline_moves_expiry_and_reminders(
         [expired] = h.timeline(e, "expired")
         assert new_due <= expired.at < new_due + CLOSE
         error = await refused_finished(h, e)
-        assert error.extra == {"status": "finished"}
+        assert error.extra == {"status": "expired"}  # how it ended, one of the statuses
 
 
 async def test_extensions_stop_before_the_end_of_the_calendar(
