@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from microcred.contracts import CheckoutInfo
+from microcred.db import transaction
 from microcred.errors import Unavailable
 from microcred.lifecycle import Lifecycle
+from microcred.models import Enrolment
 from tests.api.conftest import Api, Flow, eventually, eventually_status
 from tests.support import uid
 
@@ -120,6 +124,25 @@ async def test_task_saves_are_versioned_and_shown(flow: Flow) -> None:
     task = next(t for s in detail["sections"] for t in s["tasks"] if t["id"] == "plan-1")
     assert (task["response"], task["version"], task["editable"]) == ("final", 2, True)
     assert detail["sections"][0]["resources"] == [{"title": "Guide", "url": "https://example.org/guide"}]
+
+
+async def test_nothing_is_editable_once_the_deadline_has_passed(flow: Flow) -> None:
+    """Before the workflow's deadline timer has marked it expired, the row still reads in_progress:
+    the enrolment shows every task read-only, as the save refuses it."""
+    await flow.paid()
+    assert (await flow.save("plan-1")).status_code == 200
+    with transaction(flow.api.sessions) as session:
+        row = session.get(Enrolment, flow.enrolment_id)
+        assert row is not None
+        row.due_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    detail = (await flow.api.http.get(flow.url(), headers=flow.me)).json()
+    assert detail["status"] == "in_progress"
+    editable = {t["id"]: t["editable"] for s in detail["sections"] for t in s["tasks"]}
+    assert editable == {"plan-1": False, "plan-2": False, "reflect-1": False}
+    late = await flow.save("reflect-1")
+    assert late.status_code == 409 and code(late) == "not_editable"
+    assert late.json()["detail"]["message"] == "the submission deadline has passed"
 
 
 async def test_saving_before_payment_or_an_unknown_task(flow: Flow) -> None:
