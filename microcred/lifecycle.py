@@ -7,8 +7,10 @@ it is the one place that knows workflow ids, update names and how Temporal repor
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from temporalio.client import (
@@ -51,6 +53,11 @@ from microcred.contracts import (
 )
 from workflows.enrolment import EnrolmentWorkflow
 from workflows.refund import LatePaymentWorkflow
+
+log = logging.getLogger("microcred.lifecycle")
+
+# How long a failed start waits to learn whether its workflow exists (unknown keeps the enrolment).
+DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -114,6 +121,18 @@ class Lifecycle:
                     f"Enrolment `{enrolment_id}` of member `{member_id}` in **{credential.title}**."
                 ),
             )
+
+    async def workflow_may_exist(self, enrolment_id: str) -> bool:
+        """Whether the enrolment's workflow may exist: False only when Temporal answers that no
+        workflow has its id. A start that failed (a timeout, a dropped connection) may still have
+        been accepted by the server, so any other failure to tell counts as "it may"."""
+        try:
+            await self._handle(enrolment_id).describe(rpc_timeout=DESCRIBE_TIMEOUT)
+        except Exception as failure:
+            if isinstance(failure, RPCError) and failure.status is RPCStatusCode.NOT_FOUND:
+                return False
+            log.warning("could not tell whether enrolment %s's workflow exists", enrolment_id, exc_info=True)
+        return True
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(

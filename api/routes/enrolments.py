@@ -42,7 +42,11 @@ def get_enrolment(
 ) -> EnrolmentDetail:
     """The enrolment with its open checkout, its sections and tasks with the saved work, and the rubric."""
     detail = learning.enrolment_detail(
-        session, enrolment_id=enrolment_id, member_id=member.sub, api_base_url=state.settings.api_base_url
+        session,
+        enrolment_id=enrolment_id,
+        member_id=member.sub,
+        api_base_url=state.settings.api_base_url,
+        now=datetime.now(UTC),
     )
     return EnrolmentDetail.model_validate(detail)
 

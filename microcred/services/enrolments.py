@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, SubmitResult
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
 from microcred.lifecycle import Lifecycle
@@ -28,14 +28,18 @@ class EnrolmentCreated(BaseModel):
 
 
 def ensure_member(session: Session, principal: Principal) -> Member:
-    """The member row of a token's subject, kept up to date with its email and name."""
-    member = session.get(Member, principal.sub)
-    if member is None:
-        member = Member(id=principal.sub, email=principal.email, name=principal.name)
-        session.add(member)
-    else:
-        member.email = principal.email or member.email
-        member.name = principal.name or member.name
+    """The member row of a token's subject, kept up to date with its email and name.
+
+    Inserted ignoring a duplicate: a new member's simultaneous first requests each insert it.
+    """
+    session.execute(
+        insert_ignoring_duplicates(session, Member, ("id",)).values(
+            id=principal.sub, email=principal.email, name=principal.name, created_at=datetime.now(UTC)
+        )
+    )
+    member = session.get_one(Member, principal.sub)
+    member.email = principal.email or member.email
+    member.name = principal.name or member.name
     return member
 
 
@@ -76,8 +80,15 @@ def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str)
         if any(e.status == Status.APPROVED for e in mine):
             raise AlreadyEarned("you have already earned this credential", credential_id=credential_id)
         for e in mine:
-            if e.status not in TERMINAL_STATUSES:
-                raise AlreadyEnrolled("you are already enrolled", enrolment_id=e.id, status=e.status)
+            if e.status in TERMINAL_STATUSES:
+                continue
+            if e.seq == 0:
+                # Its workflow has never written: it did not start (the start failed and it could
+                # not be told whether the server took it) or it has not opened the checkout yet.
+                # This purchase is that one: enrol starts or joins its workflow and answers its
+                # checkout, so a retry heals a reservation a failed start had to keep.
+                return e.id, doc
+            raise AlreadyEnrolled("you are already enrolled", enrolment_id=e.id, status=e.status)
         enrolment_id = uuid.uuid4().hex
         now = datetime.now(UTC)
         session.add(
@@ -106,17 +117,28 @@ def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str)
 
 
 def _release(sessions: SessionFactory, enrolment_id: str) -> None:
-    """Undo a reservation whose workflow could not be started (unless the workflow wrote since)."""
+    """Undo a reservation whose workflow does not exist (unless the workflow wrote since)."""
     with transaction(sessions) as session:
         enrolment = session.get(Enrolment, enrolment_id)
         if enrolment is not None and enrolment.seq == 0:
             enrolment.status = Status.CANCELLED.value
 
 
+async def _release_unless_started(sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str) -> None:
+    """After a failed start: release the reservation only when its workflow certainly does not exist.
+
+    A start that timed out or lost its connection may have been accepted by the server; that
+    workflow would write the row back beside the member's next purchase. Such a reservation is
+    kept, and the member's retry joins it (see ``_reserve``).
+    """
+    if not await lifecycle.workflow_may_exist(enrolment_id):
+        await asyncio.to_thread(_release, sessions, enrolment_id)
+
+
 async def enrol(
     *, sessions: SessionFactory, lifecycle: Lifecycle, principal: Principal, credential_id: str
 ) -> EnrolmentCreated:
-    """Buy a credential: reserve the enrolment, start its workflow, return its checkout."""
+    """Buy a credential: reserve the enrolment, start (or join) its workflow, return its checkout."""
     enrolment_id, doc = await asyncio.to_thread(_reserve, sessions, principal, credential_id)
     try:
         await lifecycle.begin(
@@ -126,12 +148,13 @@ async def enrol(
             summary=f"{doc.title} · {principal.email or principal.sub}",
         )
     except BaseException:
-        # Also on cancellation: a reservation without a workflow must not block a new purchase.
-        await asyncio.to_thread(_release, sessions, enrolment_id)
+        # Also on cancellation (a client gone): a reservation without a workflow must not block a
+        # new purchase. Shielded, so a repeated cancellation cannot cut the check short.
+        await asyncio.shield(_release_unless_started(sessions, lifecycle, enrolment_id))
         raise
-    # From here the workflow owns the enrolment: if its checkout is slow to answer, the
-    # purchase stays open (a retry is told already_enrolled, with this enrolment's id), never
-    # released under a running workflow that would write it back beside a second purchase.
+    # From here the workflow owns the enrolment: if its checkout is slow to answer, the purchase
+    # stays open, never released under a running workflow. A retry joins it (201, this id) until
+    # the workflow has written; after that it is told already_enrolled, with this id.
     info: CheckoutInfo = await lifecycle.checkout(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,9 +131,9 @@ def rubric_of(session: Session, *, submission: Submission) -> dict[str, Any]:
 
 
 def enrolment_detail(
-    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str
+    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str, now: datetime
 ) -> dict[str, Any]:
-    """One enrolment as its member sees it: status, open checkout, sections with their work."""
+    """One enrolment as its member sees it at ``now``: status, open checkout, sections with their work."""
     row = session.exec(
         _learning_query().where(col(Enrolment.id) == enrolment_id, col(Enrolment.member_id) == member_id)
     ).first()
@@ -165,7 +166,7 @@ def enrolment_detail(
                     "response": latest[t.id].response if t.id in latest else None,
                     "version": latest[t.id].version if t.id in latest else None,
                     "saved_at": latest[t.id].saved_at if t.id in latest else None,
-                    "editable": work.section_editable(enrolment, s.id),
+                    "editable": work.section_editable(enrolment, s.id, now=now),
                 }
                 for t in tasks
                 if t.section_id == s.id

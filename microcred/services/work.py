@@ -44,11 +44,26 @@ def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
     )
 
 
-def section_editable(enrolment: Enrolment, section_id: str) -> bool:
-    """Work is editable while in progress; on a later attempt only in the sections that failed."""
+def edit_refusal(enrolment: Enrolment, section_id: str, *, now: datetime) -> str | None:
+    """Why the member cannot edit a section's tasks at ``now``, or None when they can.
+
+    The one editing rule: work is editable while in progress, before the deadline, and on a
+    later attempt only in the sections that failed.
+    """
     if enrolment.status != "in_progress":
-        return False
-    return enrolment.editable_sections is None or section_id in enrolment.editable_sections
+        return "this task cannot be edited now"
+    if enrolment.editable_sections is not None and section_id not in enrolment.editable_sections:
+        return "this task cannot be edited now"
+    if enrolment.due_at is not None and now >= enrolment.due_at:
+        # The workflow expires the enrolment at this moment; until its timer has run (a worker
+        # restarting, say), the status still reads in_progress, but the deadline holds.
+        return "the submission deadline has passed"
+    return None
+
+
+def section_editable(enrolment: Enrolment, section_id: str, *, now: datetime) -> bool:
+    """Whether the member can edit a section's tasks at ``now`` (see ``edit_refusal``)."""
+    return edit_refusal(enrolment, section_id, now=now) is None
 
 
 def save_response(
@@ -58,22 +73,9 @@ def save_response(
     task = session.get(Task, (enrolment.credential_id, task_id))
     if task is None:
         raise NotFound("no such task in this credential", task_id=task_id)
-    if not section_editable(enrolment, task.section_id):
-        raise NotEditable(
-            "this task cannot be edited now",
-            task_id=task_id,
-            status=enrolment.status,
-            section_id=task.section_id,
-        )
-    if enrolment.due_at is not None and now >= enrolment.due_at:
-        # The workflow expires the enrolment at this moment; until its timer has run (a worker
-        # restarting, say), the status still reads in_progress, but the deadline holds.
-        raise NotEditable(
-            "the submission deadline has passed",
-            task_id=task_id,
-            status=enrolment.status,
-            section_id=task.section_id,
-        )
+    refused = edit_refusal(enrolment, task.section_id, now=now)
+    if refused is not None:
+        raise NotEditable(refused, task_id=task_id, status=enrolment.status, section_id=task.section_id)
     current = session.exec(
         select(sa.func.max(TaskResponse.version)).where(
             TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id

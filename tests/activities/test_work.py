@@ -11,6 +11,7 @@ from microcred.contracts import Status
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotEditable, NotFound
 from microcred.models import Enrolment, TaskResponse
+from microcred.services import work
 from tests.activities.builders import Seeded, add_member, enrolment, save
 from tests.support import uid
 
@@ -84,6 +85,20 @@ def test_work_is_not_editable_once_the_deadline_has_passed(sessions: SessionFact
         assert row is not None
         row.due_at = datetime.now(UTC) + timedelta(hours=1)
     assert save(sessions, seeded, "plan-1", "in time") == 1
+
+
+def test_the_shown_and_the_applied_rule_agree_at_the_deadline(sessions: SessionFactory) -> None:
+    """``section_editable`` (the enrolment's ``editable`` flags) turns false at ``due_at`` exactly."""
+    seeded = enrolment(sessions, attempt=2, editable_sections=["reflect"])
+    with sessions() as session:
+        row = session.get(Enrolment, seeded.enrolment_id)
+        assert row is not None and row.due_at is not None
+        before, at = row.due_at - timedelta(microseconds=1), row.due_at
+        assert work.section_editable(row, "reflect", now=before)
+        assert not work.section_editable(row, "reflect", now=at)
+        assert not work.section_editable(row, "plan", now=before)
+        assert work.edit_refusal(row, "reflect", now=at) == "the submission deadline has passed"
+        assert work.edit_refusal(row, "plan", now=at) == "this task cannot be edited now"
 
 
 def test_a_later_attempt_edits_only_the_sections_listed(sessions: SessionFactory) -> None:

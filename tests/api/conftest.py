@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.deps import AppState
@@ -16,6 +18,7 @@ from microcred.auth import TokenVerifier, issue_token
 from microcred.badges import BadgeIssuer
 from microcred.db import SessionFactory
 from microcred.identity import Role
+from microcred.payments import PaymentGateway
 from tests.support import Running, credential_doc, running_worker, test_settings, uid
 
 SECRET = "api-test-secret-0123456789abcdef0123456789"
@@ -76,13 +79,16 @@ class Api:
         return str(items[enrolment_id]["status"])
 
 
-@pytest.fixture
-async def api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def serving(
+    client: Client, sessions: SessionFactory, *, gateway: PaymentGateway | None = None
+) -> AsyncIterator[Api]:
+    """The API with a worker of its own (taking payments through ``gateway``, offline by default)."""
     settings = test_settings(auth_secret=SECRET)
-    async with running_worker(ts_env.client, own_sqlite) as run:
+    async with running_worker(client, sessions, gateway=gateway) as run:
         state = AppState(
             settings=settings,
-            sessions=own_sqlite,
+            sessions=sessions,
             lifecycle=run.lifecycle,
             verifier=TokenVerifier(secret=SECRET, jwks_url=None),
             issuer=BadgeIssuer.from_settings(settings),
@@ -91,7 +97,13 @@ async def api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) -> AsyncI
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                yield Api(http=http, run=run, sessions=own_sqlite)
+                yield Api(http=http, run=run, sessions=sessions)
+
+
+@pytest.fixture
+async def api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) -> AsyncIterator[Api]:
+    async with serving(ts_env.client, own_sqlite) as api:
+        yield api
 
 
 async def eventually_status(api: Api, member: str, enrolment_id: str, status: str) -> dict[str, Any]:

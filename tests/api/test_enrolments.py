@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import CheckoutInfo
+from microcred.db import SessionFactory, transaction
 from microcred.errors import Unavailable
 from microcred.lifecycle import Lifecycle
-from tests.api.conftest import Api, Flow, eventually, eventually_status
-from tests.support import uid
+from microcred.models import Enrolment
+from microcred.payments import CheckoutSpec, OfflineGateway, OpenedCheckout
+from microcred.services import enrolments
+from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
+from tests.support import API_BASE, uid
+from tests.support import member as new_member
 
 
 def code(response: object) -> str:
@@ -40,7 +52,8 @@ async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The workflow started but its checkout did not answer in time: the 503 leaves the purchase
-    to the workflow, which opens the checkout; a retry is pointed at it, never a second purchase."""
+    to the workflow, which opens the checkout; once it has, a retry is pointed at it, never a
+    second purchase."""
     answer = Lifecycle.checkout
 
     async def too_late(lifecycle: Lifecycle, enrolment_id: str) -> CheckoutInfo:
@@ -57,16 +70,229 @@ async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
     [item] = await api.learning(member)
     assert item["status"] == "awaiting_payment"
 
-    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
-    assert again.status_code == 409 and code(again) == "already_enrolled"
-    assert again.json()["detail"]["enrolment_id"] == item["enrolment_id"]
-
     async def checkout_open() -> str | None:
         detail = await api.http.get(f"/api/v1/enrolments/{item['enrolment_id']}", headers=headers)
         return detail.json()["checkout_url"]  # type: ignore[no-any-return]
 
     assert await eventually(checkout_open)
+    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert again.status_code == 409 and code(again) == "already_enrolled"
+    assert again.json()["detail"]["enrolment_id"] == item["enrolment_id"]
     assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+
+
+class HeldGateway(OfflineGateway):
+    """Offline checkouts that open only once ``release`` is set: until then the enrolment's
+    workflow runs but has not written its row (seq 0)."""
+
+    def __init__(self) -> None:
+        super().__init__(api_base_url=API_BASE)
+        self.release = asyncio.Event()
+
+    async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
+        await self.release.wait()
+        return await super().create_checkout(spec)
+
+
+def release_when_asked(monkeypatch: pytest.MonkeyPatch, gateway: HeldGateway, *, requests: int) -> None:
+    """Let the checkout open once ``requests`` purchase requests have asked for it, that is once
+    each has reserved and started (or joined) the workflow, so none of them races its first write."""
+    answer = Lifecycle.checkout
+    asked = 0
+
+    async def checkout(lifecycle: Lifecycle, enrolment_id: str) -> CheckoutInfo:
+        nonlocal asked
+        asked += 1
+        if asked == requests:
+            gateway.release.set()
+        return await answer(lifecycle, enrolment_id)
+
+    monkeypatch.setattr(Lifecycle, "checkout", checkout)
+
+
+async def test_a_start_lost_after_the_server_took_it_keeps_the_purchase_and_a_retry_joins_it(
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start's answer is lost (a timeout) after the workflow really started: the purchase is
+    not released under it, and the member's retry gets that same purchase with its checkout."""
+    gateway = HeldGateway()
+    async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
+        client = api.run.client
+        start = client.start_workflow
+
+        async def started_then_lost(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(client, "start_workflow", start)  # only the first answer is lost
+            await start(*args, **kwargs)
+            raise RPCError("the start's answer timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+        monkeypatch.setattr(client, "start_workflow", started_then_lost)
+        release_when_asked(monkeypatch, gateway, requests=1)
+        credential = await api.publish()
+        member = uid("member")
+        headers = api.auth("member", member)
+        buy = {"credential_id": credential["id"]}
+        try:
+            first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+            assert first.status_code == 503 and code(first) == "unavailable"
+            [item] = await api.learning(member)
+            assert item["status"] == "awaiting_payment"  # kept: its workflow runs
+
+            again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+            assert again.status_code == 201, again.text
+            assert again.json()["id"] == item["enrolment_id"]
+            assert again.json()["checkout_url"] and again.json()["checkout_session_id"]
+            assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+        finally:
+            gateway.release.set()
+
+
+async def test_a_start_that_never_reached_the_server_releases_the_purchase(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Temporal says no workflow has the enrolment's id: the reservation is released, so it
+    blocks no new purchase."""
+    client = api.run.client
+    start = client.start_workflow
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(client, "start_workflow", start)
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+    monkeypatch.setattr(client, "start_workflow", refused)
+    credential = await api.publish()
+    member = uid("member")
+    headers = api.auth("member", member)
+    buy = {"credential_id": credential["id"]}
+    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert first.status_code == 503 and code(first) == "unavailable"
+    [released] = await api.learning(member)
+    assert released["status"] == "cancelled"
+
+    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != released["enrolment_id"] and again.json()["checkout_url"]
+    statuses = {i["enrolment_id"]: i["status"] for i in await api.learning(member)}
+    assert statuses == {again.json()["id"]: "awaiting_payment", released["enrolment_id"]: "cancelled"}
+
+
+async def test_a_failed_start_whose_fate_is_unknown_keeps_the_purchase_and_a_retry_starts_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start failed and Temporal could not say whether the workflow exists: the purchase is
+    kept (it may run), and the member's retry starts its workflow and answers its checkout."""
+    client = api.run.client
+    start, describe = client.start_workflow, WorkflowHandle.describe
+
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(client, "start_workflow", start)
+        raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
+
+    async def unanswered(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(WorkflowHandle, "describe", describe)
+        raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
+
+    monkeypatch.setattr(client, "start_workflow", refused)
+    monkeypatch.setattr(WorkflowHandle, "describe", unanswered)
+    credential = await api.publish()
+    member = uid("member")
+    headers = api.auth("member", member)
+    buy = {"credential_id": credential["id"]}
+    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert first.status_code == 503 and code(first) == "unavailable"
+    [item] = await api.learning(member)
+    assert item["status"] == "awaiting_payment"
+
+    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == item["enrolment_id"] and again.json()["checkout_url"]
+    assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+
+
+async def test_a_purchase_cancelled_after_its_workflow_started_is_kept(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request is cancelled (the client went away) while the start's answer is on its way:
+    the workflow exists, so the purchase stays open for it; the member's retry finds it."""
+    client = api.run.client
+    start = client.start_workflow
+    started = asyncio.Event()
+
+    async def started_then_stuck(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(client, "start_workflow", start)
+        await start(*args, **kwargs)
+        started.set()
+        await asyncio.Event().wait()  # the answer never comes
+
+    monkeypatch.setattr(client, "start_workflow", started_then_stuck)
+    credential = await api.publish()
+    buyer = new_member()
+    buying = asyncio.create_task(
+        enrolments.enrol(
+            sessions=api.sessions,
+            lifecycle=api.run.lifecycle,
+            principal=buyer,
+            credential_id=credential["id"],
+        )
+    )
+    await started.wait()
+    buying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await buying
+    [item] = await api.learning(buyer.sub)
+    assert item["status"] == "awaiting_payment"
+
+    again = await api.http.post(
+        "/api/v1/enrolments", json={"credential_id": credential["id"]}, headers=api.auth("member", buyer.sub)
+    )
+    # The same purchase: joined (201) while its workflow has not written, pointed at once it has.
+    if again.status_code == 201:
+        assert again.json()["id"] == item["enrolment_id"]
+    else:
+        assert again.status_code == 409 and code(again) == "already_enrolled", again.text
+        assert again.json()["detail"]["enrolment_id"] == item["enrolment_id"]
+    assert [i["status"] for i in await api.learning(buyer.sub)] == ["awaiting_payment"]
+
+
+async def test_a_second_request_while_the_first_waits_for_its_checkout_gets_the_same_purchase(
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double click: both requests answer with the one purchase and its one checkout."""
+    gateway = HeldGateway()
+    async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
+        release_when_asked(monkeypatch, gateway, requests=2)
+        credential = await api.publish()
+        member = uid("member")
+        headers = api.auth("member", member)
+        buy = {"credential_id": credential["id"]}
+        try:
+            first = asyncio.create_task(api.http.post("/api/v1/enrolments", json=buy, headers=headers))
+            assert await eventually(lambda: api.learning(member))  # reserved, waiting for the checkout
+            second = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+        finally:
+            gateway.release.set()  # had the second not asked for the checkout, the first still ends
+        answers = [await first, second]
+        assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+        assert answers[0].json() == answers[1].json()
+        [item] = await api.learning(member)
+        assert item["enrolment_id"] == answers[0].json()["id"] and item["status"] == "awaiting_payment"
+
+
+async def test_simultaneous_purchases_end_with_one_enrolment(api: Api) -> None:
+    credential = await api.publish()
+    member = uid("member")
+    headers = api.auth("member", member)
+    buy = {"credential_id": credential["id"]}
+    answers = await asyncio.gather(
+        *(api.http.post("/api/v1/enrolments", json=buy, headers=headers) for _ in range(3))
+    )
+    [item] = await api.learning(member)
+    assert item["status"] == "awaiting_payment"
+    for answer in answers:
+        if answer.status_code == 201:
+            assert answer.json()["id"] == item["enrolment_id"]
+        else:
+            assert answer.status_code == 409 and code(answer) == "already_enrolled", answer.text
+    assert any(a.status_code == 201 for a in answers)
 
 
 async def test_buying_an_unknown_credential_is_404(api: Api) -> None:
@@ -120,6 +346,25 @@ async def test_task_saves_are_versioned_and_shown(flow: Flow) -> None:
     task = next(t for s in detail["sections"] for t in s["tasks"] if t["id"] == "plan-1")
     assert (task["response"], task["version"], task["editable"]) == ("final", 2, True)
     assert detail["sections"][0]["resources"] == [{"title": "Guide", "url": "https://example.org/guide"}]
+
+
+async def test_nothing_is_editable_once_the_deadline_has_passed(flow: Flow) -> None:
+    """Before the workflow's deadline timer has marked it expired, the row still reads in_progress:
+    the enrolment shows every task read-only, as the save refuses it."""
+    await flow.paid()
+    assert (await flow.save("plan-1")).status_code == 200
+    with transaction(flow.api.sessions) as session:
+        row = session.get(Enrolment, flow.enrolment_id)
+        assert row is not None
+        row.due_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    detail = (await flow.api.http.get(flow.url(), headers=flow.me)).json()
+    assert detail["status"] == "in_progress"
+    editable = {t["id"]: t["editable"] for s in detail["sections"] for t in s["tasks"]}
+    assert editable == {"plan-1": False, "plan-2": False, "reflect-1": False}
+    late = await flow.save("reflect-1")
+    assert late.status_code == 409 and code(late) == "not_editable"
+    assert late.json()["detail"]["message"] == "the submission deadline has passed"
 
 
 async def test_saving_before_payment_or_an_unknown_task(flow: Flow) -> None:
