@@ -15,6 +15,8 @@ from microcred.services import work
 from tests.support import publish, uid
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The deadline lies ahead of the wall clock (saves after it are refused), whenever the tests run.
+DUE_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(days=300)
 # The required tasks of tests.support.credential_doc (plan-2 is optional).
 REQUIRED = ["plan-1", "reflect-1"]
 
@@ -62,7 +64,7 @@ def enrolment(
                 status=status.value,
                 attempt=attempt,
                 purchased_at=AT,
-                due_at=AT + timedelta(days=300),
+                due_at=DUE_AT,
                 submitted_at=AT if status is Status.UNDER_REVIEW else None,
                 review_due_at=AT + timedelta(days=14) if status is Status.UNDER_REVIEW else None,
                 evaluator_id=evaluator_id,
@@ -80,7 +82,7 @@ def view(seeded: Seeded, *, seq: int, status: Status, **fields: Any) -> Enrolmen
         "status": status,
         "attempt": 1,
         "purchased_at": AT,
-        "due_at": AT + timedelta(days=300),
+        "due_at": DUE_AT,
         "submitted_at": None,
         "review_due_at": None,
         "decision": None,
