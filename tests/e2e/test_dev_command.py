@@ -108,8 +108,10 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
             assert paid.status_code == 303
 
             def in_progress() -> bool:
-                items = http.get("/api/v1/me/learning", headers=member).json()["items"]
-                return bool(items[0]["status"] == "in_progress")
+                """Paid, and the payment's duties done (the community's access is granted after)."""
+                [item] = http.get("/api/v1/me/learning", headers=member).json()["items"]
+                community = item["community"]
+                return bool(item["status"] == "in_progress" and (community is None or community["access"]))
 
             wait_for(in_progress)
             saved = http.put(
