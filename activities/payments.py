@@ -61,6 +61,7 @@ class PaymentActivities:
                     customer_email=email,
                     success_url=f"{self._api_base_url}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
                     cancel_url=f"{self._api_base_url}/checkout/cancelled?enrolment_id={request.enrolment_id}",
+                    attempt=activity.info().attempt,
                 )
             )
         except PaymentRejected as rejected:
@@ -119,6 +120,7 @@ class PaymentActivities:
                     currency=payment.paid_currency or payment.currency,
                 ),
                 idempotency_key=request.idempotency_key,
+                attempt=activity.info().attempt,
             )
         except PaymentRejected as rejected:
             raise _rejected(rejected) from rejected

@@ -28,6 +28,7 @@ class CheckoutSpec:
     customer_email: str | None
     success_url: str
     cancel_url: str
+    attempt: int = 1  # the activity's attempt (a provider that replays errors under a key needs it)
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class PaymentGateway(Protocol):
         (its webhook may still be on its way)."""
         ...
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
-        """Refund what is left of ``charge``. Idempotent by key."""
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
+        """Refund what is left of ``charge``. Idempotent by key (``attempt``: the activity's)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -96,7 +97,7 @@ class OfflineGateway:
         # took is recorded before its event is delivered: nothing is held here.
         return None
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
         return IssuedRefund(refund_id=f"re_offline_{_digest(idempotency_key)}", amount=charge.amount)
 
     async def aclose(self) -> None:

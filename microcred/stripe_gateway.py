@@ -13,14 +13,22 @@ What the calls raise::
     ├── APIConnectionError       network error or timeout
     ├── RateLimitError           429
     └── APIError                 5xx, or 409 while another request with the same key is running
+
+A 5xx is not always transient under a key: Stripe saves the first answer it gave to a key once
+the endpoint began to run, a 500 included, and replays it to every retry with that key for 24
+hours. So when a keyed write still answers 5xx after the SDK's retries, the call asks once more
+under a key of this attempt's own (``<key>:attempt-<n>``); a refund first looks for the refund the
+failed request may have made. A checkout opened twice this way leaves an unused session that
+expires by itself; a second refund of a refunded payment is refused by Stripe.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import stripe
 from stripe.params import RefundCreateParams
@@ -29,6 +37,8 @@ from stripe.params.checkout import SessionCreateParams
 from microcred.config import Settings
 from microcred.contracts import CheckoutRequest, PurchaseKind
 from microcred.payments import CheckoutSpec, IssuedRefund, OpenedCheckout, PaidCharge, PaymentRejected
+
+T = TypeVar("T")
 
 # The SDK retries connection errors, 409 and 5xx itself, with the same idempotency key.
 MAX_NETWORK_RETRIES = 2
@@ -129,9 +139,14 @@ class StripeGateway:
     async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
         request = spec.request
         doing = f"open the {request.kind.value} checkout of enrolment {request.enrolment_id}"
+        params = checkout_params(spec)
         with _refusals_rejected(doing):
-            session = await self._client.v1.checkout.sessions.create_async(
-                params=checkout_params(spec), options={"idempotency_key": request.idempotency_key}
+            session = await _keyed(
+                lambda key: self._client.v1.checkout.sessions.create_async(
+                    params=params, options={"idempotency_key": key}
+                ),
+                request.idempotency_key,
+                spec.attempt,
             )
         if not session.url:
             # A replay of the same key returns the same body, so retrying cannot help.
@@ -162,20 +177,42 @@ class StripeGateway:
             currency=session.currency or "",
         )
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
         payment_intent = charge.payment_intent or await self._payment_intent_of(charge.checkout_session_id)
         params: RefundCreateParams = {
             "payment_intent": payment_intent,
             "metadata": {"checkout_session_id": charge.checkout_session_id},
         }
+
+        async def create(key: str) -> stripe.Refund:
+            if key != idempotency_key:  # the keyed request failed, but it may have refunded
+                made = await self._refund_made(payment_intent, charge.checkout_session_id)
+                if made is not None:
+                    return made
+            return await self._client.v1.refunds.create_async(params=params, options={"idempotency_key": key})
+
         with _refusals_rejected(f"refund checkout session {charge.checkout_session_id}"):
-            refund = await self._client.v1.refunds.create_async(
-                params=params, options={"idempotency_key": idempotency_key}
-            )
+            refund = await _keyed(create, idempotency_key, attempt)
         return IssuedRefund(refund_id=refund.id, amount=refund.amount)
 
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe 16
+
+    async def _refund_made(self, payment_intent: str, checkout_session_id: str) -> stripe.Refund | None:
+        """The refund a request of ours made for this session, unless it failed."""
+        listed = await self._client.v1.refunds.list_async(
+            params={"payment_intent": payment_intent, "limit": 100}
+        )
+        for refund in listed.data:
+            tags = refund.metadata
+            ours = (
+                tags is not None
+                and "checkout_session_id" in tags
+                and tags["checkout_session_id"] == checkout_session_id
+            )
+            if ours and refund.status not in ("failed", "canceled"):
+                return refund
+        return None
 
     async def _payment_intent_of(self, checkout_session_id: str) -> str:
         with _refusals_rejected(f"read checkout session {checkout_session_id}"):
@@ -187,6 +224,17 @@ class StripeGateway:
                 f"(status {session.status}, payment status {session.payment_status}): nothing to refund"
             )
         return intent if isinstance(intent, str) else intent.id
+
+
+async def _keyed(call: Callable[[str], Awaitable[T]], key: str, attempt: int) -> T:
+    """``call(key)``; after a lasting 5xx (which Stripe may replay to every retry with ``key``),
+    ``call`` once more under this attempt's own key (see the module docstring)."""
+    try:
+        return await call(key)
+    except stripe.APIError as error:
+        if error.http_status is None or error.http_status < 500:
+            raise
+    return await call(f"{key}:attempt-{attempt}")
 
 
 def _aware(moment: datetime) -> datetime:

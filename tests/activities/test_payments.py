@@ -172,7 +172,7 @@ class RefusingGateway:
     async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
         raise PaymentRejected("Invalid API key provided")
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
         raise PaymentRejected("This charge cannot be refunded")
 
     async def aclose(self) -> None:

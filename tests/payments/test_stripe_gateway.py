@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import SimpleNamespace
@@ -541,6 +542,21 @@ async def test_a_server_error_is_retried_with_the_same_key(gateway_over: Gateway
     assert second.content == first.content
 
 
+async def test_a_lasting_server_error_is_asked_once_more_under_a_key_of_the_attempt(
+    gateway_over: GatewayFactory,
+) -> None:
+    # Stripe keeps a 500 under its key and replays it: every retry with that key gets it again.
+    saved = stripe_error(500, "api_error", "Sorry, something went wrong.")
+    gateway, api = gateway_over(saved, saved, saved, created_session())
+
+    opened = await gateway.create_checkout(replace(spec(), attempt=3))
+
+    assert opened.session_id == SESSION_ID
+    key = "enrolment:enr-7f3a:purchase:1"
+    assert api.keys == [key] * 3 + [f"{key}:attempt-3"]
+    assert len({r.content for r in api.requests}) == 1
+
+
 async def test_a_lasting_server_error_propagates_for_a_retry(gateway_over: GatewayFactory) -> None:
     gateway, api = gateway_over(stripe_error(503, "api_error", "Stripe is temporarily unavailable."))
 
@@ -549,7 +565,8 @@ async def test_a_lasting_server_error_propagates_for_a_retry(gateway_over: Gatew
 
     assert not isinstance(raised.value, PaymentRejected)
     assert raised.value.http_status == 503
-    assert api.keys == ["enrolment:enr-7f3a:purchase:1"] * 3
+    key = "enrolment:enr-7f3a:purchase:1"
+    assert api.keys == [key] * 3 + [f"{key}:attempt-1"] * 3
     assert len({r.content for r in api.requests}) == 1
 
 
@@ -677,14 +694,66 @@ async def test_an_unknown_session_is_rejected(gateway_over: GatewayFactory) -> N
     assert isinstance(rejected.value.__cause__, stripe.InvalidRequestError)
 
 
+def listed_refunds(*refunds: dict[str, Any]) -> Reply:
+    """Stripe's answer to GET /v1/refunds?payment_intent=...: a list object."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        listed = {"object": "list", "url": "/v1/refunds", "has_more": False, "data": list(refunds)}
+        return httpx.Response(200, json=listed, headers={"request-id": "req_L1st"})
+
+    return reply
+
+
+def a_refund(*, session_id: str = SESSION_ID, status: str = "succeeded") -> dict[str, Any]:
+    return {
+        "id": "re_3QfZk2MicrocredMadeBefore",
+        "object": "refund",
+        "amount": 9900,
+        "currency": "usd",
+        "metadata": {"checkout_session_id": session_id},
+        "payment_intent": PAYMENT_INTENT,
+        "status": status,
+    }
+
+
 async def test_a_refund_server_error_propagates(gateway_over: GatewayFactory) -> None:
-    gateway, api = gateway_over(stripe_error(500, "api_error", "Sorry, something went wrong."))
+    failing = stripe_error(500, "api_error", "Sorry, something went wrong.")
+    gateway, api = gateway_over(failing, failing, failing, listed_refunds(), failing)
 
     with pytest.raises(stripe.APIError) as raised:
-        await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
+        await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}", attempt=2)
 
     assert not isinstance(raised.value, PaymentRejected)
-    assert api.keys == [f"refund:{SESSION_ID}"] * 3
+    assert api.keys == [f"refund:{SESSION_ID}"] * 3 + [None] + [f"refund:{SESSION_ID}:attempt-2"] * 3
+
+
+async def test_after_a_lasting_server_error_the_refund_it_made_is_found(gateway_over: GatewayFactory) -> None:
+    failing = stripe_error(500, "api_error", "Sorry, something went wrong.")
+    others = [a_refund(session_id="cs_test_another"), a_refund(status="failed")]
+    gateway, api = gateway_over(failing, failing, failing, listed_refunds(*others, a_refund()))
+
+    issued = await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
+
+    assert issued == IssuedRefund(refund_id="re_3QfZk2MicrocredMadeBefore", amount=9900)
+    listing = api.requests[-1]
+    assert listing.method == "GET" and listing.url.path == "/v1/refunds"
+    assert dict(listing.url.params) == {"payment_intent": PAYMENT_INTENT, "limit": "100"}
+    assert [r.method for r in api.requests] == ["POST"] * 3 + ["GET"]  # no second refund asked
+
+
+async def test_after_a_lasting_server_error_with_no_refund_made_one_is_asked_under_a_new_key(
+    gateway_over: GatewayFactory,
+) -> None:
+    failing = stripe_error(500, "api_error", "Sorry, something went wrong.")
+    gateway, api = gateway_over(
+        failing, failing, failing, listed_refunds(a_refund(status="failed")), created_refund()
+    )
+
+    issued = await gateway.refund(paid(), idempotency_key=f"refund:{SESSION_ID}")
+
+    assert issued.refund_id == "re_3QfZk2Microcred1x2y3z4w"
+    assert api.keys[-1] == f"refund:{SESSION_ID}:attempt-1"
+    assert api.requests[-1].content == api.requests[0].content
 
 
 # --- closing a checkout when its window passes --------------------------------------------------

@@ -17,7 +17,7 @@ from tests.support import API_BASE, member, publish, running_worker, webhook_rec
 
 
 class RefusingGateway(OfflineGateway):
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
         raise PaymentRejected("charge_already_refunded: the charge was refunded elsewhere")
 
 
@@ -25,8 +25,8 @@ class PartlyRefundedGateway(OfflineGateway):
     """4000 of every charge were refunded already (in Stripe's dashboard, say): a refund gives
     back the rest."""
 
-    async def refund(self, charge: PaidCharge, *, idempotency_key: str) -> IssuedRefund:
-        issued = await super().refund(charge, idempotency_key=idempotency_key)
+    async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
+        issued = await super().refund(charge, idempotency_key=idempotency_key, attempt=attempt)
         return IssuedRefund(refund_id=issued.refund_id, amount=charge.amount - 4000)
 
 
