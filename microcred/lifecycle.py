@@ -6,6 +6,7 @@ it is the one place that knows workflow ids, update names and how Temporal repor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Coroutine
@@ -56,7 +57,7 @@ from workflows.refund import LatePaymentWorkflow
 
 log = logging.getLogger("microcred.lifecycle")
 
-# How long a failed start waits to learn whether its workflow exists (unknown keeps the enrolment).
+# How long to wait to learn whether a workflow exists (a failed start), or how it ended.
 DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 T = TypeVar("T")
@@ -98,8 +99,11 @@ class Lifecycle:
     async def begin(
         self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
     ) -> None:
-        """Start the enrolment's workflow (a retried start joins the run it started)."""
-        async with _translated():
+        """Start the enrolment's workflow (a retried start joins the run it started).
+
+        ``RunEnded`` when a run of this enrolment has already closed: it is never started again.
+        """
+        async with _translated(), _run_ended_raised():
             await self._client.start_workflow(
                 EnrolmentWorkflow.run,
                 EnrolmentInput(enrolment_id=enrolment_id, member_id=member_id, credential=credential),
@@ -232,11 +236,30 @@ class Lifecycle:
             raise errors.InvalidState(finished.message, **await self._ending(enrolment_id)) from finished
 
     async def _ending(self, enrolment_id: str) -> dict[str, str]:
-        """The final status of a finished enrolment, when its workflow reported one."""
-        with contextlib.suppress(WorkflowFailureError, RPCError):
-            ended: EnrolmentResult = await self._handle(enrolment_id).result(follow_runs=False)
-            return {"status": ended.status.value}
-        return {}
+        """The final status of a finished enrolment, when its workflow reported one in time (a
+        terminated run reports none; a run still open, should one have followed, is not waited for)."""
+        try:
+            ended: EnrolmentResult = await asyncio.wait_for(
+                self._handle(enrolment_id).result(follow_runs=False), DESCRIBE_TIMEOUT.total_seconds()
+            )
+        except WorkflowFailureError:  # terminated (by an operator) or failed: no status to name
+            return {}
+        except Exception:
+            log.warning("could not read how enrolment %s ended", enrolment_id, exc_info=True)
+            return {}
+        return {"status": ended.status.value}
+
+
+class RunEnded(errors.InvalidState):
+    """The enrolment's workflow has closed (and an enrolment's workflow never starts again)."""
+
+
+@asynccontextmanager
+async def _run_ended_raised() -> AsyncIterator[None]:
+    try:
+        yield
+    except WorkflowAlreadyStartedError as closed:  # REJECT_DUPLICATE: a closed run has this id
+        raise RunEnded("the enrolment's workflow has ended") from closed
 
 
 class _Finished(errors.InvalidState):

@@ -532,12 +532,11 @@ class EnrolmentWorkflow:
             await self._end_checkout("the payment window passed without payment")
             return
         paid = closed.paid
-        if paid is not None and not closed.matches:
-            # Refunded even if its alert came before (kept for the admins by an earlier release).
-            self._settle(paid)
-            await self._refuse_payment(paid)
-        elif paid is not None and self._settle(paid):
-            await self._apply_payment(paid)
+        if paid is not None and self._settle(paid):
+            if closed.matches:
+                await self._apply_payment(paid)
+            else:
+                await self._refuse_payment(paid)
         if self._s.checkout is not None:
             await self._end_checkout("the payment window passed without payment")
 
@@ -569,28 +568,31 @@ class EnrolmentWorkflow:
         async with self._lock:
             if not self._settle(payment):
                 return
-            refund = workflow.patched(CLOSE_CHECKOUTS)
-            done = "it is refunded" if refund else "refund it, or settle the difference with the member"
-            self._notice(
-                NotificationKind.OPERATOR_ALERT,
-                Audience.ADMINS,
-                None,
-                f"mismatch:{payment.checkout_session_id}",
-                subject=f"payment of the wrong amount for enrolment {self._id}",
-                message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
-                f"{payment.currency}, not the price asked, and was not applied: {done}",
-            )
-            if refund:
+            if workflow.patched(CLOSE_CHECKOUTS):
                 await self._refuse_payment(payment)
+            else:
+                self._alert_mismatch(payment, "refund it, or settle the difference with the member")
             self._changed()
 
     async def _refuse_payment(self, payment: PaymentConfirmed) -> None:
-        """Refund a payment of another amount than asked; the checkout it paid, which cannot be
-        paid again, ends with it."""
+        """A payment of another amount than asked: the admins are told, it is refunded, and the
+        checkout it paid, which cannot be paid again, ends with it."""
+        self._alert_mismatch(payment, "it is refunded")
         reason = "the payment was not the price asked"
         await self._refund(payment, reason=reason)
         if self._s.checkout is not None and self._s.checkout.session_id == payment.checkout_session_id:
             await self._end_checkout(f"{reason}; it is refunded")
+
+    def _alert_mismatch(self, payment: PaymentConfirmed, done: str) -> None:
+        self._notice(
+            NotificationKind.OPERATOR_ALERT,
+            Audience.ADMINS,
+            None,
+            f"mismatch:{payment.checkout_session_id}",
+            subject=f"payment of the wrong amount for enrolment {self._id}",
+            message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
+            f"{payment.currency}, not the price asked, and was not applied: {done}",
+        )
 
     def _settle(self, payment: PaymentConfirmed) -> bool:
         """Note the session as settled; False when it was already (a replayed or duplicated

@@ -14,7 +14,7 @@ from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, 
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
-from microcred.lifecycle import Lifecycle
+from microcred.lifecycle import Lifecycle, RunEnded
 from microcred.models import TERMINAL_STATUSES, Enrolment, Member
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel, work
@@ -146,6 +146,13 @@ async def enrol(
             member_id=principal.sub,
             credential=catalog.outline(doc),
             summary=f"{doc.title} · {principal.email or principal.sub}",
+        )
+    except RunEnded:
+        # A reservation kept after a failed start whose workflow then closed without ever writing
+        # (an operator terminated it, say): it is dead. Released, and this purchase starts anew.
+        await asyncio.to_thread(_release, sessions, enrolment_id)
+        return await enrol(
+            sessions=sessions, lifecycle=lifecycle, principal=principal, credential_id=credential_id
         )
     except BaseException:
         # Also on cancellation (a client gone): a reservation without a workflow must not block a

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlmodel import select
+from sqlmodel import col, select
 
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.lifecycle import Lifecycle
-from microcred.models import Credential, Enrolment, Payment, WebhookEvent
+from microcred.models import Credential, Enrolment, Payment, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
 
 COMPLETED = "checkout.session.completed"
@@ -159,6 +159,9 @@ async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, 
             return "amount_mismatch"
     elif await lifecycle.payment_confirmed(paid.enrolment_id, confirmed):
         return "delivered"
+    elif await asyncio.to_thread(_applied, sessions, paid.enrolment_id, session_id):
+        # The workflow found this payment itself when the checkout's window passed, and used it.
+        return "already_applied"
     await lifecycle.refund_late_payment(
         LatePayment(
             enrolment_id=paid.enrolment_id,
@@ -171,6 +174,18 @@ async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, 
         )
     )
     return "refunding_late_payment"
+
+
+def _applied(sessions: SessionFactory, enrolment_id: str, session_id: str) -> bool:
+    """Whether the enrolment's workflow fulfilled a purchase with this session's payment."""
+    fulfilled = (EventKind.PAYMENT_CONFIRMED.value, EventKind.ATTEMPT_STARTED.value)
+    with sessions() as session:
+        events = session.exec(
+            select(TimelineEntry).where(
+                TimelineEntry.enrolment_id == enrolment_id, col(TimelineEntry.kind).in_(fulfilled)
+            )
+        ).all()
+    return any((e.detail or {}).get("checkout_session_id") == session_id for e in events)
 
 
 def _mark_ended(sessions: SessionFactory, session_id: str, status: str) -> str | None:

@@ -18,6 +18,7 @@ from microcred.lifecycle import Lifecycle
 from microcred.models import Enrolment
 from microcred.payments import CheckoutSpec, OfflineGateway, OpenedCheckout
 from microcred.services import enrolments
+from microcred.temporal_names import enrolment_workflow_id
 from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
 from tests.support import API_BASE, uid
 from tests.support import member as new_member
@@ -275,6 +276,40 @@ async def test_a_second_request_while_the_first_waits_for_its_checkout_gets_the_
         assert answers[0].json() == answers[1].json()
         [item] = await api.learning(member)
         assert item["enrolment_id"] == answers[0].json()["id"] and item["status"] == "awaiting_payment"
+
+
+async def test_a_kept_purchase_whose_workflow_closed_unwritten_gives_way_to_a_new_one(
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A purchase kept after a lost start answer, whose workflow an operator then terminated
+    before it wrote anything: the member's next purchase is a new one, not an error for ever."""
+    gateway = HeldGateway()
+    async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
+        client = api.run.client
+        start = client.start_workflow
+
+        async def started_then_lost(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(client, "start_workflow", start)
+            await start(*args, **kwargs)
+            raise RPCError("the start's answer timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+        monkeypatch.setattr(client, "start_workflow", started_then_lost)
+        credential = await api.publish()
+        member = uid("member")
+        headers = api.auth("member", member)
+        buy = {"credential_id": credential["id"]}
+        lost = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+        assert lost.status_code == 503
+        [kept] = await api.learning(member)
+        await client.get_workflow_handle(enrolment_workflow_id(kept["enrolment_id"])).terminate("by hand")
+        gateway.release.set()
+
+        again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+
+        assert again.status_code == 201, again.text
+        assert again.json()["id"] != kept["enrolment_id"] and again.json()["checkout_url"]
+        statuses = {i["enrolment_id"]: i["status"] for i in await api.learning(member)}
+        assert statuses == {kept["enrolment_id"]: "cancelled", again.json()["id"]: "awaiting_payment"}
 
 
 async def test_simultaneous_purchases_end_with_one_enrolment(api: Api) -> None:

@@ -112,6 +112,8 @@ async def test_a_wrong_amount_not_yet_signalled_is_refunded_when_the_payment_win
         [cancelled] = h.timeline(e, "cancelled")
         assert cancelled.detail is not None and "not the price asked" in cancelled.detail["reason"]
         assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
+        [alert] = h.notes(e, "operator_alert", ADMINS)
+        assert "was paid 100 usd, not the price asked" in alert.body and "it is refunded" in alert.body
 
 
 async def test_checkout_ended_signal_cancels_only_for_the_open_session(
@@ -238,13 +240,13 @@ class Gates:
         refund, record = OfflineGateway.refund, NotificationActivities._record
 
         async def held_refund(
-            gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str
+            gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1
         ) -> IssuedRefund:
             gate = self.refunds.get(charge.checkout_session_id)
             if gate is not None:
                 self.reached.add(f"refund:{charge.checkout_session_id}")
                 await gate.wait()
-            return await refund(gateway, charge, idempotency_key=idempotency_key)
+            return await refund(gateway, charge, idempotency_key=idempotency_key, attempt=attempt)
 
         def held_record(activities: NotificationActivities, inp: NotifyInput) -> list[Notification]:
             gate = self.notices.get(inp.kind.value)
