@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from microcred.contracts import Mark, Outcome, Status
 from microcred.schemas import Slug
@@ -39,7 +39,7 @@ class TaskSave(Request):
 
 
 class SubmitBody(Request):
-    agree_terms: bool
+    agree_terms: StrictBool  # true or false only: "yes" is not an agreement
 
 
 class DecisionBody(Request):

@@ -72,7 +72,11 @@ class Telemetry:
                 self.metrics.requests.labels(method, template, str(status)).inc()
                 self.metrics.latency.labels(method, template).observe(elapsed)
             log.info(
-                "request",
+                "%s %s %s %.1f ms",
+                method,
+                template,
+                status,
+                elapsed * 1000,
                 extra={
                     "method": method,
                     "route": template,

@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run a Temporal worker (reads MICROCRED_* settings)")
     commands.add_parser("setup", help="run migrations and register search attributes (idempotent)")
 
-    token = commands.add_parser("token", help="print an HS256 bearer token signed with MICROCRED_AUTH_SECRET")
+    token = commands.add_parser(
+        "token",
+        help="print an HS256 bearer token signed with MICROCRED_AUTH_SECRET (else the dev data folder's)",
+    )
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", required=True, help="the user id")
     token.add_argument("--email")
@@ -89,13 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from datetime import timedelta
 
         from microcred.auth import issue_token
+        from microcred.dev import dev_auth_secret
 
-        if settings.auth_secret is None:
-            print("set MICROCRED_AUTH_SECRET first", file=sys.stderr)
+        secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
+        secret = secret or dev_auth_secret(settings.data_dir)
+        if secret is None:
+            print(
+                "set MICROCRED_AUTH_SECRET first (or run `make dev` once: then the secret it keeps "
+                f"in {settings.data_dir / 'dev-secrets.json'} is used)",
+                file=sys.stderr,
+            )
             return 2
         print(
             issue_token(
-                settings.auth_secret.get_secret_value(),
+                secret,
                 sub=args.sub,
                 role=Role(args.role),
                 email=args.email,

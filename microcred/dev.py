@@ -56,6 +56,14 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     return values
 
 
+def dev_auth_secret(data_dir: Path) -> str | None:
+    """The token secret ``microcred dev`` keeps in ``data_dir``, if it has run there."""
+    path = data_dir / "dev-secrets.json"
+    if not path.exists():
+        return None
+    return str(json.loads(path.read_text())["auth_secret"])
+
+
 def dev_settings(*, port: int, temporal_port: int, data_dir: Path, host: str) -> Settings:
     """Settings from the environment, with what the flags and the data folder decide."""
     base = Settings()

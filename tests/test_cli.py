@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,14 +40,30 @@ def test_token_is_signed_with_the_configured_secret() -> None:
     assert claims["exp"] - claims["iat"] == 2 * 24 * 3600
 
 
-def test_token_without_a_secret_says_what_to_set() -> None:
+def test_token_without_a_secret_says_what_to_set(tmp_path: Path) -> None:
     completed = subprocess.run(
         [MICROCRED, "token", "--role", "member", "--sub", "m"],
         capture_output=True,
         text=True,
         env={"PATH": ""},
+        cwd=tmp_path,  # no dev data folder here
     )
     assert completed.returncode == 2 and "MICROCRED_AUTH_SECRET" in completed.stderr
+    assert "make dev" in completed.stderr
+
+
+def test_token_after_make_dev_uses_the_data_folders_secret(tmp_path: Path) -> None:
+    """`microcred dev` keeps its generated secret in the data folder: tokens for more users work."""
+    secret = "dev-folder-secret-0123456789abcdef012345"
+    (tmp_path / "dev-secrets.json").write_text(json.dumps({"auth_secret": secret, "webhook_secret": "w"}))
+    completed = subprocess.run(
+        [MICROCRED, "token", "--role", "member", "--sub", "alice"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "MICROCRED_DATA_DIR": str(tmp_path)},
+    )
+    assert jwt.decode(completed.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "alice"
 
 
 @pytest.mark.parametrize(

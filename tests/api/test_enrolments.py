@@ -417,6 +417,11 @@ async def test_submit_needs_terms_and_every_required_task(flow: Flow) -> None:
     await flow.save("plan-1")
     no_terms = await flow.api.http.post(flow.url("/submit"), json={"agree_terms": False}, headers=flow.me)
     assert no_terms.status_code == 422 and code(no_terms) == "terms_not_agreed"
+    for not_a_yes in ("yes", "true", 1, None):  # only the JSON true agrees
+        vague = await flow.api.http.post(
+            flow.url("/submit"), json={"agree_terms": not_a_yes}, headers=flow.me
+        )
+        assert vague.status_code == 422 and vague.json()["detail"][0]["loc"] == ["body", "agree_terms"]
     incomplete = await flow.api.http.post(flow.url("/submit"), json={"agree_terms": True}, headers=flow.me)
     assert incomplete.status_code == 422 and code(incomplete) == "tasks_incomplete"
     assert incomplete.json()["detail"]["tasks"] == ["reflect-1"]
