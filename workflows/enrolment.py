@@ -812,6 +812,8 @@ class EnrolmentWorkflow:
     async def start_resubmission(self) -> CheckoutInfo:
         async with self._lock:
             self._check(self._check_resubmission_start)
+            if self._s.status is Status.AWAITING_RESUBMISSION_PAYMENT:
+                return self._checkout_info()  # started already (a second click): its open checkout
             self._s.status = Status.AWAITING_RESUBMISSION_PAYMENT
             self._s.checkout = None
             await self._open_checkout(EventKind.RESUBMISSION_STARTED, actor=self._member)
@@ -822,6 +824,8 @@ class EnrolmentWorkflow:
         self._check(self._check_resubmission_start)
 
     def _check_resubmission_start(self) -> None:
+        if self._s.status is Status.AWAITING_RESUBMISSION_PAYMENT and self._s.checkout is not None:
+            return
         rules.require_status(self._s, Status.RESUBMISSION_REQUESTED, action="start a resubmission")
         if self._s.due_at is not None and workflow.now() >= self._s.due_at:
             raise InvalidState("the submission deadline has passed", status=self._s.status.value)

@@ -478,6 +478,9 @@ async def test_resubmission_edits_only_failed_sections(flow: Flow) -> None:
     assert started.status_code == 201, started.text
     body = started.json()
     assert body["status"] == "awaiting_resubmission_payment" and body["checkout_url"]
+    # A second click answers with the same open checkout (no second one).
+    twice = await flow.api.http.post(flow.url("/resubmission"), headers=flow.me)
+    assert twice.status_code == 201 and twice.json() == body
     await flow.api.pay(body["checkout_session_id"])
     item = await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
     assert item["attempt"] == 2 and item["decision"] == "resubmit"

@@ -205,24 +205,27 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
         ]
 
 
-async def test_start_resubmission_is_refused_unless_a_resubmission_was_requested(
+async def test_start_resubmission_is_refused_before_a_resubmission_is_requested(
     ts_env: WorkflowEnvironment, db: SessionFactory
 ) -> None:
     doc = publish(db, credential_doc())
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
-        for step in ("awaiting_payment", "in_progress", "under_review", "awaiting_resubmission_payment"):
+        for step in ("awaiting_payment", "in_progress", "under_review"):
             if step == "in_progress":
                 await h.paid(e)
             elif step == "under_review":
                 await h.submit(e)
                 await h.assigned(e, evaluator)
-            elif step == "awaiting_resubmission_payment":
-                await h.decide(e, evaluator, unmet=["plan-c"])
-                await h.lifecycle.start_resubmission(e.id)
             error = await refused(h, e, h.lifecycle.start_resubmission(e.id), InvalidState)
             assert error.extra == {"status": step}
+        # Once started, starting again answers with the open checkout (a second click).
+        await h.decide(e, evaluator, unmet=["plan-c"])
+        started = await h.lifecycle.start_resubmission(e.id)
+        assert started.checkout_session_id is not None
+        assert await h.lifecycle.start_resubmission(e.id) == started
+        assert len(h.timeline(e, "resubmission_started")) == 1
 
 
 async def test_a_resubmission_paid_after_the_deadline_is_refunded_and_the_enrolment_expires(
