@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
@@ -26,6 +29,50 @@ from tests.support import member as new_member
 
 def code(response: object) -> str:
     return str(response.json()["detail"]["code"])  # type: ignore[attr-defined]
+
+
+def fail_once(
+    monkeypatch: pytest.MonkeyPatch, target: object, name: str, failure: Callable[..., Awaitable[Any]]
+) -> None:
+    """``target.name`` answers its next call with ``failure(original, *args, **kwargs)``, then
+    works as before."""
+    original = getattr(target, name)
+
+    async def once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(target, name, original)
+        return await failure(original, *args, **kwargs)
+
+    monkeypatch.setattr(target, name, once)
+
+
+async def unreachable(original: Any, *args: Any, **kwargs: Any) -> Any:
+    """Never reached the server."""
+    raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+async def answer_lost(original: Any, *args: Any, **kwargs: Any) -> Any:
+    """Done by the server, but its answer timed out on the way back."""
+    await original(*args, **kwargs)
+    raise RPCError("the answer timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
+
+
+@dataclass
+class Buyer:
+    """A new member buying ``credential_id`` through the API."""
+
+    api: Api
+    credential_id: str
+    sub: str = field(default_factory=lambda: uid("member"))
+
+    async def buy(self) -> httpx.Response:
+        return await self.api.http.post(
+            "/api/v1/enrolments",
+            json={"credential_id": self.credential_id},
+            headers=self.api.auth("member", self.sub),
+        )
+
+    async def learning(self) -> list[dict[str, Any]]:
+        return await self.api.learning(self.sub)
 
 
 async def test_enrol_answers_with_an_open_checkout(flow: Flow) -> None:
@@ -62,24 +109,22 @@ async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
         raise Unavailable("the lifecycle engine did not answer in time; try again")
 
     monkeypatch.setattr(Lifecycle, "checkout", too_late)
-    credential = await api.publish()
-    member = uid("member")
-    headers = api.auth("member", member)
-    buy = {"credential_id": credential["id"]}
-    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    buyer = Buyer(api, (await api.publish())["id"])
+    first = await buyer.buy()
     assert first.status_code == 503 and code(first) == "unavailable"
-    [item] = await api.learning(member)
+    [item] = await buyer.learning()
     assert item["status"] == "awaiting_payment"
 
     async def checkout_open() -> str | None:
+        headers = api.auth("member", buyer.sub)
         detail = await api.http.get(f"/api/v1/enrolments/{item['enrolment_id']}", headers=headers)
         return detail.json()["checkout_url"]  # type: ignore[no-any-return]
 
     assert await eventually(checkout_open)
-    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    again = await buyer.buy()
     assert again.status_code == 409 and code(again) == "already_enrolled"
     assert again.json()["detail"]["enrolment_id"] == item["enrolment_id"]
-    assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+    assert [i["status"] for i in await buyer.learning()] == ["awaiting_payment"]
 
 
 class HeldGateway(OfflineGateway):
@@ -118,31 +163,20 @@ async def test_a_start_lost_after_the_server_took_it_keeps_the_purchase_and_a_re
     not released under it, and the member's retry gets that same purchase with its checkout."""
     gateway = HeldGateway()
     async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
-        client = api.run.client
-        start = client.start_workflow
-
-        async def started_then_lost(*args: Any, **kwargs: Any) -> Any:
-            monkeypatch.setattr(client, "start_workflow", start)  # only the first answer is lost
-            await start(*args, **kwargs)
-            raise RPCError("the start's answer timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
-
-        monkeypatch.setattr(client, "start_workflow", started_then_lost)
+        fail_once(monkeypatch, api.run.client, "start_workflow", answer_lost)
         release_when_asked(monkeypatch, gateway, requests=1)
-        credential = await api.publish()
-        member = uid("member")
-        headers = api.auth("member", member)
-        buy = {"credential_id": credential["id"]}
+        buyer = Buyer(api, (await api.publish())["id"])
         try:
-            first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+            first = await buyer.buy()
             assert first.status_code == 503 and code(first) == "unavailable"
-            [item] = await api.learning(member)
+            [item] = await buyer.learning()
             assert item["status"] == "awaiting_payment"  # kept: its workflow runs
 
-            again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+            again = await buyer.buy()
             assert again.status_code == 201, again.text
             assert again.json()["id"] == item["enrolment_id"]
             assert again.json()["checkout_url"] and again.json()["checkout_session_id"]
-            assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+            assert [i["status"] for i in await buyer.learning()] == ["awaiting_payment"]
         finally:
             gateway.release.set()
 
@@ -152,27 +186,17 @@ async def test_a_start_that_never_reached_the_server_releases_the_purchase(
 ) -> None:
     """Temporal says no workflow has the enrolment's id: the reservation is released, so it
     blocks no new purchase."""
-    client = api.run.client
-    start = client.start_workflow
-
-    async def refused(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(client, "start_workflow", start)
-        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
-
-    monkeypatch.setattr(client, "start_workflow", refused)
-    credential = await api.publish()
-    member = uid("member")
-    headers = api.auth("member", member)
-    buy = {"credential_id": credential["id"]}
-    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    fail_once(monkeypatch, api.run.client, "start_workflow", unreachable)
+    buyer = Buyer(api, (await api.publish())["id"])
+    first = await buyer.buy()
     assert first.status_code == 503 and code(first) == "unavailable"
-    [released] = await api.learning(member)
+    [released] = await buyer.learning()
     assert released["status"] == "cancelled"
 
-    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    again = await buyer.buy()
     assert again.status_code == 201, again.text
     assert again.json()["id"] != released["enrolment_id"] and again.json()["checkout_url"]
-    statuses = {i["enrolment_id"]: i["status"] for i in await api.learning(member)}
+    statuses = {i["enrolment_id"]: i["status"] for i in await buyer.learning()}
     assert statuses == {again.json()["id"]: "awaiting_payment", released["enrolment_id"]: "cancelled"}
 
 
@@ -181,32 +205,18 @@ async def test_a_failed_start_whose_fate_is_unknown_keeps_the_purchase_and_a_ret
 ) -> None:
     """The start failed and Temporal could not say whether the workflow exists: the purchase is
     kept (it may run), and the member's retry starts its workflow and answers its checkout."""
-    client = api.run.client
-    start, describe = client.start_workflow, WorkflowHandle.describe
-
-    async def refused(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(client, "start_workflow", start)
-        raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
-
-    async def unanswered(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(WorkflowHandle, "describe", describe)
-        raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
-
-    monkeypatch.setattr(client, "start_workflow", refused)
-    monkeypatch.setattr(WorkflowHandle, "describe", unanswered)
-    credential = await api.publish()
-    member = uid("member")
-    headers = api.auth("member", member)
-    buy = {"credential_id": credential["id"]}
-    first = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    fail_once(monkeypatch, api.run.client, "start_workflow", unreachable)
+    fail_once(monkeypatch, WorkflowHandle, "describe", unreachable)
+    buyer = Buyer(api, (await api.publish())["id"])
+    first = await buyer.buy()
     assert first.status_code == 503 and code(first) == "unavailable"
-    [item] = await api.learning(member)
+    [item] = await buyer.learning()
     assert item["status"] == "awaiting_payment"
 
-    again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+    again = await buyer.buy()
     assert again.status_code == 201, again.text
     assert again.json()["id"] == item["enrolment_id"] and again.json()["checkout_url"]
-    assert [i["status"] for i in await api.learning(member)] == ["awaiting_payment"]
+    assert [i["status"] for i in await buyer.learning()] == ["awaiting_payment"]
 
 
 async def test_a_purchase_cancelled_after_its_workflow_started_is_kept(
@@ -261,20 +271,17 @@ async def test_a_second_request_while_the_first_waits_for_its_checkout_gets_the_
     gateway = HeldGateway()
     async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
         release_when_asked(monkeypatch, gateway, requests=2)
-        credential = await api.publish()
-        member = uid("member")
-        headers = api.auth("member", member)
-        buy = {"credential_id": credential["id"]}
+        buyer = Buyer(api, (await api.publish())["id"])
         try:
-            first = asyncio.create_task(api.http.post("/api/v1/enrolments", json=buy, headers=headers))
-            assert await eventually(lambda: api.learning(member))  # reserved, waiting for the checkout
-            second = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+            first = asyncio.create_task(buyer.buy())
+            assert await eventually(buyer.learning)  # reserved, waiting for the checkout
+            second = await buyer.buy()
         finally:
             gateway.release.set()  # had the second not asked for the checkout, the first still ends
         answers = [await first, second]
         assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
         assert answers[0].json() == answers[1].json()
-        [item] = await api.learning(member)
+        [item] = await buyer.learning()
         assert item["enrolment_id"] == answers[0].json()["id"] and item["status"] == "awaiting_payment"
 
 
@@ -285,42 +292,27 @@ async def test_a_kept_purchase_whose_workflow_closed_unwritten_gives_way_to_a_ne
     before it wrote anything: the member's next purchase is a new one, not an error for ever."""
     gateway = HeldGateway()
     async with serving(ts_env.client, own_sqlite, gateway=gateway) as api:
-        client = api.run.client
-        start = client.start_workflow
-
-        async def started_then_lost(*args: Any, **kwargs: Any) -> Any:
-            monkeypatch.setattr(client, "start_workflow", start)
-            await start(*args, **kwargs)
-            raise RPCError("the start's answer timed out", RPCStatusCode.DEADLINE_EXCEEDED, b"")
-
-        monkeypatch.setattr(client, "start_workflow", started_then_lost)
-        credential = await api.publish()
-        member = uid("member")
-        headers = api.auth("member", member)
-        buy = {"credential_id": credential["id"]}
-        lost = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+        fail_once(monkeypatch, api.run.client, "start_workflow", answer_lost)
+        buyer = Buyer(api, (await api.publish())["id"])
+        lost = await buyer.buy()
         assert lost.status_code == 503
-        [kept] = await api.learning(member)
-        await client.get_workflow_handle(enrolment_workflow_id(kept["enrolment_id"])).terminate("by hand")
+        [kept] = await buyer.learning()
+        handle = api.run.client.get_workflow_handle(enrolment_workflow_id(kept["enrolment_id"]))
+        await handle.terminate("by hand")
         gateway.release.set()
 
-        again = await api.http.post("/api/v1/enrolments", json=buy, headers=headers)
+        again = await buyer.buy()
 
         assert again.status_code == 201, again.text
         assert again.json()["id"] != kept["enrolment_id"] and again.json()["checkout_url"]
-        statuses = {i["enrolment_id"]: i["status"] for i in await api.learning(member)}
+        statuses = {i["enrolment_id"]: i["status"] for i in await buyer.learning()}
         assert statuses == {kept["enrolment_id"]: "cancelled", again.json()["id"]: "awaiting_payment"}
 
 
 async def test_simultaneous_purchases_end_with_one_enrolment(api: Api) -> None:
-    credential = await api.publish()
-    member = uid("member")
-    headers = api.auth("member", member)
-    buy = {"credential_id": credential["id"]}
-    answers = await asyncio.gather(
-        *(api.http.post("/api/v1/enrolments", json=buy, headers=headers) for _ in range(3))
-    )
-    [item] = await api.learning(member)
+    buyer = Buyer(api, (await api.publish())["id"])
+    answers = await asyncio.gather(*(buyer.buy() for _ in range(3)))
+    [item] = await buyer.learning()
     assert item["status"] == "awaiting_payment"
     for answer in answers:
         if answer.status_code == 201:
