@@ -75,6 +75,7 @@ T = TypeVar("T")
 SYSTEM = "system"
 DB_TIMEOUT = timedelta(seconds=30)
 REMOTE_TIMEOUT = timedelta(minutes=2)
+CLOSE_TIMEOUT = timedelta(minutes=30)  # closing a checkout at its window's end, retries included
 # Patches (see "Safe deploys of workflow code" in the README): workflows that took the old path
 # before a change keep replaying it.
 ASSIGN_ON_SUBMIT = "assign-on-submit"  # the submit update picks the evaluator (was: the run loop, after)
@@ -514,20 +515,24 @@ class EnrolmentWorkflow:
                 PaymentActivities.close_checkout,
                 CloseCheckoutRequest(enrolment_id=self._id, checkout_session_id=checkout.session_id),
                 start_to_close_timeout=REMOTE_TIMEOUT,
+                # Retried for a while only: it holds the enrolment's lock (a provider outage
+                # must not hold up an admin's repair for hours).
+                schedule_to_close_timeout=CLOSE_TIMEOUT,
                 retry_policy=RETRY,
                 summary="close the checkout",
             )
         except ActivityError as err:
-            # Retries are over: the provider refused (a configuration error). The purchase ends
-            # as before; a payment made at the last moment is refunded when its webhook comes.
+            # The provider refused (a configuration error) or stayed unreachable. The purchase
+            # ends as before; a payment made at the last moment is refunded when its webhook comes.
             self._notice(
                 NotificationKind.OPERATOR_ALERT,
                 Audience.ADMINS,
                 None,
                 f"close-failed:{checkout.session_id}",
                 subject=f"could not close the checkout of enrolment {self._id}",
-                message=f"the payment provider refused to close checkout session "
-                f"{checkout.session_id} when its window passed: {err.cause or err}",
+                message=f"the payment provider did not close checkout session {checkout.session_id} "
+                f"when its window passed ({err.cause or err}); the purchase ended unpaid, and a "
+                "payment made at the last moment is refunded when its webhook arrives",
             )
             await self._end_checkout("the payment window passed without payment")
             return

@@ -3,6 +3,8 @@ visibly (it never pretends the money went back)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowFailureError
@@ -13,6 +15,7 @@ from microcred.db import SessionFactory
 from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentRejected
 from microcred.services import enrolments
+from microcred.temporal_names import enrolment_workflow_id
 from tests.support import API_BASE, member, publish, running_worker, webhook_recorded
 
 
@@ -100,3 +103,39 @@ async def test_the_refund_notice_names_what_was_given_back_after_a_partial_refun
         payment = session.get(Payment, session_id)
     assert notice.body.startswith("We refunded 59.00 USD")
     assert payment is not None and (payment.status, payment.refunded_amount) == ("refunded", 5900)
+
+
+class UnclosableGateway(OfflineGateway):
+    """A provider that never closes a checkout: it refuses for good (a revoked key), or it
+    cannot be reached (retried until the close's time runs out)."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__(api_base_url=API_BASE)
+        self.failure = failure
+
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+        raise self.failure
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [PaymentRejected("Invalid API key provided"), ConnectionError("Stripe cannot be reached")],
+    ids=["refused", "unreachable"],
+)
+async def test_a_checkout_the_provider_will_not_close_ends_unpaid_and_admins_are_told(
+    ts_env: WorkflowEnvironment, own_sqlite: SessionFactory, failure: Exception
+) -> None:
+    doc = publish(own_sqlite)
+    someone = member()
+    async with running_worker(ts_env.client, own_sqlite, gateway=UnclosableGateway(failure)) as run:
+        created = await enrolments.enrol(
+            sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+        )
+        await ts_env.sleep(timedelta(days=2))  # past the payment window (PT24H)
+        result = await ts_env.client.get_workflow_handle(enrolment_workflow_id(created.id)).result()
+    assert result["status"] == "cancelled"
+    with own_sqlite() as session:
+        notes = session.exec(select(Notification).where(Notification.enrolment_id == created.id)).all()
+    alerts = [n.body for n in notes if n.kind == "operator_alert"]
+    assert len(alerts) == 1 and "did not close checkout session" in alerts[0]
+    assert [n.kind for n in notes if n.recipient_id == someone.sub] == ["cancelled"]
