@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import StateDep
-from microcred.errors import NotFound
+from api.routes.badges import prefers_html
+from microcred.errors import InvalidState, NotFound
 from microcred.services import payments
 
 router = APIRouter(tags=["checkout"])
@@ -80,15 +81,21 @@ async def checkout_page(session_id: str, request: Request, state: StateDep) -> H
 
 
 @router.post("/checkout/{session_id}/pay", status_code=303, response_class=RedirectResponse)
-async def pay(session_id: str, state: StateDep) -> RedirectResponse:
+async def pay(session_id: str, request: Request, state: StateDep) -> RedirectResponse:
     """The Pay button: sends the signed completion event through the webhook code."""
     _offline_only(state)
-    await payments.pay_offline(
-        session_id=session_id,
-        secret=state.settings.stripe_webhook_secret.get_secret_value(),
-        sessions=state.sessions,
-        lifecycle=state.lifecycle,
-    )
+    try:
+        await payments.pay_offline(
+            session_id=session_id,
+            secret=state.settings.stripe_webhook_secret.get_secret_value(),
+            sessions=state.sessions,
+            lifecycle=state.lifecycle,
+        )
+    except InvalidState:
+        if not prefers_html(request.headers.get("accept", "")):
+            raise  # 409 for API clients
+        # A browser (a second click, an expired page): back to the page, which says why.
+        return RedirectResponse(f"{state.settings.api_base_url}/checkout/{session_id}", status_code=303)
     return RedirectResponse(
         f"{state.settings.api_base_url}/checkout/complete?session_id={session_id}", status_code=303
     )
