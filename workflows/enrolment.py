@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         CheckoutRequest,
         ClaimRequest,
         CloseCheckoutRequest,
+        ClosedCheckout,
         CommunityInput,
         CredentialOutline,
         DecisionInput,
@@ -507,8 +508,11 @@ class EnrolmentWorkflow:
             await self._record(EventKind.CHECKOUT_ENDED, reason=reason, checkout_session_id=ended)
 
     async def _checkout_window_passed(self, checkout: Checkout) -> None:
+        """Close the checkout at the provider first: a payment made in its last moments is used
+        (one of the wrong amount refunded); otherwise the purchase ends unpaid."""
+        unpaid = "the payment window passed without payment"
         if not workflow.patched(CLOSE_CHECKOUTS):
-            await self._end_checkout("the payment window passed without payment")
+            await self._end_checkout(unpaid)
             return
         try:
             closed = await workflow.execute_activity_method(
@@ -534,8 +538,7 @@ class EnrolmentWorkflow:
                 f"when its window passed ({err.cause or err}); the purchase ended unpaid, and a "
                 "payment made at the last moment is refunded when its webhook arrives",
             )
-            await self._end_checkout("the payment window passed without payment")
-            return
+            closed = ClosedCheckout()
         paid = closed.paid
         if paid is not None and self._settle(paid):
             if closed.matches:
@@ -543,7 +546,7 @@ class EnrolmentWorkflow:
             else:
                 await self._refuse_payment(paid)
         if self._s.checkout is not None:
-            await self._end_checkout("the payment window passed without payment")
+            await self._end_checkout(unpaid)
 
     @workflow.signal(description="A checkout session was paid (from the payment webhook).")
     async def payment_confirmed(self, payment: PaymentConfirmed) -> None:
