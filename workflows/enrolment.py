@@ -510,12 +510,35 @@ class EnrolmentWorkflow:
     async def _checkout_window_passed(self, checkout: Checkout) -> None:
         """Close the checkout at the provider first: a payment made in its last moments is used
         (one of the wrong amount refunded); otherwise the purchase ends unpaid."""
-        unpaid = "the payment window passed without payment"
+        reason = "the payment window passed without payment"
         if not workflow.patched(CLOSE_CHECKOUTS):
-            await self._end_checkout(unpaid)
+            await self._end_checkout(reason)
             return
+        closed = await self._close(checkout)
+        paid = closed.paid
+        if paid is not None and self._settle(paid):
+            if closed.matches:
+                await self._apply_payment(paid)  # refunded if the submission deadline has passed
+                reason = "the payment came after the submission deadline and is refunded"
+            else:
+                await self._refuse_payment(paid)
+        if self._s.checkout is not None:
+            await self._end_checkout(reason)
+
+    async def _close_on_ending(self, reason: str) -> None:
+        """The enrolment ends (cancelled, expired) with a checkout open: it is closed at the
+        provider, so nobody pays it afterwards, and a payment made meanwhile is refunded."""
+        checkout = self._s.checkout
+        if checkout is None or not workflow.patched(CLOSE_CHECKOUTS):
+            return
+        closed = await self._close(checkout)
+        if closed.paid is not None and self._settle(closed.paid):
+            await self._refund(closed.paid, reason=reason)
+
+    async def _close(self, checkout: Checkout) -> ClosedCheckout:
+        """Close ``checkout`` at the provider and learn whether it was paid first."""
         try:
-            closed = await workflow.execute_activity_method(
+            closed: ClosedCheckout = await workflow.execute_activity_method(
                 PaymentActivities.close_checkout,
                 CloseCheckoutRequest(enrolment_id=self._id, checkout_session_id=checkout.session_id),
                 start_to_close_timeout=REMOTE_TIMEOUT,
@@ -526,8 +549,8 @@ class EnrolmentWorkflow:
                 summary="close the checkout",
             )
         except ActivityError as err:
-            # The provider refused (a configuration error) or stayed unreachable. The purchase
-            # ends as before; a payment made at the last moment is refunded when its webhook comes.
+            # The provider refused (a configuration error) or stayed unreachable: a payment
+            # made at the last moment is refunded when its webhook comes.
             self._notice(
                 NotificationKind.OPERATOR_ALERT,
                 Audience.ADMINS,
@@ -535,18 +558,11 @@ class EnrolmentWorkflow:
                 f"close-failed:{checkout.session_id}",
                 subject=f"could not close the checkout of enrolment {self._id}",
                 message=f"the payment provider did not close checkout session {checkout.session_id} "
-                f"when its window passed ({err.cause or err}); the purchase ended unpaid, and a "
-                "payment made at the last moment is refunded when its webhook arrives",
+                f"({err.cause or err}); it is treated as unpaid, and a payment made at the last "
+                "moment is refunded when its webhook arrives",
             )
-            closed = ClosedCheckout()
-        paid = closed.paid
-        if paid is not None and self._settle(paid):
-            if closed.matches:
-                await self._apply_payment(paid)
-            else:
-                await self._refuse_payment(paid)
-        if self._s.checkout is not None:
-            await self._end_checkout(unpaid)
+            return ClosedCheckout()
+        return closed
 
     @workflow.signal(description="A checkout session was paid (from the payment webhook).")
     async def payment_confirmed(self, payment: PaymentConfirmed) -> None:
@@ -726,6 +742,7 @@ class EnrolmentWorkflow:
 
     async def _expire(self) -> None:
         s = self._s
+        await self._close_on_ending("the submission deadline passed before the payment could be used")
         s.status, s.checkout = Status.EXPIRED, None
         await self._record(EventKind.EXPIRED, due_at=s.due_at.isoformat() if s.due_at else None)
         self._notice(NotificationKind.EXPIRED, Audience.MEMBER, self._member, "expired")
@@ -1162,6 +1179,7 @@ class EnrolmentWorkflow:
             s = self._s
             refund = request.refund if request.refund is not None else self._refund_policy()
             paid = self._last_paid_session()
+            await self._close_on_ending(f"cancelled by an admin: {request.reason}")
             s.status, s.checkout = Status.CANCELLED, None
             await self._record(EventKind.CANCELLED, actor=request.actor, reason=request.reason, refund=refund)
             if refund and paid is not None:

@@ -20,7 +20,8 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``checkout-expiry``: a purchase never paid, cancelled when its checkout's window ends;
 - ``last-moment-payment``: a payment recorded whose signal never came, found and used when the
   checkout's window passes, then approved;
-- ``wrong-amount``: a payment of another amount than asked: refunded, the purchase cancelled.
+- ``wrong-amount``: a payment of another amount than asked: refunded, the purchase cancelled;
+- ``cancelled-checkout``: an admin cancels a purchase whose checkout is still open.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -40,7 +41,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
-from microcred.contracts import PaymentConfirmed
+from microcred.contracts import CancelEnrolment, PaymentConfirmed
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.temporal_setup import register_search_attributes
 from tests.support import credential_doc, publish, register_evaluator, uid, webhook_recorded
@@ -161,6 +162,14 @@ async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
     return e
 
 
+async def cancelled_checkout(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    e = await h.enrol(doc)
+    await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
+    await h.result(e)
+    return e
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -172,6 +181,8 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "checkout-expiry": checkout_expiry,
     # A wrong amount (first recorded with remind-each-evaluator, to replay its old path).
     "wrong-amount": wrong_amount,
+    # An admin cancels a purchase whose checkout is open (first recorded with remind-each-evaluator).
+    "cancelled-checkout": cancelled_checkout,
     # A payment found when the window passes (from close-checkouts).
     "last-moment-payment": last_moment_payment,
 }

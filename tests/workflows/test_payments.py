@@ -116,6 +116,27 @@ async def test_a_wrong_amount_not_yet_signalled_is_refunded_when_the_payment_win
         assert "was paid 100 usd, not the price asked" in alert.body and "it is refunded" in alert.body
 
 
+async def test_a_purchase_cancelled_with_its_checkout_open_closes_the_checkout(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """Nobody can pay a cancelled purchase's checkout afterwards (the offline page refuses it,
+    Stripe's session is expired); a payment made just before, not yet signalled, is refunded."""
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        unpaid, paid = await h.enrol(doc), await h.enrol(doc)
+        webhook_recorded(db, paid.checkout_session_id, amount=9900)
+        for e in (unpaid, paid):
+            await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
+            assert (await h.ended(e)).status is Status.CANCELLED
+
+        assert h.payments(unpaid)[unpaid.checkout_session_id].status == "expired"
+        assert not h.notes(unpaid, "payment_refunded")
+        refunded = h.payments(paid)[paid.checkout_session_id]
+        assert (refunded.status, refunded.refunded_amount) == ("refunded", 9900)
+        [told] = h.notes(paid, "payment_refunded", paid.member.sub)
+        assert "cancelled by an admin: bought by mistake" in told.body
+
+
 async def test_checkout_ended_signal_cancels_only_for_the_open_session(
     ts_env: WorkflowEnvironment, db: SessionFactory
 ) -> None:

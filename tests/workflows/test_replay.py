@@ -45,6 +45,7 @@ LATER = {
     "checkout-expiry": f"{REMIND_EACH_EVALUATOR}/",
     "last-moment-payment": f"{CLOSE_CHECKOUTS}/",
     "wrong-amount": f"{REMIND_EACH_EVALUATOR}/",
+    "cancelled-checkout": f"{REMIND_EACH_EVALUATOR}/",
 }
 RECORDED = tuple(
     release + scenario

@@ -261,3 +261,24 @@ async def test_a_resubmission_paid_after_the_deadline_is_refunded_and_the_enrolm
         assert not restarted.timeline(e, "attempt_started")
         assert restarted.timeline(e, "expired")
         assert not restarted.notes(e, "operator_alert", ADMINS)
+
+
+async def test_an_unpaid_resubmission_checkout_is_closed_when_the_enrolment_expires(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """The deadline comes while the resubmission's checkout is still open: nobody can pay it
+    afterwards."""
+    doc = publish(db, credential_doc(submission_window="P1M", reminders_before_due=[]))
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await resubmission_requested(h, evaluator, e)
+        due_at = h.row(e).due_at
+        assert due_at is not None
+        await h.advance_to(due_at - timedelta(hours=1))
+        checkout = await h.lifecycle.start_resubmission(e.id)
+        assert checkout.checkout_session_id is not None
+
+        assert (await h.result(e)).status is Status.EXPIRED
+        assert h.payments(e)[checkout.checkout_session_id].status == "expired"
+        assert not h.notes(e, "payment_refunded")
