@@ -1177,13 +1177,15 @@ class EnrolmentWorkflow:
         async with self._lock:
             self._check(self._check_cancel)
             s = self._s
-            refund = request.refund if request.refund is not None else self._refund_policy()
-            paid = self._last_paid_session()
+            asked = request.refund if request.refund is not None else self._refund_policy()
+            refund = self._last_paid_session() if asked else None  # nothing paid, nothing to refund
             await self._close_on_ending(f"cancelled by an admin: {request.reason}")
             s.status, s.checkout = Status.CANCELLED, None
-            await self._record(EventKind.CANCELLED, actor=request.actor, reason=request.reason, refund=refund)
-            if refund and paid is not None:
-                await self._refund(paid, reason=f"cancelled by an admin: {request.reason}")
+            await self._record(
+                EventKind.CANCELLED, actor=request.actor, reason=request.reason, refund=refund is not None
+            )
+            if refund is not None:
+                await self._refund(refund, reason=f"cancelled by an admin: {request.reason}")
             self._notice(
                 NotificationKind.CANCELLED, Audience.MEMBER, self._member, "cancelled", reason=request.reason
             )

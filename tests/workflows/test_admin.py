@@ -175,6 +175,7 @@ async def test_cancel_refunds_by_policy_or_as_told(ts_env: WorkflowEnvironment, 
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db) as h:
         unpaid = await h.enrol(doc)
+        unpaid_asked = await h.enrol(doc)
         in_progress = await h.enrol(doc)
         kept = await h.enrol(doc)
         reviewed = await h.enrol(doc)
@@ -189,6 +190,7 @@ async def test_cancel_refunds_by_policy_or_as_told(ts_env: WorkflowEnvironment, 
         # (enrolment, refund asked, refund decided, payment refunded)
         cases: list[tuple[Enrolled, bool | None, bool, bool]] = [
             (unpaid, None, False, False),  # nothing paid
+            (unpaid_asked, True, False, False),  # told to, but nothing was paid
             (in_progress, None, True, True),  # policy: paid, not yet reviewed
             (kept, False, False, False),  # told not to
             (reviewed, None, False, False),  # policy: the attempt was reviewed
