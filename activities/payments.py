@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -93,8 +92,8 @@ class PaymentActivities:
             paid=PaymentConfirmed(
                 checkout_session_id=payment.checkout_session_id,
                 event_id=f"closed:{payment.checkout_session_id}",
-                amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
-                currency=payment.paid_currency or payment.currency,
+                amount=payment.charged_amount,
+                currency=payment.charged_currency,
                 payment_intent=payment.payment_intent,
             ),
             matches=payment.status == "paid",
@@ -116,8 +115,8 @@ class PaymentActivities:
                 PaidCharge(
                     checkout_session_id=payment.checkout_session_id,
                     payment_intent=payment.payment_intent,
-                    amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
-                    currency=payment.paid_currency or payment.currency,
+                    amount=payment.charged_amount,
+                    currency=payment.charged_currency,
                 ),
                 idempotency_key=request.idempotency_key,
                 attempt=activity.info().attempt,
@@ -162,9 +161,7 @@ class PaymentActivities:
 
     def _record_closed(self, request: CloseCheckoutRequest, charge: PaidCharge | None) -> Payment:
         with transaction(self._sessions) as session:
-            payment = session.exec(
-                select(Payment).where(Payment.checkout_session_id == request.checkout_session_id)
-            ).one()
+            payment = session.get_one(Payment, request.checkout_session_id)
             if charge is None:
                 if payment.status == "open":
                     payment.status = "expired"
@@ -181,9 +178,7 @@ class PaymentActivities:
 
     def _record_refund(self, request: RefundRequest, issued: IssuedRefund) -> None:
         with transaction(self._sessions) as session:
-            payment = session.exec(
-                select(Payment).where(Payment.checkout_session_id == request.checkout_session_id)
-            ).one()
+            payment = session.get_one(Payment, request.checkout_session_id)
             if payment.status != "refunded":
                 payment.status = "refunded"
                 payment.refund_id = issued.refund_id
@@ -201,7 +196,7 @@ class PaymentActivities:
                     "checkout_session_id": payment.checkout_session_id,
                     "refund_id": issued.refund_id,
                     "amount": issued.amount,
-                    "currency": payment.paid_currency or payment.currency,
+                    "currency": payment.charged_currency,
                     "reason": request.reason,
                 },
             )

@@ -253,6 +253,15 @@ class Payment(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
 
+    @property
+    def charged_amount(self) -> int:
+        """What the member was charged: the sum paid, or the price asked until a payment is known."""
+        return self.paid_amount if self.paid_amount is not None else self.amount
+
+    @property
+    def charged_currency(self) -> str:
+        return self.paid_currency or self.currency
+
 
 class WebhookEvent(SQLModel, table=True):
     """Every Stripe event handled once, by its id."""

@@ -133,8 +133,8 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
             enrolment_id=enrolment.id,
             member_id=enrolment.member_id,
             title=credential.title,
-            amount=payment.paid_amount if payment.paid_amount is not None else payment.amount,
-            currency=payment.paid_currency or payment.currency,
+            amount=payment.charged_amount,
+            currency=payment.charged_currency,
             payment_intent=payment.payment_intent,
             matches=payment.status != "mismatch",
         )
