@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
@@ -62,6 +62,7 @@ DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 T = TypeVar("T")
 P = ParamSpec("P")
+Handle = WorkflowHandle[EnrolmentWorkflow, Any]
 R = TypeVar("R")
 
 
@@ -82,7 +83,7 @@ class Lifecycle:
     def client(self) -> Client:
         return self._client
 
-    def _handle(self, enrolment_id: str) -> WorkflowHandle[EnrolmentWorkflow, Any]:
+    def _handle(self, enrolment_id: str) -> Handle:
         return self._client.get_workflow_handle_for(
             EnrolmentWorkflow.run, temporal_names.enrolment_workflow_id(enrolment_id)
         )
@@ -140,55 +141,55 @@ class Lifecycle:
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
-            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.checkout))
+            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.checkout))
         )
 
     async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
         return await self._call(
-            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.submit), request)
+            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.submit), request)
         )
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
             enrolment_id,
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.start_resubmission)),
+            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.start_resubmission)),
         )
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
         return await self._call(
-            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.claim), request)
+            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.claim), request)
         )
 
     async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
         return await self._call(
-            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.decide), request)
+            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.decide), request)
         )
 
     async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
         return await self._call(
             enrolment_id,
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.extend_deadline), request),
+            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.extend_deadline), request),
         )
 
     async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
         return await self._call(
             enrolment_id,
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.reassign_review), request),
+            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.reassign_review), request),
         )
 
     async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
         return await self._call(
-            enrolment_id, self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.cancel), request)
+            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.cancel), request)
         )
 
     async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
         await self._call(
             enrolment_id,
-            self._handle(enrolment_id).execute_update(_typed(EnrolmentWorkflow.resend_notification), request),
+            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.resend_notification), request),
         )
 
     async def state(self, enrolment_id: str) -> EnrolmentState:
-        return await self._call(enrolment_id, self._handle(enrolment_id).query(EnrolmentWorkflow.state))
+        return await self._call(enrolment_id, lambda handle: handle.query(EnrolmentWorkflow.state))
 
     async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Deliver a paid checkout; False when the enrolment's workflow has finished."""
@@ -227,27 +228,30 @@ class Lifecycle:
             return False
         return True
 
-    async def _call(self, enrolment_id: str, call: Awaitable[T]) -> T:
+    async def _call(self, enrolment_id: str, message: Callable[[Handle], Awaitable[T]]) -> T:
+        """Send ``message`` to the enrolment's workflow, its failures as domain errors."""
+        handle = self._handle(enrolment_id)
         try:
             async with _translated():
-                return await call
+                return await message(handle)
         except _Finished as finished:
             # Say how it ended (a client knows the statuses, not "finished").
-            raise errors.InvalidState(finished.message, **await self._ending(enrolment_id)) from finished
+            raise errors.InvalidState(finished.message, **await _ending(handle)) from finished
 
-    async def _ending(self, enrolment_id: str) -> dict[str, str]:
-        """The final status of a finished enrolment, when its workflow reported one in time (a
-        terminated run reports none; a run still open, should one have followed, is not waited for)."""
-        try:
-            ended: EnrolmentResult = await asyncio.wait_for(
-                self._handle(enrolment_id).result(follow_runs=False), DESCRIBE_TIMEOUT.total_seconds()
-            )
-        except WorkflowFailureError:  # terminated (by an operator) or failed: no status to name
-            return {}
-        except Exception:
-            log.warning("could not read how enrolment %s ended", enrolment_id, exc_info=True)
-            return {}
-        return {"status": ended.status.value}
+
+async def _ending(handle: Handle) -> dict[str, str]:
+    """The final status of a finished enrolment, when its workflow reported one in time (a
+    terminated run reports none; a run still open, should one have followed, is not waited for)."""
+    try:
+        ended: EnrolmentResult = await asyncio.wait_for(
+            handle.result(follow_runs=False), DESCRIBE_TIMEOUT.total_seconds()
+        )
+    except WorkflowFailureError:  # terminated (by an operator) or failed: no status to name
+        return {}
+    except Exception:
+        log.warning("could not read how workflow %s ended", handle.id, exc_info=True)
+        return {}
+    return {"status": ended.status.value}
 
 
 class RunEnded(errors.InvalidState):

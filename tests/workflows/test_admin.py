@@ -111,6 +111,18 @@ async def refused_finished(h: Harness, e: Enrolled) -> InvalidState:
     return errors[0]
 
 
+async def test_a_terminated_enrolment_is_refused_without_a_status(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """A workflow an operator terminated reported no final status: the refusal names none."""
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.handle(e).terminate("by hand")
+        error = await refused_finished(h, e)
+        assert (error.message, error.extra) == ("the enrolment has finished", {})
+
+
 async def test_reassign_review(ts_env: WorkflowEnvironment, db: SessionFactory) -> None:
     doc = publish(db, credential_doc())
     a = register_evaluator(db, uid("a"), credential_ids=[doc.id])
