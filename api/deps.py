@@ -74,3 +74,24 @@ MemberDep = Annotated[Principal, Depends(require(Role.MEMBER))]
 EvaluatorDep = Annotated[Principal, Depends(require(Role.EVALUATOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 OwnerOrAdminDep = Annotated[Principal, Depends(require(Role.MEMBER, Role.ADMIN))]
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether an Accept header ranks text/html above JSON (a browser opening a shared link)."""
+    html = json = 0.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in ("text/html", "text/*", "*/*"):
+            html = max(html, q if media == "text/html" else q - 0.001)
+        if media in ("application/json", "application/*", "*/*"):
+            json = max(json, q if media == "application/json" else q - 0.001)
+    return html > json

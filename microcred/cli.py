@@ -92,14 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from datetime import timedelta
 
         from microcred.auth import issue_token
-        from microcred.dev import dev_auth_secret
+        from microcred.dev import dev_auth_secret, dev_secrets_path
 
         secret = settings.auth_secret.get_secret_value() if settings.auth_secret else None
         secret = secret or dev_auth_secret(settings.data_dir)
         if secret is None:
             print(
                 "set MICROCRED_AUTH_SECRET first (or run `make dev` once: then the secret it keeps "
-                f"in {settings.data_dir / 'dev-secrets.json'} is used)",
+                f"in {dev_secrets_path(settings.data_dir)} is used)",
                 file=sys.stderr,
             )
             return 2

@@ -40,9 +40,13 @@ STARTUP_TIMEOUT = 60.0
 STOP_GRACE = {"api": 15.0, "worker": 45.0}
 
 
+def dev_secrets_path(data_dir: Path) -> Path:
+    return data_dir / "dev-secrets.json"
+
+
 def _dev_secrets(data_dir: Path) -> dict[str, str]:
     """Secrets generated once per data folder (mode 0600), so tokens survive restarts."""
-    path = data_dir / "dev-secrets.json"
+    path = dev_secrets_path(data_dir)
     if path.exists():
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
@@ -58,7 +62,7 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
 
 def dev_auth_secret(data_dir: Path) -> str | None:
     """The token secret ``microcred dev`` keeps in ``data_dir``, if it has run there."""
-    path = data_dir / "dev-secrets.json"
+    path = dev_secrets_path(data_dir)
     if not path.exists():
         return None
     return str(json.loads(path.read_text())["auth_secret"])

@@ -52,6 +52,8 @@ SESSION_MAX = timedelta(hours=24)
 # shortens what Stripe sees of the window; the floor keeps this much spare so it is still 30 minutes.
 DELIVERY_ALLOWANCE = timedelta(minutes=5)
 
+# A refund that has given, or will give, the money back (not failed or canceled).
+_LIVE_REFUND = ("pending", "requires_action", "succeeded")
 # Another request with the same key is still running at Stripe: transient, retry with the same key.
 _KEY_IN_USE = "idempotency_key_in_use"
 _PERMANENT_ERRORS = (
@@ -169,10 +171,9 @@ class StripeGateway:
                     session = await sessions.retrieve_async(checkout_session_id)
         if session.status != "complete" or session.payment_status != "paid":
             return None
-        intent = session.payment_intent
         return PaidCharge(
             checkout_session_id=session.id,
-            payment_intent=intent if isinstance(intent, str) or intent is None else intent.id,
+            payment_intent=_intent_id(session),
             amount=session.amount_total or 0,
             currency=session.currency or "",
         )
@@ -204,26 +205,21 @@ class StripeGateway:
             params={"payment_intent": payment_intent, "limit": 100}
         )
         for refund in listed.data:
-            tags = refund.metadata
-            ours = (
-                tags is not None
-                and "checkout_session_id" in tags
-                and tags["checkout_session_id"] == checkout_session_id
-            )
-            if ours and refund.status not in ("failed", "canceled"):
+            tags = refund.metadata.to_dict() if refund.metadata else {}
+            if tags.get("checkout_session_id") == checkout_session_id and refund.status in _LIVE_REFUND:
                 return refund
         return None
 
     async def _payment_intent_of(self, checkout_session_id: str) -> str:
         with _refusals_rejected(f"read checkout session {checkout_session_id}"):
             session = await self._client.v1.checkout.sessions.retrieve_async(checkout_session_id)
-        intent = session.payment_intent
+        intent = _intent_id(session)
         if intent is None:
             raise PaymentRejected(
                 f"checkout session {checkout_session_id} has no payment intent "
                 f"(status {session.status}, payment status {session.payment_status}): nothing to refund"
             )
-        return intent if isinstance(intent, str) else intent.id
+        return intent
 
 
 async def _keyed(call: Callable[[str], Awaitable[T]], key: str, attempt: int) -> T:
@@ -235,6 +231,12 @@ async def _keyed(call: Callable[[str], Awaitable[T]], key: str, attempt: int) ->
         if error.http_status is None or error.http_status < 500:
             raise
     return await call(f"{key}:attempt-{attempt}")
+
+
+def _intent_id(session: stripe.checkout.Session) -> str | None:
+    """The session's payment intent id (the SDK gives an id, or the object when expanded)."""
+    intent = session.payment_intent
+    return intent if isinstance(intent, str) or intent is None else intent.id
 
 
 def _aware(moment: datetime) -> datetime:

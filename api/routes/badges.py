@@ -9,7 +9,7 @@ import jinja2
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import AdminDep, SessionDep, StateDep
+from api.deps import AdminDep, SessionDep, StateDep, prefers_html
 from microcred.services import badges
 from microcred.services.badges import (
     BadgePublic,
@@ -28,27 +28,6 @@ _pages = jinja2.Environment(
     loader=jinja2.PackageLoader("api", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
 )
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such badge."}}
-
-
-def prefers_html(accept: str) -> bool:
-    """Whether an Accept header ranks text/html above JSON (a browser opening a shared link)."""
-    html = json = 0.0
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        if media in ("text/html", "text/*", "*/*"):
-            html = max(html, q if media == "text/html" else q - 0.001)
-        if media in ("application/json", "application/*", "*/*"):
-            json = max(json, q if media == "application/json" else q - 0.001)
-    return html > json
 
 
 @router.get(

@@ -15,8 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from api.deps import StateDep
-from api.routes.badges import prefers_html
+from api.deps import StateDep, prefers_html
 from microcred.errors import InvalidState, NotFound
 from microcred.services import payments
 

@@ -50,9 +50,8 @@ def edit_refusal(enrolment: Enrolment, section_id: str, *, now: datetime) -> str
     The one editing rule: work is editable while in progress, before the deadline, and on a
     later attempt only in the sections that failed.
     """
-    if enrolment.status != "in_progress":
-        return "this task cannot be edited now"
-    if enrolment.editable_sections is not None and section_id not in enrolment.editable_sections:
+    kept = enrolment.editable_sections is not None and section_id not in enrolment.editable_sections
+    if enrolment.status != "in_progress" or kept:
         return "this task cannot be edited now"
     if enrolment.due_at is not None and now >= enrolment.due_at:
         # The workflow expires the enrolment at this moment; until its timer has run (a worker

@@ -10,7 +10,7 @@ import pytest
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
-from api.routes.badges import prefers_html
+from api.deps import prefers_html
 from microcred.identity import Role
 from tests.badges.conftest import BadgeApi
 from tests.support import credential_doc
