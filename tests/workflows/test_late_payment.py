@@ -12,9 +12,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import LatePayment
 from microcred.db import SessionFactory
+from microcred.identity import Principal
 from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentRejected
 from microcred.services import enrolments
+from microcred.services.enrolments import EnrolmentCreated
 from microcred.temporal_names import enrolment_workflow_id
 from tests.support import API_BASE, member, publish, running_worker, webhook_recorded
 
@@ -33,6 +35,19 @@ class PartlyRefundedGateway(OfflineGateway):
         return IssuedRefund(refund_id=issued.refund_id, amount=charge.amount - 4000)
 
 
+def late(created: EnrolmentCreated, who: Principal, title: str) -> LatePayment:
+    """The purchase's checkout paid after its enrolment had ended (9900 usd)."""
+    return LatePayment(
+        enrolment_id=created.id,
+        member_id=who.sub,
+        credential_title=title,
+        checkout_session_id=created.checkout_session_id or "",
+        amount=9900,
+        currency="usd",
+        reason="the payment arrived after the enrolment had ended",
+    )
+
+
 async def test_a_refused_refund_alerts_admins(
     ts_env: WorkflowEnvironment, own_sqlite: SessionFactory
 ) -> None:
@@ -44,17 +59,7 @@ async def test_a_refused_refund_alerts_admins(
             sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
         )
         session_id = created.checkout_session_id or ""
-        await run.lifecycle.refund_late_payment(
-            LatePayment(
-                enrolment_id=created.id,
-                member_id=someone.sub,
-                credential_title=doc.title,
-                checkout_session_id=session_id,
-                amount=9900,
-                currency="usd",
-                reason="late",
-            )
-        )
+        await run.lifecycle.refund_late_payment(late(created, someone, doc.title))
         with pytest.raises(WorkflowFailureError):
             await ts_env.client.get_workflow_handle(f"refund-{session_id}").result()
     with own_sqlite() as session:
@@ -82,16 +87,7 @@ async def test_the_refund_notice_names_what_was_given_back_after_a_partial_refun
         )
         session_id = created.checkout_session_id or ""
         webhook_recorded(own_sqlite, session_id, amount=9900)
-        late = LatePayment(
-            enrolment_id=created.id,
-            member_id=someone.sub,
-            credential_title=doc.title,
-            checkout_session_id=session_id,
-            amount=9900,
-            currency="usd",
-            reason="the payment arrived after the enrolment had ended",
-        )
-        await run.lifecycle.refund_late_payment(late)
+        await run.lifecycle.refund_late_payment(late(created, someone, doc.title))
         result = await ts_env.client.get_workflow_handle(f"refund-{session_id}").result()
     assert result["amount"] == 5900
     with own_sqlite() as session:

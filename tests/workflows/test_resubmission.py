@@ -4,13 +4,13 @@ payments, editing only the failed sections, and the continue-as-new into the new
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import CheckoutEnded, EnrolmentResult, Status
+from microcred.contracts import CheckoutEnded, CheckoutInfo, EnrolmentResult, Status
 from microcred.db import SessionFactory
 from microcred.errors import InvalidState, NotEditable
 from tests.support import credential_doc, publish, register_evaluator
@@ -25,6 +25,19 @@ async def resubmission_requested(h: Harness, evaluator: str, e: Enrolled) -> Non
     await h.assigned(e, evaluator)
     decided = await h.decide(e, evaluator, unmet=["reflect-c"])
     assert decided.status is Status.RESUBMISSION_REQUESTED
+
+
+async def resubmission_started_an_hour_before_the_deadline(
+    h: Harness, evaluator: str, e: Enrolled
+) -> tuple[datetime, CheckoutInfo]:
+    """The enrolment's deadline, and the resubmission checkout opened an hour before it."""
+    await resubmission_requested(h, evaluator, e)
+    due_at = h.row(e).due_at
+    assert due_at is not None
+    await h.advance_to(due_at - timedelta(hours=1))
+    checkout = await h.lifecycle.start_resubmission(e.id)
+    assert checkout.checkout_session_id is not None
+    return due_at, checkout
 
 
 async def run_ids(h: Harness, e: Enrolled) -> list[str]:
@@ -238,12 +251,7 @@ async def test_a_resubmission_paid_after_the_deadline_is_refunded_and_the_enrolm
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db, keep=True, cache=False) as h:
         e = await h.enrol(doc)
-        await resubmission_requested(h, evaluator, e)
-        due_at = h.row(e).due_at
-        assert due_at is not None
-        await h.advance_to(due_at - timedelta(hours=1))
-        checkout = await h.lifecycle.start_resubmission(e.id)
-        assert checkout.checkout_session_id is not None
+        due_at, checkout = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
         await h.quiet(e)
     await h.advance_to(due_at + timedelta(seconds=1))  # no further: the fired timer's task waits
     assert await h.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
@@ -272,12 +280,7 @@ async def test_an_unpaid_resubmission_checkout_is_closed_when_the_enrolment_expi
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
-        await resubmission_requested(h, evaluator, e)
-        due_at = h.row(e).due_at
-        assert due_at is not None
-        await h.advance_to(due_at - timedelta(hours=1))
-        checkout = await h.lifecycle.start_resubmission(e.id)
-        assert checkout.checkout_session_id is not None
+        _, checkout = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
 
         assert (await h.result(e)).status is Status.EXPIRED
         assert h.payments(e)[checkout.checkout_session_id].status == "expired"
