@@ -10,7 +10,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import CheckoutEnded, CheckoutInfo, EnrolmentResult, Status
+from microcred.contracts import CheckoutEnded, EnrolmentResult, Status
 from microcred.db import SessionFactory
 from microcred.errors import InvalidState, NotEditable
 from tests.support import credential_doc, publish, register_evaluator
@@ -29,15 +29,15 @@ async def resubmission_requested(h: Harness, evaluator: str, e: Enrolled) -> Non
 
 async def resubmission_started_an_hour_before_the_deadline(
     h: Harness, evaluator: str, e: Enrolled
-) -> tuple[datetime, CheckoutInfo]:
-    """The enrolment's deadline, and the resubmission checkout opened an hour before it."""
+) -> tuple[datetime, str]:
+    """The enrolment's deadline, and the resubmission checkout session opened an hour before it."""
     await resubmission_requested(h, evaluator, e)
     due_at = h.row(e).due_at
     assert due_at is not None
     await h.advance_to(due_at - timedelta(hours=1))
     checkout = await h.lifecycle.start_resubmission(e.id)
     assert checkout.checkout_session_id is not None
-    return due_at, checkout
+    return due_at, checkout.checkout_session_id
 
 
 async def run_ids(h: Harness, e: Enrolled) -> list[str]:
@@ -251,16 +251,16 @@ async def test_a_resubmission_paid_after_the_deadline_is_refunded_and_the_enrolm
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db, keep=True, cache=False) as h:
         e = await h.enrol(doc)
-        due_at, checkout = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
+        due_at, session_id = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
         await h.quiet(e)
     await h.advance_to(due_at + timedelta(seconds=1))  # no further: the fired timer's task waits
-    assert await h.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
+    assert await h.pay(e, session_id, amount=doc.resubmission_price.amount)
 
     async with running(ts_env, db, task_queue=h.task_queue) as restarted:
         restarted.started.append(e.workflow_id)
         result = await restarted.result(e)
         assert (result.status, result.attempt) == (Status.EXPIRED, 1)
-        refunded = restarted.payments(e)[checkout.checkout_session_id]
+        refunded = restarted.payments(e)[session_id]
         assert refunded.status == "refunded" and refunded.refund_id
         [note] = await eventually(
             lambda: restarted.notes(e, "payment_refunded", e.member.sub), what="member told of the refund"
@@ -280,8 +280,8 @@ async def test_an_unpaid_resubmission_checkout_is_closed_when_the_enrolment_expi
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
-        _, checkout = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
+        _, session_id = await resubmission_started_an_hour_before_the_deadline(h, evaluator, e)
 
         assert (await h.result(e)).status is Status.EXPIRED
-        assert h.payments(e)[checkout.checkout_session_id].status == "expired"
+        assert h.payments(e)[session_id].status == "expired"
         assert not h.notes(e, "payment_refunded")
