@@ -80,7 +80,7 @@ class PaymentActivities:
         """End a checkout whose window has passed, at the provider too. A payment made in its
         last moments, whose webhook has not reached the workflow yet, is found and recorded."""
         payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
-        if payment.status in ("open", "expired", "failed"):
+        if payment.unpaid:
             try:
                 charge = await self._gateway.close_checkout(request.checkout_session_id)
             except PaymentRejected as rejected:

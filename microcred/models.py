@@ -254,6 +254,11 @@ class Payment(SQLModel, table=True):
     created_at: datetime = _created()
 
     @property
+    def unpaid(self) -> bool:
+        """No payment is known for the session (it may still come, or be found at the provider)."""
+        return self.status in ("open", "expired", "failed")
+
+    @property
     def charged_amount(self) -> int:
         """What the member was charged: the sum paid, or the price asked until a payment is known."""
         return self.paid_amount if self.paid_amount is not None else self.amount

@@ -84,7 +84,7 @@ def record_paid(
     """Record that ``payment``'s session was paid ``amount`` ``currency`` (from its webhook, or
     found when its checkout was closed); once only. A sum other than the price asked is recorded
     as a ``mismatch``, with a timeline event naming ``source``."""
-    if payment.status not in ("open", "expired", "failed"):
+    if not payment.unpaid:
         return
     matches = amount == payment.amount and currency == payment.currency
     payment.status = "paid" if matches else "mismatch"
