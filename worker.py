@@ -29,6 +29,7 @@ from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.payments import PaymentGateway, gateway_from_settings
+from microcred.sandbox import workflow_runner
 from microcred.temporal_client import connect, exit_after_stop
 from workflows.enrolment import EnrolmentWorkflow
 from workflows.mail import MailDeliveryWorkflow
@@ -103,7 +104,9 @@ def build_worker(
     **options: Any,
 ) -> Worker:
     """A worker running everything; sync activities run on ``executor``, which needs a thread
-    for each of the ``max_concurrent_activities``."""
+    for each of the ``max_concurrent_activities``. Workflows run in the sandbox
+    (``microcred.sandbox``) unless ``options`` name another ``workflow_runner``."""
+    options.setdefault("workflow_runner", workflow_runner())
     return Worker(
         client,
         task_queue=task_queue,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():  # as the product's workflow modu
     from temporalio.worker import Worker
 
     from microcred.config import Settings
+    from microcred.sandbox import workflow_runner
     from microcred.temporal_client import connect
 
 NOOP_TIMEOUT = timedelta(seconds=30)
@@ -116,6 +117,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        workflow_runner=workflow_runner(),  # the product's sandbox runner, so only the workflows differ
     )
     async with worker:
         await stop.wait()
