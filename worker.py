@@ -53,8 +53,8 @@ class WorkerDeps:
 
 
 def deps_from_settings(settings: Settings, sessions: SessionFactory | None = None) -> WorkerDeps:
-    if sessions is None:
-        sessions = make_session_factory(create_db_engine(settings.sqlalchemy_url))
+    if sessions is None:  # activities are retried, so no connection test before each use
+        sessions = make_session_factory(create_db_engine(settings.sqlalchemy_url, pre_ping=False))
     return WorkerDeps(
         sessions=sessions,
         gateway=gateway_from_settings(settings),

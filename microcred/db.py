@@ -19,8 +19,15 @@ from microcred.models import Enrolment
 SessionFactory = Callable[[], Session]
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def create_db_engine(url: str, *, pre_ping: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    On PostgreSQL ``pre_ping`` tests every connection as it leaves the pool, one round trip per
+    checkout, so a restarted database costs the API no failed request. The worker goes without
+    it: all its database work runs in activities, which Temporal retries, and the first
+    connection found dead invalidates the rest of the pool, so a restart costs at most one
+    attempt of each activity in flight and the retry reconnects (tests/activities/test_reconnect.py).
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
@@ -35,7 +42,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(url, pool_pre_ping=pre_ping, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:
