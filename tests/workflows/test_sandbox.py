@@ -130,7 +130,7 @@ async def test_the_product_worker_passes_through_only_what_it_means_to(
     )
     deps = worker_module.deps_from_settings(test_settings(), sessions=db)
     with ThreadPoolExecutor(max_workers=1) as executor:
-        worker_module.build_worker(  # raises UnintentionalPassthroughError on a stray import
+        built = worker_module.build_worker(  # raises UnintentionalPassthroughError on a stray import
             ts_env.client,
             deps,
             task_queue=uid("tq"),
@@ -138,3 +138,5 @@ async def test_the_product_worker_passes_through_only_what_it_means_to(
             max_concurrent_activities=1,
             workflow_runner=sandbox.workflow_runner(strict),
         )
+        async with built:  # started and shut down, so that it leaves nothing running behind
+            pass
