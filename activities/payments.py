@@ -34,6 +34,7 @@ from microcred.payments import (
     PaidCharge,
     PaymentGateway,
     PaymentRejected,
+    Processing,
 )
 from microcred.services import readmodel
 
@@ -86,6 +87,8 @@ class PaymentActivities:
             except PaymentRejected as rejected:
                 raise _rejected(rejected) from rejected
             payment = await asyncio.to_thread(self._record_closed, request, charge)
+        if payment.status == "processing":
+            return ClosedCheckout(processing=True)
         if payment.status not in ("paid", "mismatch"):
             return ClosedCheckout()  # never paid, or already refunded
         return ClosedCheckout(
@@ -159,12 +162,17 @@ class PaymentActivities:
                 )
             )
 
-    def _record_closed(self, request: CloseCheckoutRequest, charge: PaidCharge | None) -> Payment:
+    def _record_closed(
+        self, request: CloseCheckoutRequest, charge: PaidCharge | Processing | None
+    ) -> Payment:
         with transaction(self._sessions) as session:
             payment = session.get_one(Payment, request.checkout_session_id)
             if charge is None:
                 if payment.status == "open":
                     payment.status = "expired"
+            elif isinstance(charge, Processing):
+                if payment.status in ("open", "expired"):
+                    payment.status = "processing"
             else:
                 readmodel.record_paid(
                     session,

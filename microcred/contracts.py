@@ -60,6 +60,7 @@ class EventKind(StrEnum):
     PAYMENT_REFUNDED = "payment_refunded"
     PAYMENT_PARTIALLY_REFUNDED = "payment_partially_refunded"
     PAYMENT_MISMATCH = "payment_mismatch"
+    PAYMENT_PROCESSING = "payment_processing"
     CHECKOUT_ENDED = "checkout_ended"
     CANCELLED = "cancelled"
     COMMUNITY_GRANTED = "community_granted"
@@ -159,6 +160,13 @@ class Checkout(BaseModel):
     attempt: int
     amount: Money
     expires_at: datetime
+    held_until: datetime | None = Field(
+        default=None, description="Set when the window passed with a delayed payment processing."
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.held_until or self.expires_at
 
 
 class Mark(BaseModel):
@@ -411,6 +419,9 @@ class ClosedCheckout(BaseModel):
 
     paid: PaymentConfirmed | None = None
     matches: bool = Field(default=True, description="Whether ``paid`` is the price asked.")
+    processing: bool = Field(
+        default=False, description="Completed with a payment method that confirms later (a bank debit)."
+    )
 
 
 class NotifyInput(BaseModel):

@@ -240,7 +240,10 @@ class Payment(SQLModel, table=True):
     attempt: int
     amount: int
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=20, description="open, paid, expired, failed, refunded, mismatch")
+    status: str = Field(
+        max_length=20,
+        description="open, processing (a delayed payment), paid, expired, failed, refunded, mismatch",
+    )
     url: str = Field(max_length=2000)
     expires_at: datetime = _created()
     payment_intent: str | None = Field(default=None, max_length=255)
@@ -256,7 +259,7 @@ class Payment(SQLModel, table=True):
     @property
     def unpaid(self) -> bool:
         """No payment is known for the session (it may still come, or be found at the provider)."""
-        return self.status in ("open", "expired", "failed")
+        return self.status in ("open", "processing", "expired", "failed")
 
     @property
     def charged_amount(self) -> int:

@@ -47,6 +47,14 @@ class PaidCharge:
 
 
 @dataclass(frozen=True)
+class Processing:
+    """The session was completed with a payment method that confirms days later (a bank debit):
+    its ``checkout.session.async_payment_succeeded`` or ``..._failed`` is still to come."""
+
+    checkout_session_id: str
+
+
+@dataclass(frozen=True)
 class IssuedRefund:
     refund_id: str
     amount: int  # what this refund gave back: all that was left of the charge
@@ -59,9 +67,9 @@ class PaymentGateway(Protocol):
         """Open a checkout session; the same ``spec.request.idempotency_key`` opens the same one."""
         ...
 
-    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | Processing | None:
         """End the session so that it can no longer be paid; the charge if it was paid first
-        (its webhook may still be on its way)."""
+        (its webhook may still be on its way), ``Processing`` if its payment is yet to confirm."""
         ...
 
     async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
@@ -92,7 +100,7 @@ class OfflineGateway:
             expires_at=spec.request.expires_at,
         )
 
-    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | Processing | None:
         # The page's Pay button refuses once the session's expiry has passed, and a payment it
         # took is recorded before its event is delivered: nothing is held here.
         return None

@@ -36,7 +36,14 @@ from stripe.params.checkout import SessionCreateParams
 
 from microcred.config import Settings
 from microcred.contracts import CheckoutRequest, PurchaseKind
-from microcred.payments import CheckoutSpec, IssuedRefund, OpenedCheckout, PaidCharge, PaymentRejected
+from microcred.payments import (
+    CheckoutSpec,
+    IssuedRefund,
+    OpenedCheckout,
+    PaidCharge,
+    PaymentRejected,
+    Processing,
+)
 
 T = TypeVar("T")
 
@@ -159,7 +166,7 @@ class StripeGateway:
             expires_at=datetime.fromtimestamp(session.expires_at, UTC),
         )
 
-    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | Processing | None:
         sessions = self._client.v1.checkout.sessions
         with _refusals_rejected(f"close checkout session {checkout_session_id}"):
             session = await sessions.retrieve_async(checkout_session_id)
@@ -169,6 +176,8 @@ class StripeGateway:
                 except stripe.InvalidRequestError:
                     # Only an open session can be expired: it was paid (or expired) meanwhile.
                     session = await sessions.retrieve_async(checkout_session_id)
+        if session.status == "complete" and session.payment_status == "unpaid":
+            return Processing(checkout_session_id=session.id)  # a delayed method, not settled yet
         if session.status != "complete" or session.payment_status != "paid":
             return None
         return PaidCharge(

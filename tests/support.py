@@ -112,6 +112,15 @@ def webhook_recorded(sessions: SessionFactory, checkout_session_id: str, *, amou
         )
 
 
+def webhook_processing(sessions: SessionFactory, checkout_session_id: str) -> None:
+    """What the webhook writes when a checkout is completed with a payment that confirms days
+    later (``checkout.session.completed`` with ``payment_status: unpaid``, a bank debit)."""
+    with transaction(sessions) as session:
+        payment = session.get(Payment, checkout_session_id)
+        assert payment is not None and payment.status == "open"
+        payment.status = "processing"
+
+
 def member(sub: str | None = None) -> Principal:
     sub = sub or uid("member")
     return Principal(sub=sub, role=Role.MEMBER, email=f"{sub}@example.org", name=f"Member {sub}")

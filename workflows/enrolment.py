@@ -101,6 +101,11 @@ FINISH_HANDLERS = "finish-handlers"
 # amount than asked is refunded at once, and the checkout it paid ends (was: kept for the
 # admins, and never refunded once the window had passed). Asked only on those two paths.
 CLOSE_CHECKOUTS = "close-checkouts"
+# A checkout completed with a payment method that confirms days later (a bank debit) is held,
+# for up to PROCESSING_HOLD, until that payment confirms or fails (was: ended when its window
+# passed, and the payment refunded once it confirmed). Asked only on that path.
+HOLD_PROCESSING = "hold-processing-payments"
+PROCESSING_HOLD = timedelta(days=14)  # SEPA debits can take that long; ACH and Bacs take days
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -220,7 +225,10 @@ class EnrolmentWorkflow:
             Status.AWAITING_PAYMENT,
             Status.AWAITING_RESUBMISSION_PAYMENT,
         ):
-            found.append((s.checkout.expires_at, "checkout expires"))
+            if s.checkout.held_until is None:
+                found.append((s.checkout.expires_at, "checkout expires"))
+            else:
+                found.append((s.checkout.held_until, "held checkout ends"))
         if s.status.member_holds_work and s.due_at is not None:
             found.append((s.due_at, "submission deadline"))
             for offset in self._credential.policies.reminders_before_due:
@@ -246,7 +254,7 @@ class EnrolmentWorkflow:
         if s.status in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT):
             if s.checkout is None:
                 await self._open_checkout()
-            elif now >= s.checkout.expires_at:
+            elif now >= s.checkout.ends_at:
                 await self._checkout_window_passed(s.checkout)
         if s.status.member_holds_work and s.due_at is not None:
             if now >= s.due_at:
@@ -514,7 +522,22 @@ class EnrolmentWorkflow:
         if not workflow.patched(CLOSE_CHECKOUTS):
             await self._end_checkout(reason)
             return
+        if checkout.held_until is not None:
+            await self._end_checkout(
+                "the payment did not confirm in time; it is refunded if it confirms later"
+            )
+            return
         closed = await self._close(checkout)
+        if closed.processing and workflow.patched(HOLD_PROCESSING):
+            # Its result comes by the webhook: a payment_confirmed, or a checkout_ended.
+            held_until = workflow.now() + PROCESSING_HOLD
+            self._s.checkout = checkout.model_copy(update={"held_until": held_until})
+            await self._record(
+                EventKind.PAYMENT_PROCESSING,
+                checkout_session_id=checkout.session_id,
+                held_until=held_until.isoformat(),
+            )
+            return
         paid = closed.paid
         if paid is not None and self._settle(paid):
             if closed.matches:

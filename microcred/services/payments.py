@@ -66,8 +66,10 @@ async def handle(
         return WebhookResult(event_id, kind, "duplicate")
     obj = (event.get("data") or {}).get("object") or {}
     if kind == COMPLETED:
-        paid = obj.get("payment_status") == "paid"
-        outcome = await _fulfil(obj, event_id, sessions, lifecycle) if paid else "awaiting_async_payment"
+        if obj.get("payment_status") == "paid":
+            outcome = await _fulfil(obj, event_id, sessions, lifecycle)
+        else:  # a delayed method (a bank debit): its result comes days later, by another event
+            outcome = await asyncio.to_thread(_mark_processing, sessions, obj)
     elif kind == ASYNC_SUCCEEDED:
         outcome = await _fulfil(obj, event_id, sessions, lifecycle)
     elif kind == ASYNC_FAILED:
@@ -193,9 +195,24 @@ def _mark_ended(sessions: SessionFactory, session_id: str, status: str) -> str |
         payment = session.get(Payment, session_id)
         if payment is None:
             return None
-        if payment.status == "open":
+        if payment.status in ("open", "processing"):
             payment.status = status
         return payment.enrolment_id
+
+
+def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
+    """The checkout was completed with a payment that confirms later: the workflow holds the
+    checkout for it when the payment window passes (see the workflow's HOLD_PROCESSING)."""
+    session_id = obj.get("id")
+    if not isinstance(session_id, str):
+        raise BadWebhook("the checkout session has no id")
+    with transaction(sessions) as session:
+        payment = session.get(Payment, session_id)
+        if payment is None:
+            return "unknown_checkout"
+        if payment.status == "open":
+            payment.status = "processing"
+        return "awaiting_async_payment"
 
 
 async def _end(

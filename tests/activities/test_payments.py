@@ -10,7 +10,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
-from microcred.contracts import Checkout, CheckoutRequest, Money, PurchaseKind, RefundRequest, RefundResult
+from microcred.contracts import (
+    Checkout,
+    CheckoutRequest,
+    CloseCheckoutRequest,
+    ClosedCheckout,
+    Money,
+    PurchaseKind,
+    RefundRequest,
+    RefundResult,
+)
 from microcred.db import SessionFactory, transaction
 from microcred.models import Payment, TimelineEntry
 from microcred.payments import (
@@ -20,6 +29,7 @@ from microcred.payments import (
     OpenedCheckout,
     PaidCharge,
     PaymentRejected,
+    Processing,
 )
 from tests.activities.builders import AT, Seeded, enrolment
 from tests.support import API_BASE
@@ -169,7 +179,7 @@ class RefusingGateway:
     async def create_checkout(self, spec: CheckoutSpec) -> OpenedCheckout:
         raise PaymentRejected("Invalid API key provided")
 
-    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | None:
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | Processing | None:
         raise PaymentRejected("Invalid API key provided")
 
     async def refund(self, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1) -> IssuedRefund:
@@ -227,3 +237,27 @@ async def test_an_unreachable_gateway_is_retried(sessions: SessionFactory) -> No
     with pytest.raises(ConnectionError):
         await create(acts, request(seeded))
     assert payments_of(sessions, seeded) == []
+
+
+class DebitingGateway(RefusingGateway):
+    """A provider whose checkout was completed with a bank debit that has not confirmed yet."""
+
+    async def close_checkout(self, checkout_session_id: str) -> PaidCharge | Processing | None:
+        return Processing(checkout_session_id=checkout_session_id)
+
+
+async def test_closing_a_checkout_whose_delayed_payment_is_processing_reports_it(
+    sessions: SessionFactory,
+) -> None:
+    """Found at the provider (its webhook not in yet): recorded, and the workflow is told."""
+    seeded = enrolment(sessions)
+    opened = await create(offline(sessions), request(seeded))
+    acts = PaymentActivities(sessions, DebitingGateway(), api_base_url=API_BASE)
+    close = CloseCheckoutRequest(enrolment_id=seeded.enrolment_id, checkout_session_id=opened.session_id)
+
+    closed = await ActivityEnvironment().run(acts.close_checkout, close)
+    again = await ActivityEnvironment().run(acts.close_checkout, close)  # a retry
+
+    assert closed == again == ClosedCheckout(processing=True)
+    [payment] = payments_of(sessions, seeded)
+    assert payment.status == "processing"

@@ -128,6 +128,7 @@ async def test_async_payments_fulfil_only_when_they_succeed(flow: Flow) -> None:
     )
     assert pending.json()["outcome"] == "awaiting_async_payment"
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "awaiting_payment"
+    assert payment(flow).status == "processing"  # the workflow holds the checkout for it
     succeeded = await deliver(flow, event("checkout.session.async_payment_succeeded", session_object(flow)))
     assert succeeded.json()["outcome"] == "delivered"
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
@@ -135,6 +136,7 @@ async def test_async_payments_fulfil_only_when_they_succeed(flow: Flow) -> None:
 
 async def test_a_failed_async_payment_ends_the_checkout(flow: Flow) -> None:
     await flow.buy()
+    await deliver(flow, event("checkout.session.completed", session_object(flow, payment_status="unpaid")))
     failed = await deliver(
         flow, event("checkout.session.async_payment_failed", session_object(flow, payment_status="unpaid"))
     )

@@ -23,7 +23,14 @@ from pydantic import SecretStr
 
 from microcred.config import Environment, Settings
 from microcred.contracts import CheckoutRequest, Money, PurchaseKind
-from microcred.payments import CheckoutSpec, IssuedRefund, PaidCharge, PaymentRejected, gateway_from_settings
+from microcred.payments import (
+    CheckoutSpec,
+    IssuedRefund,
+    PaidCharge,
+    PaymentRejected,
+    Processing,
+    gateway_from_settings,
+)
 from microcred.stripe_gateway import StripeGateway
 
 # stripe 16's HTTPXClient posts its form body as `data=<str>`, which httpx 0.28 deprecates; under
@@ -123,9 +130,11 @@ def created_session(*, with_url: bool = True) -> Reply:
     return reply
 
 
-def retrieved_session(*, payment_intent: str | None, status: str | None = None) -> Reply:
-    """Stripe's answer to GET /v1/checkout/sessions/{id} (or POST .../expire): a completed session
-    when it has a payment intent, else an expired one, unless ``status`` says otherwise."""
+def retrieved_session(
+    *, payment_intent: str | None, status: str | None = None, payment_status: str | None = None
+) -> Reply:
+    """Stripe's answer to GET /v1/checkout/sessions/{id} (or POST .../expire): a completed, paid
+    session when it has a payment intent, else an expired one, unless told otherwise."""
 
     def reply(request: httpx.Request) -> httpx.Response:
         paid = payment_intent is not None
@@ -140,7 +149,7 @@ def retrieved_session(*, payment_intent: str | None, status: str | None = None) 
             "metadata": {"enrolment_id": "enr-7f3a", "kind": "purchase", "attempt": "1"},
             "mode": "payment",
             "payment_intent": payment_intent,
-            "payment_status": "paid" if paid else "unpaid",
+            "payment_status": payment_status or ("paid" if paid else "unpaid"),
             "status": status or ("complete" if paid else "expired"),
             "url": None,
         }
@@ -788,6 +797,18 @@ async def test_closing_a_session_paid_at_the_last_moment_returns_its_charge(
     assert [r.method for r in api.requests] == ["GET"]  # nothing to expire
 
 
+async def test_a_session_completed_with_a_delayed_payment_is_reported_processing(
+    gateway_over: GatewayFactory,
+) -> None:
+    """A bank debit: the session is complete, its payment not yet confirmed (nor expirable)."""
+    gateway, api = gateway_over(retrieved_session(payment_intent=PAYMENT_INTENT, payment_status="unpaid"))
+
+    closed = await gateway.close_checkout(SESSION_ID)
+
+    assert closed == Processing(checkout_session_id=SESSION_ID)
+    assert [r.method for r in api.requests] == ["GET"]
+
+
 async def test_a_session_paid_between_the_read_and_the_expiry_is_read_again(
     gateway_over: GatewayFactory,
 ) -> None:
@@ -803,7 +824,7 @@ async def test_a_session_paid_between_the_read_and_the_expiry_is_read_again(
 
     charge = await gateway.close_checkout(SESSION_ID)
 
-    assert charge is not None and charge.payment_intent == PAYMENT_INTENT
+    assert isinstance(charge, PaidCharge) and charge.payment_intent == PAYMENT_INTENT
     assert [(r.method, r.url.path.rsplit("/", 1)[-1]) for r in api.requests] == [
         ("GET", SESSION_ID),
         ("POST", "expire"),

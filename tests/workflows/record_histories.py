@@ -21,7 +21,9 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``last-moment-payment``: a payment recorded whose signal never came, found and used when the
   checkout's window passes, then approved;
 - ``wrong-amount``: a payment of another amount than asked: refunded, the purchase cancelled;
-- ``cancelled-checkout``: an admin cancels a purchase whose checkout is still open.
+- ``cancelled-checkout``: an admin cancels a purchase whose checkout is still open;
+- ``processing-payment``: a checkout completed with a bank debit, held when its window ends,
+  the debit confirming days later, then approved.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -44,7 +46,14 @@ from microcred import binaries, migrate
 from microcred.contracts import CancelEnrolment, PaymentConfirmed
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.temporal_setup import register_search_attributes
-from tests.support import credential_doc, publish, register_evaluator, uid, webhook_recorded
+from tests.support import (
+    credential_doc,
+    publish,
+    register_evaluator,
+    uid,
+    webhook_processing,
+    webhook_recorded,
+)
 from tests.workflows.harness import Enrolled, Harness, eventually, running
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -170,6 +179,21 @@ async def cancelled_checkout(h: Harness, db: SessionFactory) -> Enrolled:
     return e
 
 
+async def processing_payment(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    webhook_processing(db, e.checkout_session_id)
+    await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
+    await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
+    await h.paid(e)
+    await h.submit(e)
+    await h.assigned(e, evaluator)
+    await h.decide(e, evaluator)
+    await h.result(e)
+    return e
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -185,6 +209,8 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "cancelled-checkout": cancelled_checkout,
     # A payment found when the window passes (from close-checkouts).
     "last-moment-payment": last_moment_payment,
+    # A delayed payment processing when the window ends: held (from hold-processing-payments).
+    "processing-payment": processing_payment,
 }
 
 

@@ -23,7 +23,7 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
-from tests.support import credential_doc, publish, uid, webhook_recorded
+from tests.support import credential_doc, publish, uid, webhook_processing, webhook_recorded
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
 
 
@@ -114,6 +114,49 @@ async def test_a_wrong_amount_not_yet_signalled_is_refunded_when_the_payment_win
         assert len(h.notes(e, "payment_refunded", e.member.sub)) == 1
         [alert] = h.notes(e, "operator_alert", ADMINS)
         assert "was paid 100 usd, not the price asked" in alert.body and "it is refunded" in alert.body
+
+
+async def test_a_delayed_payment_processing_when_the_window_ends_holds_the_checkout_until_it_confirms(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """A bank debit confirms days after the member completed the checkout: the purchase waits
+    for it instead of being cancelled (and the payment refunded once it confirmed)."""
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_processing(db, e.checkout_session_id)
+        expires_at = h.payments(e)[e.checkout_session_id].expires_at
+        await h.advance_to(expires_at + timedelta(days=3))
+        await h.quiet(e)
+
+        assert h.row(e).status == "awaiting_payment" and not h.timeline(e, "cancelled")
+        [held] = h.timeline(e, "payment_processing")
+        assert held.detail is not None
+        assert datetime.fromisoformat(held.detail["held_until"]) == held.at + timedelta(days=14)
+        assert expires_at <= held.at < expires_at + timedelta(minutes=1)
+        assert h.payments(e)[e.checkout_session_id].status == "processing"
+
+        assert await h.pay(e) is True  # checkout.session.async_payment_succeeded
+        row = await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
+        assert row.purchased_at is not None and not h.notes(e, "payment_refunded")
+
+
+async def test_a_delayed_payment_that_never_confirms_ends_the_purchase_when_the_hold_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_processing(db, e.checkout_session_id)
+
+        assert await h.result(e) == EnrolmentResult(status=Status.CANCELLED, attempt=1)
+        [held] = h.timeline(e, "payment_processing")
+        [cancelled] = h.timeline(e, "cancelled")
+        assert held.detail is not None and cancelled.detail is not None
+        held_until = datetime.fromisoformat(held.detail["held_until"])
+        assert held_until <= cancelled.at < held_until + timedelta(minutes=1)
+        assert "did not confirm in time" in cancelled.detail["reason"]
+        assert len(h.notes(e, "cancelled", e.member.sub)) == 1
 
 
 async def test_a_purchase_cancelled_with_its_checkout_open_closes_the_checkout(

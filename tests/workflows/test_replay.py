@@ -22,6 +22,7 @@ from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
 from workflows.enrolment import (
     ASSIGN_ON_SUBMIT,
     CLOSE_CHECKOUTS,
+    HOLD_PROCESSING,
     REFUND_AFTER_DEADLINE,
     REMIND_EACH_EVALUATOR,
     UPSERT_CHANGES_ONLY,
@@ -38,6 +39,7 @@ RELEASES = (
     f"{REFUND_AFTER_DEADLINE}/",
     f"{REMIND_EACH_EVALUATOR}/",
     f"{CLOSE_CHECKOUTS}/",
+    f"{HOLD_PROCESSING}/",
 )
 # Scenarios recorded from a later release on (the path its patch changed), by that release.
 LATER = {
@@ -46,6 +48,7 @@ LATER = {
     "last-moment-payment": f"{CLOSE_CHECKOUTS}/",
     "wrong-amount": f"{REMIND_EACH_EVALUATOR}/",
     "cancelled-checkout": f"{REMIND_EACH_EVALUATOR}/",
+    "processing-payment": f"{HOLD_PROCESSING}/",
 }
 RECORDED = tuple(
     release + scenario
