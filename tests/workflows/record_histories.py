@@ -59,16 +59,21 @@ from tests.workflows.harness import Enrolled, Harness, eventually, running
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def happy(h: Harness, db: SessionFactory) -> Enrolled:
-    doc = publish(db, credential_doc())
-    evaluator = register_evaluator(db, credential_ids=[doc.id])
-    e = await h.enrol(doc)
-    await h.paid(e)
+async def approved(h: Harness, e: Enrolled, evaluator: str) -> Enrolled:
+    """From a paid enrolment on: submitted, assigned, approved, finished."""
     await h.submit(e)
     await h.assigned(e, evaluator)
     await h.decide(e, evaluator)
     await h.result(e)
     return e
+
+
+async def happy(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    await h.paid(e)
+    return await approved(h, e, evaluator)
 
 
 async def resubmission(h: Harness, db: SessionFactory) -> Enrolled:
@@ -152,11 +157,7 @@ async def last_moment_payment(h: Harness, db: SessionFactory) -> Enrolled:
     webhook_recorded(db, e.checkout_session_id, amount=9900)
     await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(minutes=1))
     await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
-    await h.submit(e)
-    await h.assigned(e, evaluator)
-    await h.decide(e, evaluator)
-    await h.result(e)
-    return e
+    return await approved(h, e, evaluator)
 
 
 async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
@@ -187,11 +188,7 @@ async def processing_payment(h: Harness, db: SessionFactory) -> Enrolled:
     await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
     await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
     await h.paid(e)
-    await h.submit(e)
-    await h.assigned(e, evaluator)
-    await h.decide(e, evaluator)
-    await h.result(e)
-    return e
+    return await approved(h, e, evaluator)
 
 
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
