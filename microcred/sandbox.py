@@ -14,19 +14,20 @@ the in-sandbox instance directly. Workflow code, its imports and its activations
 the sandbox, with the same restrictions (tests/workflows/test_sandbox.py proves both: the same
 contexts as the stock runner, and a forbidden call still fails the workflow task).
 
-It reaches into the SDK's private ``_Instance``. If a temporalio release changes that class,
-the runner falls back to the stock behaviour (and ``workflow_runner`` logs a warning), and the
-test of the lean path fails: an upgrade is noticed in CI but never breaks a worker. Drop this
-module once the SDK answers these questions without entering the sandbox.
+It reaches into the SDK's private ``_Instance``, read for the temporalio releases named in
+``CHECKED_RELEASES`` only. With any other release the worker runs the stock runner (and logs a
+warning), and the test of the lean path fails: an upgrade is noticed in CI and never breaks a
+worker. To upgrade, read the new release's ``workflow_sandbox/_runner.py`` again, then add it.
+Drop this module once the SDK answers these questions without entering the sandbox.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import temporalio
 from temporalio.converter import SerializationContext
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -35,39 +36,31 @@ from temporalio.worker.workflow_sandbox import _runner as stock
 log = logging.getLogger(__name__)
 
 _IN_SANDBOX = "__temporal_in_sandbox"  # the name the stock instance binds its in-sandbox half to
+# temporalio releases whose sandbox internals this module was checked against.
+CHECKED_RELEASES = frozenset({"1.35.0"})
+LEAN_RUNNER_AVAILABLE = temporalio.__version__ in CHECKED_RELEASES
 
-
-def _stock_instance_is_as_expected() -> bool:
-    instance = getattr(stock, "_Instance", None)
-    return instance is not None and all(
-        callable(getattr(instance, name, None))
-        for name in ("_create_instance", "get_serialization_context", "get_external_store_context")
-    )
-
-
-if _stock_instance_is_as_expected():
+if LEAN_RUNNER_AVAILABLE:
 
     class _LeanInstance(stock._Instance):
         """The stock sandboxed instance; context questions skip the sandbox round trip."""
 
         def get_serialization_context(self, command_info: Any) -> SerializationContext | None:
-            context: SerializationContext | None = self._ask(
-                "get_serialization_context", command_info, super().get_serialization_context
-            )
+            context: SerializationContext | None = self._ask("get_serialization_context", command_info)
             return context
 
         def get_external_store_context(self, command_info: Any) -> Any:
-            return self._ask("get_external_store_context", command_info, super().get_external_store_context)
+            return self._ask("get_external_store_context", command_info)
 
-        def _ask(self, question: str, command_info: Any, the_stock_way: Callable[[Any], Any]) -> Any:
-            in_sandbox = self.globals_and_locals.get(_IN_SANDBOX)
-            if in_sandbox is None:  # a temporalio release that names it otherwise
-                return the_stock_way(command_info)
-            self.importer.restriction_context.is_runtime = True
+        def _ask(self, question: str, command_info: Any) -> Any:
+            """What the stock instance runs in the sandbox, asked of its in-sandbox half directly
+            (SDK code only, which touches nothing the restrictions guard)."""
+            restriction = self.importer.restriction_context
+            was_runtime, restriction.is_runtime = restriction.is_runtime, True
             try:
-                return getattr(in_sandbox, question)(command_info)
+                return getattr(self.globals_and_locals[_IN_SANDBOX], question)(command_info)
             finally:
-                self.importer.restriction_context.is_runtime = False
+                restriction.is_runtime = was_runtime
 
     @dataclass(frozen=True)
     class LeanSandboxedWorkflowRunner(SandboxedWorkflowRunner):
@@ -76,10 +69,6 @@ if _stock_instance_is_as_expected():
         def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
             return _LeanInstance(det, self.runner_class, self.restrictions)
 
-    LEAN_RUNNER_AVAILABLE = True
-else:  # pragma: no cover - only with a temporalio release whose sandbox internals differ
-    LEAN_RUNNER_AVAILABLE = False
-
 
 def workflow_runner(
     restrictions: SandboxRestrictions = SandboxRestrictions.default,
@@ -87,5 +76,8 @@ def workflow_runner(
     """The runner every microcred worker uses (and the benchmark's bare engine, for fairness)."""
     if LEAN_RUNNER_AVAILABLE:
         return LeanSandboxedWorkflowRunner(restrictions=restrictions)
-    log.warning("temporalio's sandbox changed; running workflows on the stock sandbox runner")
+    log.warning(
+        "microcred.sandbox was not checked against temporalio %s; running workflows on the stock runner",
+        temporalio.__version__,
+    )
     return SandboxedWorkflowRunner(restrictions=restrictions)

@@ -62,6 +62,7 @@ from microcred.models import (
     TimelineEntry,
 )
 from microcred.payments import OfflineGateway, PaymentGateway
+from microcred.sandbox import workflow_runner
 from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
 from microcred.temporal_names import enrolment_workflow_id
@@ -442,6 +443,7 @@ async def running(
             max_concurrent_activities=8,
             max_cached_workflows=1000 if cache else 0,
             graceful_shutdown_timeout=timedelta(seconds=5),
+            workflow_runner=workflow_runner(),  # the product worker's runner
             **FAIL_FAST,
         )
         async with built:

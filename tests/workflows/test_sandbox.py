@@ -87,7 +87,9 @@ async def greet(
 async def test_the_runner_gives_the_stock_contexts_without_entering_the_sandbox(
     ts_env: WorkflowEnvironment, sandbox_entries: list[str]
 ) -> None:
-    assert sandbox.LEAN_RUNNER_AVAILABLE, "temporalio's sandbox changed: see microcred/sandbox.py"
+    assert sandbox.LEAN_RUNNER_AVAILABLE, (
+        "a temporalio release not in CHECKED_RELEASES: see microcred/sandbox.py"
+    )
 
     task_queue = uid("tq")  # the contexts name it: both runs use the same
     stock_result, stock_contexts = await greet(ts_env, SandboxedWorkflowRunner(), task_queue)
@@ -140,3 +142,15 @@ async def test_the_product_worker_passes_through_only_what_it_means_to(
         )
         async with built:  # started and shut down, so that it leaves nothing running behind
             pass
+
+
+async def test_the_product_worker_runs_on_the_lean_runner(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    deps = worker_module.deps_from_settings(test_settings(), sessions=db)
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        built = worker_module.build_worker(
+            ts_env.client, deps, task_queue=uid("tq"), executor=executor, max_concurrent_activities=1
+        )
+        async with built:
+            assert isinstance(built.config().get("workflow_runner"), sandbox.LeanSandboxedWorkflowRunner)
