@@ -95,6 +95,7 @@ class NotificationKind(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     PAYMENT_REFUNDED = "payment_refunded"
+    PAYMENT_PROCESSING = "payment_processing"
     DEADLINE_EXTENDED = "deadline_extended"
     OPERATOR_ALERT = "operator_alert"
 

@@ -62,6 +62,11 @@ _TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
         "Refund: {credential_title}",
         "We refunded {money} for {credential_title}: {reason}.",
     ),
+    NotificationKind.PAYMENT_PROCESSING: (
+        "Payment processing: {credential_title}",
+        "Your bank is still processing your payment for {credential_title}. We hold your enrolment "
+        "until the payment confirms, at the latest until {held_until}; you need not pay again.",
+    ),
     NotificationKind.DEADLINE_EXTENDED: (
         "New deadline for {credential_title}",
         "Your deadline for {credential_title} is now {due_at}. Reason: {reason}.",

@@ -176,8 +176,14 @@ class StripeGateway:
                 except stripe.InvalidRequestError:
                     # Only an open session can be expired: it was paid (or expired) meanwhile.
                     session = await sessions.retrieve_async(checkout_session_id)
-        if session.status == "complete" and session.payment_status == "unpaid":
-            return Processing(checkout_session_id=session.id)  # a delayed method, not settled yet
+            if session.status == "complete" and session.payment_status == "unpaid":
+                # A delayed method (a bank debit): still processing, or already failed (its
+                # webhook not in yet). The payment intent tells which.
+                intent = _intent_id(session)
+                if intent is None:
+                    return Processing(checkout_session_id=session.id)
+                payment = await self._client.v1.payment_intents.retrieve_async(intent)
+                return Processing(checkout_session_id=session.id) if payment.status == "processing" else None
         if session.status != "complete" or session.payment_status != "paid":
             return None
         return PaidCharge(

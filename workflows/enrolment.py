@@ -105,7 +105,9 @@ CLOSE_CHECKOUTS = "close-checkouts"
 # for up to PROCESSING_HOLD, until that payment confirms or fails (was: ended when its window
 # passed, and the payment refunded once it confirmed). Asked only on that path.
 HOLD_PROCESSING = "hold-processing-payments"
-PROCESSING_HOLD = timedelta(days=14)  # SEPA debits can take that long; ACH and Bacs take days
+# SEPA debits confirm within 14 business days (ACH, Bacs and BECS within a few); the webhook
+# ends the hold as soon as Stripe says how the debit went.
+PROCESSING_HOLD = timedelta(days=21)
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -286,7 +288,7 @@ class EnrolmentWorkflow:
             evaluator_id=s.evaluator_id,
             review_overdue=s.review_overdue,
             checkout_session_id=s.checkout.session_id if paying and s.checkout else None,
-            checkout_url=s.checkout.url if paying and s.checkout else None,
+            checkout_url=self._payable_url(s) if paying else None,
             badge_id=s.badge_id,
             editable_sections=None if s.attempt == 1 else list(s.unmet_sections),
         )
@@ -522,19 +524,23 @@ class EnrolmentWorkflow:
         if not workflow.patched(CLOSE_CHECKOUTS):
             await self._end_checkout(reason)
             return
-        if checkout.held_until is not None:
-            await self._end_checkout(
-                "the payment did not confirm in time; it is refunded if it confirms later"
-            )
-            return
         closed = await self._close(checkout)
-        if closed.processing and workflow.patched(HOLD_PROCESSING):
+        if checkout.held_until is not None:  # the hold ends: a confirmation found now is used
+            reason = "the payment did not confirm in time; it is refunded if it confirms later"
+        elif closed.processing and workflow.patched(HOLD_PROCESSING):
             # Its result comes by the webhook: a payment_confirmed, or a checkout_ended.
             held_until = workflow.now() + PROCESSING_HOLD
             self._s.checkout = checkout.model_copy(update={"held_until": held_until})
             await self._record(
                 EventKind.PAYMENT_PROCESSING,
                 checkout_session_id=checkout.session_id,
+                held_until=held_until.isoformat(),
+            )
+            self._notice(
+                NotificationKind.PAYMENT_PROCESSING,
+                Audience.MEMBER,
+                self._member,
+                f"processing:{checkout.session_id}",
                 held_until=held_until.isoformat(),
             )
             return
@@ -788,11 +794,16 @@ class EnrolmentWorkflow:
         if self._s.status not in (Status.AWAITING_PAYMENT, Status.AWAITING_RESUBMISSION_PAYMENT):
             raise _rejection(InvalidState("no checkout is open", status=self._s.status.value))
 
+    @staticmethod
+    def _payable_url(s: EnrolmentState) -> str | None:
+        """The checkout page, while it can still be paid (not once a payment is processing)."""
+        return s.checkout.url if s.checkout and s.checkout.held_until is None else None
+
     def _checkout_info(self) -> CheckoutInfo:
         s = self._s
         return CheckoutInfo(
             status=s.status,
-            checkout_url=s.checkout.url if s.checkout else None,
+            checkout_url=self._payable_url(s),
             checkout_session_id=s.checkout.session_id if s.checkout else None,
         )
 

@@ -797,16 +797,37 @@ async def test_closing_a_session_paid_at_the_last_moment_returns_its_charge(
     assert [r.method for r in api.requests] == ["GET"]  # nothing to expire
 
 
-async def test_a_session_completed_with_a_delayed_payment_is_reported_processing(
-    gateway_over: GatewayFactory,
+def retrieved_intent(status: str) -> Reply:
+    """Stripe's answer to GET /v1/payment_intents/{id}."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        intent = {"id": PAYMENT_INTENT, "object": "payment_intent", "amount": 9900, "currency": "eur"}
+        return httpx.Response(200, json={**intent, "status": status}, headers={"request-id": "req_Pi7"})
+
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("intent_status", "expected"),
+    [("processing", Processing(checkout_session_id=SESSION_ID)), ("requires_payment_method", None)],
+)
+async def test_a_session_completed_with_a_delayed_payment_is_processing_until_the_debit_fails(
+    gateway_over: GatewayFactory, intent_status: str, expected: Processing | None
 ) -> None:
-    """A bank debit: the session is complete, its payment not yet confirmed (nor expirable)."""
-    gateway, api = gateway_over(retrieved_session(payment_intent=PAYMENT_INTENT, payment_status="unpaid"))
+    """A bank debit: the session is complete and unpaid (not expirable) while the debit is
+    processing, and also once it failed; the payment intent tells the two apart."""
+    gateway, api = gateway_over(
+        retrieved_session(payment_intent=PAYMENT_INTENT, payment_status="unpaid"),
+        retrieved_intent(intent_status),
+    )
 
     closed = await gateway.close_checkout(SESSION_ID)
 
-    assert closed == Processing(checkout_session_id=SESSION_ID)
-    assert [r.method for r in api.requests] == ["GET"]
+    assert closed == expected
+    assert [(r.method, r.url.path) for r in api.requests] == [
+        ("GET", f"/v1/checkout/sessions/{SESSION_ID}"),
+        ("GET", f"/v1/payment_intents/{PAYMENT_INTENT}"),
+    ]
 
 
 async def test_a_session_paid_between_the_read_and_the_expiry_is_read_again(

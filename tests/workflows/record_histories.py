@@ -23,7 +23,8 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``wrong-amount``: a payment of another amount than asked: refunded, the purchase cancelled;
 - ``cancelled-checkout``: an admin cancels a purchase whose checkout is still open;
 - ``processing-payment``: a checkout completed with a bank debit, held when its window ends,
-  the debit confirming days later, then approved.
+  the debit confirming days later, then approved;
+- ``processing-never-confirms``: the same hold, ended (the checkout closed again) when it passes.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -191,6 +192,14 @@ async def processing_payment(h: Harness, db: SessionFactory) -> Enrolled:
     return await approved(h, e, evaluator)
 
 
+async def processing_never_confirms(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    e = await h.enrol(doc)
+    webhook_processing(db, e.checkout_session_id)
+    await h.result(e)
+    return e
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -208,6 +217,7 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "last-moment-payment": last_moment_payment,
     # A delayed payment processing when the window ends: held (from hold-processing-payments).
     "processing-payment": processing_payment,
+    "processing-never-confirms": processing_never_confirms,
 }
 
 

@@ -25,6 +25,7 @@ from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
 from tests.support import credential_doc, publish, uid, webhook_processing, webhook_recorded
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
+from workflows.enrolment import PROCESSING_HOLD
 
 
 async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends(
@@ -132,13 +133,52 @@ async def test_a_delayed_payment_processing_when_the_window_ends_holds_the_check
         assert h.row(e).status == "awaiting_payment" and not h.timeline(e, "cancelled")
         [held] = h.timeline(e, "payment_processing")
         assert held.detail is not None
-        assert datetime.fromisoformat(held.detail["held_until"]) == held.at + timedelta(days=14)
+        assert datetime.fromisoformat(held.detail["held_until"]) == held.at + PROCESSING_HOLD
         assert expires_at <= held.at < expires_at + timedelta(minutes=1)
         assert h.payments(e)[e.checkout_session_id].status == "processing"
+        assert h.row(e).checkout_url is None  # nothing to pay meanwhile
+        [told] = h.notes(e, "payment_processing", e.member.sub)
+        assert "you need not pay again" in told.body
 
-        assert await h.pay(e) is True  # checkout.session.async_payment_succeeded
+        assert await h.pay(e) is True  # the signal of checkout.session.async_payment_succeeded
         row = await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
         assert row.purchased_at is not None and not h.notes(e, "payment_refunded")
+
+
+async def test_a_delayed_payment_confirmed_but_not_signalled_is_used_when_the_hold_ends(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """The webhook recorded the confirmation, then the API stopped before it signalled."""
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_processing(db, e.checkout_session_id)
+        await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
+        await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
+        webhook_recorded(db, e.checkout_session_id, amount=9900)
+
+        await h.advance(PROCESSING_HOLD)
+        row = await eventually(lambda: h.row_if(e, status="in_progress"), what="in progress")
+        assert row.purchased_at is not None and not h.timeline(e, "cancelled")
+        assert not h.notes(e, "payment_refunded")
+
+
+async def test_a_delayed_payment_that_fails_during_the_hold_ends_the_purchase(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc(payment_window="PT2H"))
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        webhook_processing(db, e.checkout_session_id)
+        await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
+        await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
+
+        await h.lifecycle.checkout_ended(  # the signal of checkout.session.async_payment_failed
+            e.id, CheckoutEnded(checkout_session_id=e.checkout_session_id, reason="the payment failed")
+        )
+        assert (await h.result(e)).status is Status.CANCELLED
+        [cancelled] = h.timeline(e, "cancelled")
+        assert cancelled.detail is not None and cancelled.detail["reason"] == "the payment failed"
 
 
 async def test_a_delayed_payment_that_never_confirms_ends_the_purchase_when_the_hold_ends(

@@ -49,6 +49,7 @@ LATER = {
     "wrong-amount": f"{REMIND_EACH_EVALUATOR}/",
     "cancelled-checkout": f"{REMIND_EACH_EVALUATOR}/",
     "processing-payment": f"{HOLD_PROCESSING}/",
+    "processing-never-confirms": f"{HOLD_PROCESSING}/",
 }
 RECORDED = tuple(
     release + scenario
