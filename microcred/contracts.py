@@ -277,6 +277,12 @@ class PaymentConfirmed(BaseModel):
     payment_intent: str | None = None
 
 
+class RefundedElsewhere(BaseModel):
+    """A paid checkout refunded in full at the provider, not by microcred (Stripe's dashboard)."""
+
+    checkout_session_id: str
+
+
 class CheckoutEnded(BaseModel):
     """A checkout session that can no longer be paid (expired, or its async payment failed)."""
 

@@ -48,6 +48,7 @@ from microcred.contracts import (
     LatePayment,
     PaymentConfirmed,
     ReassignReview,
+    RefundedElsewhere,
     ResendNotification,
     SubmitRequest,
     SubmitResult,
@@ -201,6 +202,12 @@ class Lifecycle:
         """Report a checkout paid another amount than asked; False when the workflow has finished."""
         return await self._signal(
             self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_mismatched, payment)
+        )
+
+    async def payment_refunded_elsewhere(self, enrolment_id: str, refunded: RefundedElsewhere) -> bool:
+        """Report a full refund made at the provider; False when the workflow has finished."""
+        return await self._signal(
+            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_refunded_elsewhere, refunded)
         )
 
     async def checkout_ended(self, enrolment_id: str, ended: CheckoutEnded) -> bool:

@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         PurchaseKind,
         ReassignReview,
         RecordInput,
+        RefundedElsewhere,
         RefundRequest,
         ResendInput,
         ResendNotification,
@@ -108,6 +109,11 @@ HOLD_PROCESSING = "hold-processing-payments"
 # SEPA debits confirm within 14 business days (ACH, Bacs and BECS within a few); the webhook
 # ends the hold as soon as Stripe says how the debit went.
 PROCESSING_HOLD = timedelta(days=21)
+# A full refund made at the provider (Stripe's dashboard) of a payment the enrolment used is
+# told to the admins (was: a signal without a handler). Patched although the handler is new: a
+# worker of the previous release that received the signal dropped it, so the history holds a
+# signal that must replay to no commands. Asked only in that handler.
+ALERT_REFUNDS_ELSEWHERE = "alert-refunds-elsewhere"
 # Activities retry until they succeed (a database or Stripe outage only delays the lifecycle);
 # business failures are raised as non-retryable ApplicationErrors by the activities themselves.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -655,6 +661,29 @@ class EnrolmentWorkflow:
             return False
         settled.append(payment.checkout_session_id)
         return True
+
+    @workflow.signal(description="A paid checkout was refunded in full outside microcred (from the webhook).")
+    async def payment_refunded_elsewhere(self, refunded: RefundedElsewhere) -> None:
+        """The admins decide what the refund meant: the enrolment goes on until one cancels it."""
+        async with self._lock:
+            s = self._s
+            used = {p.checkout_session_id for p in s.paid_payments}
+            if s.status.terminal or refunded.checkout_session_id not in used:
+                return  # our own refund (a cancellation's), or a payment nothing used
+            if not workflow.patched(ALERT_REFUNDS_ELSEWHERE):
+                return
+            self._notice(
+                NotificationKind.OPERATOR_ALERT,
+                Audience.ADMINS,
+                None,
+                f"refunded-elsewhere:{refunded.checkout_session_id}",
+                subject=f"enrolment {self._id} was refunded outside microcred",
+                message=f"checkout session {refunded.checkout_session_id}, which paid this enrolment, "
+                f"was refunded in full at the payment provider, and the enrolment is still "
+                f"{s.status.value}; if the refund was meant to end it, cancel it: "
+                f"POST /api/v1/admin/enrolments/{self._id}/cancellation",
+            )
+            self._changed()
 
     @workflow.signal(description="A checkout session can no longer be paid (expired or failed).")
     async def checkout_ended(self, ended: CheckoutEnded) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import stripe
 from sqlmodel import col, select
 
-from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed
+from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.lifecycle import Lifecycle
@@ -77,7 +77,12 @@ async def handle(
     elif kind == EXPIRED:
         outcome = await _end(obj, "expired", "the checkout expired", sessions, lifecycle)
     elif kind == REFUNDED:
-        outcome = await asyncio.to_thread(_refunded, sessions, obj)
+        outcome, refunded = await asyncio.to_thread(_refunded, sessions, obj)
+        if refunded is not None:  # the workflow tells the admins, unless the refund was its own
+            enrolment_id, session_id = refunded
+            await lifecycle.payment_refunded_elsewhere(
+                enrolment_id, RefundedElsewhere(checkout_session_id=session_id)
+            )
     else:
         outcome = "ignored"
     # Remembered only once handled: an event whose handling failed is handled again on redelivery.
@@ -228,16 +233,17 @@ async def _end(
     return "checkout_ended"
 
 
-def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
+def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> tuple[str, tuple[str, str] | None]:
     """A refund made at Stripe (the dashboard's, or ours). Stripe sends ``charge.refunded`` for
-    partial refunds too, with ``refunded`` false until the whole charge is refunded."""
+    partial refunds too, with ``refunded`` false until the whole charge is refunded. With the
+    outcome, the enrolment and session of a payment refunded in full."""
     intent = charge.get("payment_intent")
     if not isinstance(intent, str):
-        return "ignored"
+        return "ignored", None
     with transaction(sessions) as session:
         payment = session.exec(select(Payment).where(Payment.payment_intent == intent)).first()
         if payment is None:
-            return "unknown_payment"
+            return "unknown_payment", None
         if charge.get("refunded") is not True:
             refunded = charge.get("amount_refunded")
             readmodel.add_event(
@@ -253,7 +259,7 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
                     "amount_refunded": refunded if isinstance(refunded, int) else None,
                 },
             )
-            return "partial_refund_recorded"  # still paid: a refund later refunds the rest
+            return "partial_refund_recorded", None  # still paid: a refund later refunds the rest
         if payment.status != "refunded":
             payment.status = "refunded"
             payment.refunded_at = datetime.now(UTC)
@@ -266,7 +272,9 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> str:
                 actor="stripe",
                 detail={"checkout_session_id": payment.checkout_session_id, "payment_intent": intent},
             )
-        return "refund_recorded"
+        # Told even when ours recorded it first (the workflow knows its own refunds), or when a
+        # redelivery finds it recorded (the signal may have failed the first time).
+        return "refund_recorded", (payment.enrolment_id, payment.checkout_session_id)
 
 
 # --- the offline provider's checkout page ------------------------------------------------------

@@ -54,6 +54,12 @@ async def deliver(
     return await flow.api.http.post(WEBHOOK, content=payload, headers={"Stripe-Signature": signature})
 
 
+async def notes(flow: Flow, kind: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The notifications of ``kind`` about the flow's enrolment that ``headers``' bearer sees."""
+    found = (await flow.api.http.get("/api/v1/me/notifications", headers=headers)).json()
+    return [n for n in found["items"] if n["kind"] == kind and n["enrolment_id"] == flow.enrolment_id]
+
+
 def payment(flow: Flow) -> Payment:
     with flow.api.sessions() as session:
         row = session.get(Payment, flow.checkout_session_id)
@@ -175,15 +181,11 @@ async def test_an_amount_mismatch_is_refunded_and_ends_the_purchase(flow: Flow) 
     kinds = [e["kind"] for e in timeline]
     assert kinds.index("payment_mismatch") < kinds.index("payment_refunded") < kinds.index("cancelled")
 
-    async def notes(kind: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-        found = (await flow.api.http.get("/api/v1/me/notifications", headers=headers)).json()
-        return [n for n in found["items"] if n["kind"] == kind and n["enrolment_id"] == flow.enrolment_id]
-
-    assert await eventually(lambda: notes("operator_alert", flow.api.admin()))
-    [alert] = await notes("operator_alert", flow.api.admin())
+    assert await eventually(lambda: notes(flow, "operator_alert", flow.api.admin()))
+    [alert] = await notes(flow, "operator_alert", flow.api.admin())
     assert "100 usd" in alert["body"] and "it is refunded" in alert["body"]
-    assert await eventually(lambda: notes("payment_refunded", flow.me))
-    [refunded] = await notes("payment_refunded", flow.me)
+    assert await eventually(lambda: notes(flow, "payment_refunded", flow.me))
+    [refunded] = await notes(flow, "payment_refunded", flow.me)
     assert "We refunded 1.00 USD" in refunded["body"]
     # The same payment again: the enrolment has ended, so the late-payment refund takes it; the
     # payment is refunded already, and no one is told twice.
@@ -191,8 +193,8 @@ async def test_an_amount_mismatch_is_refunded_and_ends_the_purchase(flow: Flow) 
     assert again.json()["outcome"] == "refunding_late_payment"
     late = flow.api.run.client.get_workflow_handle(f"refund-{flow.checkout_session_id}")
     assert (await late.result())["refunded"] is True
-    assert len(await notes("operator_alert", flow.api.admin())) == 1
-    assert len(await notes("payment_refunded", flow.me)) == 1
+    assert len(await notes(flow, "operator_alert", flow.api.admin())) == 1
+    assert len(await notes(flow, "payment_refunded", flow.me)) == 1
     assert payment(flow).refund_id == row.refund_id
 
 
@@ -226,6 +228,12 @@ async def test_charge_refunded_is_recorded(flow: Flow) -> None:
     )
     assert response.json()["outcome"] == "refund_recorded"
     assert payment(flow).status == "refunded"
+    # Made outside microcred: the enrolment goes on, and the admins are asked to decide.
+    assert await eventually(lambda: notes(flow, "operator_alert", flow.api.admin()))
+    [alert] = await notes(flow, "operator_alert", flow.api.admin())
+    assert "refunded in full at the payment provider" in alert["body"]
+    assert f"/api/v1/admin/enrolments/{flow.enrolment_id}/cancellation" in alert["body"]
+    assert await flow.api.status_of(flow.member, flow.enrolment_id) == "in_progress"
 
 
 @pytest.mark.parametrize("amount", [9900, 100], ids=["the-price", "another-amount"])

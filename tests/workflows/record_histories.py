@@ -24,7 +24,9 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``cancelled-checkout``: an admin cancels a purchase whose checkout is still open;
 - ``processing-payment``: a checkout completed with a bank debit, held when its window ends,
   the debit confirming days later, then approved;
-- ``processing-never-confirms``: the same hold, ended (the checkout closed again) when it passes.
+- ``processing-never-confirms``: the same hold, ended (the checkout closed again) when it passes;
+- ``refunded-elsewhere``: a paid enrolment refunded in full in Stripe's dashboard (the admins are
+  told), then approved.
 
 Older histories stay where they are (those of the first release directly in ``histories/``):
 each must still replay, and the folder of a patch id that was recorded already is refused.
@@ -44,7 +46,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
-from microcred.contracts import CancelEnrolment, PaymentConfirmed
+from microcred.contracts import CancelEnrolment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.temporal_setup import register_search_attributes
 from tests.support import (
@@ -200,6 +202,18 @@ async def processing_never_confirms(h: Harness, db: SessionFactory) -> Enrolled:
     return e
 
 
+async def refunded_elsewhere(h: Harness, db: SessionFactory) -> Enrolled:
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    e = await h.enrol(doc)
+    await h.paid(e)
+    # By name: a worker of a release before alert-refunds-elsewhere had no handler for it.
+    refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
+    await h.handle(e).signal("payment_refunded_elsewhere", refunded)
+    await h.quiet(e)
+    return await approved(h, e, evaluator)
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -218,6 +232,8 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     # A delayed payment processing when the window ends: held (from hold-processing-payments).
     "processing-payment": processing_payment,
     "processing-never-confirms": processing_never_confirms,
+    # A full refund made in Stripe's dashboard (from alert-refunds-elsewhere).
+    "refunded-elsewhere": refunded_elsewhere,
 }
 
 

@@ -18,6 +18,7 @@ from microcred.contracts import (
     EnrolmentResult,
     LatePayment,
     NotifyInput,
+    RefundedElsewhere,
     Status,
 )
 from microcred.db import SessionFactory, transaction
@@ -197,6 +198,45 @@ async def test_a_delayed_payment_that_never_confirms_ends_the_purchase_when_the_
         assert held_until <= cancelled.at < held_until + timedelta(minutes=1)
         assert "did not confirm in time" in cancelled.detail["reason"]
         assert len(h.notes(e, "cancelled", e.member.sub)) == 1
+
+
+async def test_a_full_refund_made_outside_microcred_alerts_the_admins_once(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        not_ours = RefundedElsewhere(checkout_session_id="cs_of_something_else")
+        assert await h.lifecycle.payment_refunded_elsewhere(e.id, not_ours) is True
+        await h.quiet(e)
+        assert not h.notes(e, "operator_alert")
+
+        refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
+        for _ in range(2):  # Stripe redelivers webhooks
+            assert await h.lifecycle.payment_refunded_elsewhere(e.id, refunded) is True
+            await h.quiet(e)
+
+        [alert] = h.notes(e, "operator_alert", ADMINS)
+        assert f"checkout session {e.checkout_session_id}, which paid this enrolment" in alert.body
+        assert "still in_progress" in alert.body and h.row(e).status == "in_progress"
+
+
+async def test_the_refund_of_an_admins_cancellation_alerts_nobody(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """Stripe reports microcred's own refunds too: the cancelled enrolment ignores them."""
+    doc = publish(db, credential_doc())
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="duplicate", refund=True))
+        assert (await h.ended(e)).status is Status.CANCELLED
+        assert h.payments(e)[e.checkout_session_id].status == "refunded"
+
+        refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
+        assert await h.lifecycle.payment_refunded_elsewhere(e.id, refunded) is False  # finished
+        assert not h.notes(e, "operator_alert")
 
 
 async def test_a_purchase_cancelled_with_its_checkout_open_closes_the_checkout(

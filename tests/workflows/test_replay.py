@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 import worker
 from microcred.contracts import EnrolmentInput, EnrolmentResult, EventKind
 from workflows.enrolment import (
+    ALERT_REFUNDS_ELSEWHERE,
     ASSIGN_ON_SUBMIT,
     CLOSE_CHECKOUTS,
     HOLD_PROCESSING,
@@ -40,6 +41,7 @@ RELEASES = (
     f"{REMIND_EACH_EVALUATOR}/",
     f"{CLOSE_CHECKOUTS}/",
     f"{HOLD_PROCESSING}/",
+    f"{ALERT_REFUNDS_ELSEWHERE}/",
 )
 # Scenarios recorded from a later release on (the path its patch changed), by that release.
 LATER = {
@@ -50,6 +52,7 @@ LATER = {
     "cancelled-checkout": f"{REMIND_EACH_EVALUATOR}/",
     "processing-payment": f"{HOLD_PROCESSING}/",
     "processing-never-confirms": f"{HOLD_PROCESSING}/",
+    "refunded-elsewhere": f"{HOLD_PROCESSING}/",  # its old path: the signal had no handler
 }
 RECORDED = tuple(
     release + scenario
