@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,20 @@ def dev_settings(*, port: int, temporal_port: int, data_dir: Path, host: str) ->
     if base.stripe_webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
         update["stripe_webhook_secret"] = generated["webhook_secret"]
     return Settings.model_validate({**base.model_dump(), **update})
+
+
+def busy_ports(wanted: dict[str, tuple[str, int]]) -> list[str]:
+    """Which of the ``wanted`` addresses (by the flag that sets each) something listens on."""
+    busy = []
+    for flag, (host, port) in wanted.items():
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed one may linger
+            try:
+                probe.bind((host, port))
+            except OSError:
+                busy.append(f"port {port} ({flag})")
+    return busy
 
 
 async def _start_temporal(
@@ -242,6 +257,17 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    # Checked first: a dev server that cannot bind its port would leave us talking to whatever
+    # holds it (another microcred's Temporal, or its API answering our readiness check).
+    busy = busy_ports(
+        {
+            "--port": (host, port),
+            "--temporal-port": ("127.0.0.1", temporal_port),
+            "--ui-port": (host, ui_port),
+        }
+    )
+    if busy:
+        raise SystemExit(f"already in use: {', '.join(busy)}; stop what uses it, or choose another port")
     server = await _start_temporal(settings, temporal_port=temporal_port, ui_port=ui_port, host=host)
     children: list[Child] = []
     failed: list[str] = []
@@ -264,11 +290,12 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
         ready.result()
         print(_banner(settings, ui_port=ui_port, host=host), flush=True)
 
-        exits = {asyncio.create_task(child.process.wait()): child for child in children}
+        watched = [(child.name, child.process) for child in children] + [("Temporal dev server", server)]
+        exits = {asyncio.create_task(process.wait()): (name, process) for name, process in watched}
         done, _ = await asyncio.wait({stopped, *exits}, return_when=asyncio.FIRST_COMPLETED)
         for ended in done - {stopped}:
-            child = exits[ended]
-            failed.append(f"the {child.name} stopped on its own (exit code {child.process.returncode})")
+            name, process = exits[ended]
+            failed.append(f"the {name} stopped on its own (exit code {process.returncode})")
         for task in exits:
             task.cancel()
         stopped.cancel()

@@ -27,9 +27,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_dev(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[bytes], Path, str]:
-    """Start ``microcred dev``; return it, its log file and what it printed once it is ready."""
-    command = [
+def dev_command(data_dir: Path, ports: dict[str, int]) -> list[str]:
+    return [
         str(Path(sys.executable).parent / "microcred"),
         "dev",
         "--port",
@@ -41,10 +40,19 @@ def start_dev(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[b
         "--data-dir",
         str(data_dir),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+
+
+def clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
+
+
+def start_dev(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[bytes], Path, str]:
+    """Start ``microcred dev``; return it, its log file and what it printed once it is ready."""
     log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            dev_command(data_dir, ports), stdout=out, stderr=subprocess.STDOUT, env=clean_environment()
+        )
     deadline = time.monotonic() + STARTUP
     text = ""
     while "Ctrl-C stops everything" not in text:
@@ -144,9 +152,11 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_child_that_dies_stops_everything_with_an_error(tmp_path: Path) -> None:
-    """The worker and the API are children of ``microcred dev``: if one dies, dev does not go on
-    half-running; it stops the rest (no orphan left listening) and exits non-zero, saying why."""
+@pytest.mark.parametrize("victim", ["worker", "Temporal dev server"])
+def test_a_child_that_dies_stops_everything_with_an_error(tmp_path: Path, victim: str) -> None:
+    """The worker, the API and the Temporal dev server are children of ``microcred dev``: if one
+    dies, dev does not go on half-running; it stops the rest (no orphan left listening) and
+    exits non-zero, saying why."""
     data_dir = tmp_path / "data"
     ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
     process, log, _ = start_dev(data_dir, ports)
@@ -157,12 +167,32 @@ def test_a_child_that_dies_stops_everything_with_an_error(tmp_path: Path) -> Non
         api = [pid for pid, cmd in commands.items() if " -m microcred api " in cmd]
         temporal = [pid for pid, cmd in commands.items() if " server start-dev " in cmd]
         assert len(worker) == len(api) == len(temporal) == 1, commands
-        os.kill(worker[0], signal.SIGKILL)
+        os.kill((worker if victim == "worker" else temporal)[0], signal.SIGKILL)
         assert process.wait(timeout=60) == 1
         text = log.read_text()
-        assert "the worker stopped on its own (exit code -9)" in text, text
+        assert f"the {victim} stopped on its own (exit code -9)" in text, text
         _, left = psutil.wait_procs(children, timeout=0)
         assert not left, [" ".join(p.cmdline()) for p in left]
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.mark.parametrize("taken", ["api", "temporal", "ui"])
+def test_dev_refuses_a_port_in_use_before_starting_anything(tmp_path: Path, taken: str) -> None:
+    """Otherwise it would talk to whatever holds the port: another microcred's Temporal server,
+    or its API answering the readiness check (and print a banner whose tokens do not work)."""
+    flags = {"api": "--port", "temporal": "--temporal-port", "ui": "--ui-port"}
+    data_dir = tmp_path / "data"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
+        ports[taken] = int(holder.getsockname()[1])
+        result = subprocess.run(
+            dev_command(data_dir, ports), capture_output=True, text=True, timeout=60, env=clean_environment()
+        )
+    assert result.returncode == 1
+    assert f"already in use: port {ports[taken]} ({flags[taken]})" in result.stderr
+    assert "microcred is running" not in result.stdout
+    assert not (data_dir / "temporal.log").exists()  # nothing was started
