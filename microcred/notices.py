@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from microcred import currency
 from microcred.contracts import NotificationKind
 
 _TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
@@ -93,7 +94,7 @@ def render(kind: NotificationKind, context: dict[str, Any]) -> tuple[str, str]:
     """Subject and body for ``kind``; unknown fields show as '-' rather than failing."""
     values = _Defaulting({k: _readable(v) for k, v in context.items()})
     if "amount" in context and "currency" in context:
-        values["money"] = f"{context['amount'] / 100:.2f} {str(context['currency']).upper()}"
+        values["money"] = currency.readable(int(context["amount"]), str(context["currency"]))
     if context.get("outcome") == "resubmit":
         sections = ", ".join(context.get("unmet_sections") or [])
         values["resubmit_hint"] = f" Start a resubmission to revise: {sections}." if sections else ""

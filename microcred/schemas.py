@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from microcred import policies
+from microcred import currency, policies
 from microcred.contracts import Money
 
 Slug = Annotated[
@@ -113,6 +113,9 @@ class CredentialDoc(_Document):
         length = policies.approximate
         if self.price.amount <= 0 or self.resubmission_price.amount <= 0:
             raise ValueError("prices must be greater than zero")
+        for price in (self.price, self.resubmission_price):
+            if not currency.is_known(price.currency):
+                raise ValueError(f"{price.currency!r} is not an ISO 4217 currency code")
         if max(self.price.amount, self.resubmission_price.amount) > PRICE_MAX:
             raise ValueError(
                 f"prices must be at most {PRICE_MAX} in the currency's minor unit: Stripe Checkout "

@@ -16,15 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import StateDep, prefers_html
+from microcred import currency
 from microcred.errors import InvalidState, NotFound
 from microcred.services import payments
 
 router = APIRouter(tags=["checkout"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-
-
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
 
 
 @router.get("/checkout/complete", response_class=HTMLResponse)
@@ -70,7 +67,7 @@ async def checkout_page(session_id: str, request: Request, state: StateDep) -> H
             "title": title,
             "kind_label": "Resubmission" if payment.kind == "resubmission" else "Micro-credential",
             "attempt": payment.attempt,
-            "price": _money(payment.amount, payment.currency),
+            "price": currency.readable(payment.amount, payment.currency),
             "payable": payable,
             "pay_url": f"{state.settings.api_base_url}/checkout/{session_id}/pay",
             "expires_at": f"{payment.expires_at:%d %B %Y, %H:%M UTC}",

@@ -80,6 +80,7 @@ def _long_resource_url() -> dict[str, Any]:
         _broken(price={"amount": 100_000_000, "currency": "usd"}),  # more than Stripe charges
         _broken(resubmission_price={"amount": 10**20, "currency": "usd"}),  # beyond any column
         _broken(price={"amount": 100, "currency": "US Dollars"}),
+        _broken(resubmission_price={"amount": 100, "currency": "zzz"}),  # not an ISO 4217 code
         _broken(id="has spaces"),
         _broken(sections=[]),
         _broken(unexpected="field"),
@@ -97,6 +98,7 @@ def _long_resource_url() -> dict[str, Any]:
         "priceless",
         "overflowing-price",
         "currency",
+        "unknown-currency",
         "id",
         "no-sections",
         "unknown-field",
