@@ -23,3 +23,5 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    # Alembic announces each of its plugins at INFO whenever it is imported: noise in every command.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -64,6 +64,7 @@ def test_token_after_make_dev_uses_the_data_folders_secret(tmp_path: Path) -> No
         env={"PATH": "", "MICROCRED_DATA_DIR": str(tmp_path)},
     )
     assert jwt.decode(completed.stdout.strip(), secret, algorithms=["HS256"])["sub"] == "alice"
+    assert completed.stderr == ""  # no log noise around the token (alembic's plugin lines were)
 
 
 @pytest.mark.parametrize(
