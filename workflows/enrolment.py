@@ -1214,11 +1214,13 @@ class EnrolmentWorkflow:
                 exclude=exclude, preferred=request.evaluator_id, actor=request.actor, reason=request.reason
             )
             if not moved:
-                raise _rejection(
-                    NotEligible(
-                        "no other eligible evaluator can take this review", evaluator_id=request.evaluator_id
-                    )
+                message = (
+                    "no other eligible evaluator can take this review"
+                    if request.evaluator_id is None
+                    else f"evaluator {request.evaluator_id} cannot take this review: not registered for "
+                    "this credential, the member themself, or already its evaluator"
                 )
+                raise _rejection(NotEligible(message, evaluator_id=request.evaluator_id))
             self._s.assignment_needed = False
             return self._view()
 

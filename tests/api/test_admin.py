@@ -70,6 +70,13 @@ async def test_reassign_review(flow: Flow) -> None:
         admin_url(flow, "reassignment"), json={"reason": "on leave"}, headers=flow.api.admin()
     )
     assert nobody_else.status_code == 403 and code(nobody_else) == "not_eligible"
+    ghost = await flow.api.http.post(
+        admin_url(flow, "reassignment"),
+        json={"reason": "on leave", "evaluator_id": "ghost"},
+        headers=flow.api.admin(),
+    )
+    assert ghost.status_code == 403 and code(ghost) == "not_eligible"
+    assert "evaluator ghost cannot take this review: not registered" in ghost.json()["detail"]["message"]
     second = await flow.api.evaluator([flow.credential["id"]])
     moved = await flow.api.http.post(
         admin_url(flow, "reassignment"), json={"reason": "on leave"}, headers=flow.api.admin()
