@@ -25,15 +25,30 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "tem
 
 
 @router.get("/checkout/complete", response_class=HTMLResponse)
-def checkout_complete(request: Request) -> HTMLResponse:
-    """Where a paid checkout returns to."""
+async def checkout_complete(request: Request, state: StateDep, session_id: str = "") -> HTMLResponse:
+    """Where a completed checkout returns to (Stripe's ``success_url`` too)."""
+    status = await asyncio.to_thread(payments.checkout_status, state.sessions, session_id)
+    if status is None:
+        heading, message, code = (
+            "Checkout not found",
+            "We know no checkout by this link. Your enrolments and their payments are in My Learning.",
+            404,
+        )
+    elif status == "processing":  # a bank debit: it confirms days later
+        heading, message, code = (
+            "Payment processing",
+            "Your bank is confirming the payment, which can take some days. We hold your enrolment "
+            "until it confirms; you need not pay again.",
+            200,
+        )
+    else:
+        heading, message, code = (
+            "Payment received",
+            "Thank you. Your enrolment appears in My Learning shortly.",
+            200,
+        )
     return templates.TemplateResponse(
-        request,
-        "checkout_result.html",
-        {
-            "heading": "Payment received",
-            "message": "Thank you. Your enrolment appears in My Learning shortly.",
-        },
+        request, "checkout_result.html", {"heading": heading, "message": message}, status_code=code
     )
 
 

@@ -135,6 +135,8 @@ async def test_async_payments_fulfil_only_when_they_succeed(flow: Flow) -> None:
     assert pending.json()["outcome"] == "awaiting_async_payment"
     assert await flow.api.status_of(flow.member, flow.enrolment_id) == "awaiting_payment"
     assert payment(flow).status == "processing"  # the workflow holds the checkout for it
+    landed = await flow.api.http.get(f"/api/v1/checkout/complete?session_id={flow.checkout_session_id}")
+    assert "Payment processing" in landed.text and "you need not pay again" in landed.text
     succeeded = await deliver(flow, event("checkout.session.async_payment_succeeded", session_object(flow)))
     assert succeeded.json()["outcome"] == "delivered"
     await eventually_status(flow.api, flow.member, flow.enrolment_id, "in_progress")
@@ -285,6 +287,11 @@ async def test_offline_checkout_page_and_pay_button(flow: Flow) -> None:
     assert "This checkout is paid." in after.text and "<form" not in after.text
     unknown = await flow.api.http.get("/api/v1/checkout/cs_offline_nope")
     assert unknown.status_code == 404
+    done = await flow.api.http.get(paid.headers["location"].removeprefix("http://testserver"))
+    assert done.status_code == 200 and "Payment received" in done.text
+    for stray in ("/api/v1/checkout/complete", "/api/v1/checkout/complete?session_id=cs_nope"):
+        lost = await flow.api.http.get(stray)
+        assert lost.status_code == 404 and "Checkout not found" in lost.text
 
     async def receipt() -> bool:
         notes = (await flow.api.http.get("/api/v1/me/notifications", headers=flow.me)).json()["items"]
