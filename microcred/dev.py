@@ -165,6 +165,8 @@ def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
         f'  export MEMBER="{tokens[Role.MEMBER]}"',
         f'  curl -s -X POST {base}/api/v1/enrolments -H "Authorization: Bearer $MEMBER" '
         "-H 'content-type: application/json' -d '{\"credential_id\": \"inquiry-in-practice\"}'",
+        "  (409 once demo-member holds or has earned it: a token for a new member comes from",
+        "  .venv/bin/microcred token --role member --sub <name>)",
         "",
         "Ctrl-C stops everything; run it again to resume where it stopped.",
         "",
