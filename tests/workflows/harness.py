@@ -66,7 +66,7 @@ from microcred.sandbox import workflow_runner
 from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
 from microcred.temporal_names import enrolment_workflow_id
-from tests.support import API_BASE, FAIL_FAST, Running, member, test_settings, uid
+from tests.support import API_BASE, FAIL_FAST, Running, member, test_settings, uid, webhook_processing
 from workflows.enrolment import EnrolmentWorkflow
 
 T = TypeVar("T")
@@ -163,6 +163,15 @@ class Harness:
                 currency=e.doc.price.currency,
             ),
         )
+
+    async def held(self, doc: CredentialDoc) -> Enrolled:
+        """Enrolled; the checkout was completed with a bank debit, still processing when the
+        payment window passed (three days ago): the workflow holds the checkout for it."""
+        e = await self.enrol(doc)
+        webhook_processing(self.db, e.checkout_session_id)
+        await self.advance_to(self.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
+        await eventually(lambda: self.timeline(e, "payment_processing"), what="held")
+        return e
 
     async def paid(self, e: Enrolled) -> Enrolment:
         """Pay the first checkout and wait until the enrolment is in progress."""

@@ -125,10 +125,8 @@ async def test_a_delayed_payment_processing_when_the_window_ends_holds_the_check
     for it instead of being cancelled (and the payment refunded once it confirmed)."""
     doc = publish(db, credential_doc(payment_window="PT2H"))
     async with running(ts_env, db) as h:
-        e = await h.enrol(doc)
-        webhook_processing(db, e.checkout_session_id)
+        e = await h.held(doc)
         expires_at = h.payments(e)[e.checkout_session_id].expires_at
-        await h.advance_to(expires_at + timedelta(days=3))
         await h.quiet(e)
 
         assert h.row(e).status == "awaiting_payment" and not h.timeline(e, "cancelled")
@@ -152,10 +150,7 @@ async def test_a_delayed_payment_confirmed_but_not_signalled_is_used_when_the_ho
     """The webhook recorded the confirmation, then the API stopped before it signalled."""
     doc = publish(db, credential_doc(payment_window="PT2H"))
     async with running(ts_env, db) as h:
-        e = await h.enrol(doc)
-        webhook_processing(db, e.checkout_session_id)
-        await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
-        await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
+        e = await h.held(doc)
         webhook_recorded(db, e.checkout_session_id, amount=9900)
 
         await h.advance(PROCESSING_HOLD)
@@ -169,10 +164,7 @@ async def test_a_delayed_payment_that_fails_during_the_hold_ends_the_purchase(
 ) -> None:
     doc = publish(db, credential_doc(payment_window="PT2H"))
     async with running(ts_env, db) as h:
-        e = await h.enrol(doc)
-        webhook_processing(db, e.checkout_session_id)
-        await h.advance_to(h.payments(e)[e.checkout_session_id].expires_at + timedelta(days=3))
-        await eventually(lambda: h.timeline(e, "payment_processing"), what="held")
+        e = await h.held(doc)
 
         await h.lifecycle.checkout_ended(  # the signal of checkout.session.async_payment_failed
             e.id, CheckoutEnded(checkout_session_id=e.checkout_session_id, reason="the payment failed")
