@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -100,7 +99,7 @@ async def run(size: str = "full") -> dict[str, Any]:
             settings = bench_settings(workdir=workdir, database_url=url, temporal=temporal)
             async with (
                 dev_stack(settings, temporal, workdir),
-                httpx.AsyncClient(base_url=settings.public_base_url, timeout=120) as http,
+                drive.session(settings.public_base_url, connections=8) as http,
             ):
                 client = temporal.client
                 api = drive.Api(http)

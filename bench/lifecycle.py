@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -197,12 +196,9 @@ async def _product(temporal: Temporal, workdir: Path, db: str, size: Size) -> As
     """microcred dev's worker and API on ``db``, with the credential and evaluator set up."""
     async with database(db, workdir) as url:
         settings = bench_settings(workdir=workdir, database_url=url, temporal=temporal)
-        limits = httpx.Limits(
-            max_connections=4 * size.concurrency, max_keepalive_connections=4 * size.concurrency
-        )
         async with (
             dev_stack(settings, temporal, workdir) as dev,
-            httpx.AsyncClient(base_url=settings.public_base_url, timeout=120, limits=limits) as http,
+            drive.session(settings.public_base_url, connections=4 * size.concurrency) as http,
         ):
             api = drive.Api(http)
             credential_id, evaluator = f"bench-{uuid.uuid4().hex[:8]}", f"evaluator-{uuid.uuid4().hex[:8]}"
