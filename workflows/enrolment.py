@@ -233,10 +233,8 @@ class EnrolmentWorkflow:
             Status.AWAITING_PAYMENT,
             Status.AWAITING_RESUBMISSION_PAYMENT,
         ):
-            if s.checkout.held_until is None:
-                found.append((s.checkout.expires_at, "checkout expires"))
-            else:
-                found.append((s.checkout.held_until, "held checkout ends"))
+            label = "checkout expires" if s.checkout.held_until is None else "held checkout ends"
+            found.append((s.checkout.ends_at, label))
         if s.status.member_holds_work and s.due_at is not None:
             found.append((s.due_at, "submission deadline"))
             for offset in self._credential.policies.reminders_before_due:
@@ -405,6 +403,12 @@ class EnrolmentWorkflow:
             lines.append("Finished." + (f" Badge `{s.badge_id}`." if s.badge_id else ""))
         return "\n\n".join(lines)
 
+    def _alert_admins(self, key: str, *, subject: str, message: str) -> None:
+        """Queue an operator alert: something the admins must look at or do by hand."""
+        self._notice(
+            NotificationKind.OPERATOR_ALERT, Audience.ADMINS, None, key, subject=subject, message=message
+        )
+
     def _notice(
         self,
         kind: NotificationKind,
@@ -493,10 +497,7 @@ class EnrolmentWorkflow:
     async def _checkout_unavailable(self, kind: PurchaseKind, err: ActivityError) -> None:
         s = self._s
         reason = f"the payment provider refused to open a checkout: {err.cause or err}"
-        self._notice(
-            NotificationKind.OPERATOR_ALERT,
-            Audience.ADMINS,
-            None,
+        self._alert_admins(
             f"checkout-failed:{kind.value}:{s.attempt}",
             subject=f"checkout failed for enrolment {self._id}",
             message=reason,
@@ -586,10 +587,7 @@ class EnrolmentWorkflow:
         except ActivityError as err:
             # The provider refused (a configuration error) or stayed unreachable: a payment
             # made at the last moment is refunded when its webhook comes.
-            self._notice(
-                NotificationKind.OPERATOR_ALERT,
-                Audience.ADMINS,
-                None,
+            self._alert_admins(
                 f"close-failed:{checkout.session_id}",
                 subject=f"could not close the checkout of enrolment {self._id}",
                 message=f"the payment provider did not close checkout session {checkout.session_id} "
@@ -643,10 +641,7 @@ class EnrolmentWorkflow:
             await self._end_checkout(f"{reason}; it is refunded")
 
     def _alert_mismatch(self, payment: PaymentConfirmed, done: str) -> None:
-        self._notice(
-            NotificationKind.OPERATOR_ALERT,
-            Audience.ADMINS,
-            None,
+        self._alert_admins(
             f"mismatch:{payment.checkout_session_id}",
             subject=f"payment of the wrong amount for enrolment {self._id}",
             message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
@@ -672,10 +667,7 @@ class EnrolmentWorkflow:
                 return  # our own refund (a cancellation's), or a payment nothing used
             if not workflow.patched(ALERT_REFUNDS_ELSEWHERE):
                 return
-            self._notice(
-                NotificationKind.OPERATOR_ALERT,
-                Audience.ADMINS,
-                None,
+            self._alert_admins(
                 f"refunded-elsewhere:{refunded.checkout_session_id}",
                 subject=f"enrolment {self._id} was refunded outside microcred",
                 message=f"checkout session {refunded.checkout_session_id}, which paid this enrolment, "
@@ -749,10 +741,7 @@ class EnrolmentWorkflow:
             # Retries are over: no payment of this session is on record, or the provider refused
             # the refund. The enrolment goes on (an error here would fail the whole workflow from
             # a signal handler); admins are told to refund by hand.
-            self._notice(
-                NotificationKind.OPERATOR_ALERT,
-                Audience.ADMINS,
-                None,
+            self._alert_admins(
                 f"refund-failed:{payment.checkout_session_id}",
                 subject=f"refund failed for enrolment {self._id}",
                 message=f"could not refund checkout session {payment.checkout_session_id} "
