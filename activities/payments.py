@@ -171,8 +171,7 @@ class PaymentActivities:
                 if payment.status == "open":
                     payment.status = "expired"
             elif isinstance(charge, Processing):
-                if payment.status in ("open", "expired"):
-                    payment.status = "processing"
+                readmodel.record_processing(payment)
             else:
                 readmodel.record_paid(
                     session,

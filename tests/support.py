@@ -118,7 +118,7 @@ def webhook_processing(sessions: SessionFactory, checkout_session_id: str) -> No
     with transaction(sessions) as session:
         payment = session.get(Payment, checkout_session_id)
         assert payment is not None and payment.status == "open"
-        payment.status = "processing"
+        readmodel.record_processing(payment)
 
 
 def member(sub: str | None = None) -> Principal:

@@ -215,8 +215,7 @@ def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
         payment = session.get(Payment, session_id)
         if payment is None:
             return "unknown_checkout"
-        if payment.status == "open":
-            payment.status = "processing"
+        readmodel.record_processing(payment)
         return "awaiting_async_payment"
 
 

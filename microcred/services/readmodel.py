@@ -72,6 +72,14 @@ def record(
         )
 
 
+def record_processing(payment: Payment) -> None:
+    """Record that ``payment``'s session was completed with a payment that confirms days later (a
+    bank debit), from its webhook or found when its checkout was closed. Only an open checkout's:
+    one already ended, paid or refunded keeps what it is."""
+    if payment.status == "open":
+        payment.status = "processing"
+
+
 def record_paid(
     session: Session,
     payment: Payment,
