@@ -347,6 +347,12 @@ class Badge(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
     revocation_reason: str | None = Field(default=None, max_length=500)
     revoked_by: str | None = Field(default=None, max_length=200)
+    # Display only: the signed credential names the member by a salted hash, never by name.
+    show_name: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa.false()},
+        description="The member chose to show their name on the badge's public page.",
+    )
 
 
 class SigningKey(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Routes: badges (public, except revocation) and the issuer's JWK Set."""
+"""Routes: badges (public, except revocation and the earner's display choice) and the issuer's JWK Set."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import jinja2
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import AdminDep, SessionDep, StateDep, prefers_html
+from api.deps import AdminDep, MemberDep, SessionDep, StateDep, prefers_html
 from microcred.services import badges
 from microcred.services.badges import (
+    BadgeDisplay,
+    BadgeDisplayUpdate,
     BadgePublic,
     EvidencePublic,
     JwksPublic,
@@ -69,6 +71,19 @@ def revoke_badge(
         return badges.revoke(
             session, badge_id=badge_id, reason=body.reason, actor=admin.sub, now=datetime.now(UTC)
         )
+
+
+@router.put("/badges/{badge_id}/display", response_model=BadgeDisplay, responses=_NOT_FOUND)
+def set_badge_display(
+    badge_id: str, body: BadgeDisplayUpdate, session: SessionDep, member: MemberDep
+) -> BadgeDisplay:
+    """Member: show or hide your name on your badge's public page.
+
+    Display only: the signed credential and its verification stay exactly as issued. Another
+    member's badge answers 404, as a missing one does.
+    """
+    with session.begin():
+        return badges.set_display(session, badge_id=badge_id, member_id=member.sub, show_name=body.show_name)
 
 
 @router.get("/badges/{badge_id}/evidence", response_model=EvidencePublic, responses=_NOT_FOUND)

@@ -1,4 +1,8 @@
-"""Badges: issue one per approved submission, read, verify, revoke, show its evidence, publish keys."""
+"""Badges: issue one per approved submission, read, verify, revoke, show its evidence, publish keys.
+
+The member who earned a badge chooses whether its public page shows their name; that choice is
+display only and never enters the signed credential.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlmodel import Session, col, select
 
 from microcred import badges as ob
 from microcred import signing_keys
 from microcred.contracts import Outcome
 from microcred.errors import InvalidState, NotFound
+from microcred.markdown import render_markdown
 from microcred.models import Badge, Enrolment, Member, RubricMark, SigningKey, Submission
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog
@@ -27,6 +33,22 @@ class BadgePublic(BaseModel):
     id: str
     credential: dict[str, Any] = Field(description="The OpenBadgeCredential, decoded from the JWT.")
     jwt: str = Field(description="The credential signed as a VC-JWT (RS256; kid in /.well-known/jwks.json).")
+    show_name: bool = Field(description="The member chose to show their name on the badge's page.")
+    earner_name: str | None = Field(description="The member's name, only when they chose to show it.")
+
+
+class BadgeDisplayUpdate(BaseModel):
+    """What the member who earned a badge chooses to show on its public page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    show_name: StrictBool = Field(description="Show the member's name (true) or keep it private (false).")
+
+
+class BadgeDisplay(BaseModel):
+    badge_id: str
+    show_name: bool
+    name: str | None = Field(description="The name the page shows: null when hidden or unknown.")
 
 
 class IssuerSummary(BaseModel):
@@ -131,10 +153,14 @@ class EvidencePublic(BaseModel):
 class BadgePage(BaseModel):
     """What the web page of a badge shows."""
 
+    # Markup is checked by type, so only render_markdown's output reaches the page unescaped.
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     badge_id: str
     title: str
     description: str
-    criteria: str
+    criteria: Markup = Field(description="The criteria's Markdown rendered as safe HTML.")
+    earner_name: str | None = Field(description="The member's name, only when they chose to show it.")
     issuer_name: str
     issuer_url: str
     issued_on: date | None
@@ -254,7 +280,33 @@ def get(session: Session, *, badge_id: str) -> Badge:
 def public(session: Session, *, badge_id: str) -> BadgePublic:
     """The badge as anyone may fetch it: the decoded credential and the VC-JWT."""
     badge = get(session, badge_id=badge_id)
-    return BadgePublic(id=badge.id, credential=ob.credential_of(badge.jwt), jwt=badge.jwt)
+    return BadgePublic(
+        id=badge.id,
+        credential=ob.credential_of(badge.jwt),
+        jwt=badge.jwt,
+        show_name=badge.show_name,
+        earner_name=earner_name(session, badge=badge),
+    )
+
+
+def earner_name(session: Session, *, badge: Badge) -> str | None:
+    """The member's name as the badge's page shows it: only by their choice, and only when known."""
+    if not badge.show_name:
+        return None
+    member = session.get(Member, badge.member_id)
+    return member.name if member is not None and member.name else None
+
+
+def set_display(session: Session, *, badge_id: str, member_id: str, show_name: bool) -> BadgeDisplay:
+    """Record the earner's choice to show their name on the badge's page (display only, not signed)."""
+    badge = session.get(Badge, badge_id)
+    # Someone else's badge answers exactly like a missing one: whose it is stays private.
+    if badge is None or badge.member_id != member_id:
+        raise NotFound("no such badge", badge_id=badge_id)
+    badge.show_name = show_name
+    session.add(badge)
+    session.flush()
+    return BadgeDisplay(badge_id=badge.id, show_name=show_name, name=earner_name(session, badge=badge))
 
 
 def keys(session: Session, *, issuer: ob.BadgeIssuer) -> dict[str, dict[str, Any]]:
@@ -399,7 +451,8 @@ def page(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str, now: dateti
         badge_id=badge.id,
         title=achievement["name"],
         description=achievement["description"],
-        criteria=achievement["criteria"]["narrative"],
+        criteria=render_markdown(achievement["criteria"]["narrative"]),
+        earner_name=earner_name(session, badge=badge),
         issuer_name=document["issuer"]["name"],
         issuer_url=document["issuer"].get("url", issuer.issuer_url),
         issued_on=issued.date(),

@@ -1,4 +1,5 @@
-"""The badge routes over HTTP: JSON and the web page, verification, revocation, evidence, keys."""
+"""The badge routes over HTTP: JSON and the web page, verification, revocation, evidence, keys,
+and the earner's choice to show their name."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from api.deps import prefers_html
+from microcred.db import transaction
 from microcred.identity import Role
+from microcred.models import Member
+from microcred.schemas import CredentialDoc
 from tests.badges.conftest import BadgeApi
 from tests.support import credential_doc
 
@@ -32,7 +36,8 @@ async def test_the_badge_as_json(badge_api: BadgeApi) -> None:
     assert response.headers["content-type"].startswith("application/json")
     assert "Accept" in response.headers["vary"]
     body = response.json()
-    assert set(body) == {"id", "credential", "jwt"}
+    assert set(body) == {"id", "credential", "jwt", "show_name", "earner_name"}
+    assert (body["show_name"], body["earner_name"]) == (False, None)  # private until the member chooses
     assert body["id"] == badge_id
     assert body["credential"]["id"] == f"urn:uuid:{badge_id}"
     assert body["credential"]["credentialSubject"]["achievement"]["name"] == approved.credential.title
@@ -77,6 +82,106 @@ async def test_the_page_escapes_what_people_wrote(badge_api: BadgeApi) -> None:
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; co" in page
     linkedin = parse_qs(urlsplit(link(page, "Add to LinkedIn profile")).query)
     assert linkedin["name"] == [doc.title]
+
+
+async def test_the_criteria_markdown_is_rendered_and_stays_safe(badge_api: BadgeApi) -> None:
+    data = credential_doc().model_dump(mode="json")
+    data["sections"][0]["rubric"][0]["description"] = (
+        "Sequenced. <script>alert(1)</script> See [x](javascript:alert(1)) and [y](VBScript:msgbox(1)).\n"
+        "# A heading of the admin's own"
+    )
+    _, badge_id = badge_api.approved_badge(CredentialDoc.model_validate(data))
+    page = (await badge_api.http.get(f"/api/v1/badges/{badge_id}", headers={"Accept": BROWSER})).text
+    assert "<strong>Plan</strong>" in page and "<strong>Reflect</strong>" in page
+    assert re.search(r"<ul>\s*<li>Coherent plan: Sequenced\.", page)
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page.lower() and 'href="vbscript:' not in page.lower()
+    assert "[x](javascript:alert(1))" in page  # left as the text it was written as
+    # The page keeps its one h1: headings in the Markdown sit below the Criteria heading.
+    assert page.count("<h1") == 1
+    assert "<h3>A heading of the admin's own</h3>" in page
+
+
+async def test_the_earner_chooses_to_show_their_name(badge_api: BadgeApi) -> None:
+    approved, badge_id = badge_api.approved_badge()
+    url = f"/api/v1/badges/{badge_id}"
+    owner = badge_api.auth(Role.MEMBER, approved.member_id)
+    before = (await badge_api.http.get(url)).json()
+    page = (await badge_api.http.get(url, headers={"Accept": BROWSER})).text
+    assert "The holder of the email address whose salted hash the credential carries." in page
+    assert "Ada Lovelace" not in page
+
+    shown = await badge_api.http.put(f"{url}/display", json={"show_name": True}, headers=owner)
+    assert shown.status_code == 200
+    assert shown.json() == {"badge_id": badge_id, "show_name": True, "name": "Ada Lovelace"}
+    page = (await badge_api.http.get(url, headers={"Accept": BROWSER})).text
+    assert '<p class="earner">Awarded to Ada Lovelace</p>' in page
+    assert "The credential identifies them by a salted hash of their email address." in page
+    assert page.count("<h1") == 1
+    after = (await badge_api.http.get(url)).json()
+    assert (after["show_name"], after["earner_name"]) == (True, "Ada Lovelace")
+
+    # Display only: the signed credential is byte for byte the one issued, and still verifies.
+    assert after["jwt"] == before["jwt"] and after["credential"] == before["credential"]
+    assert "Ada Lovelace" not in str(after["credential"])
+    assert (await badge_api.http.get(f"{url}/verify")).json()["valid"] is True
+
+    hidden = await badge_api.http.put(f"{url}/display", json={"show_name": False}, headers=owner)
+    assert hidden.json() == {"badge_id": badge_id, "show_name": False, "name": None}
+    page = (await badge_api.http.get(url, headers={"Accept": BROWSER})).text
+    assert "Ada Lovelace" not in page
+    assert "The holder of the email address whose salted hash the credential carries." in page
+    assert (await badge_api.http.get(url)).json()["jwt"] == before["jwt"]
+    assert (await badge_api.http.get(f"{url}/verify")).json()["valid"] is True
+
+
+async def test_a_name_never_given_is_not_shown(badge_api: BadgeApi) -> None:
+    approved, badge_id = badge_api.approved_badge()
+    with transaction(badge_api.sessions) as session:
+        member = session.get(Member, approved.member_id)
+        assert member is not None
+        member.name = None  # the token had no name claim
+    owner = badge_api.auth(Role.MEMBER, approved.member_id)
+    shown = await badge_api.http.put(
+        f"/api/v1/badges/{badge_id}/display", json={"show_name": True}, headers=owner
+    )
+    assert shown.json() == {"badge_id": badge_id, "show_name": True, "name": None}
+    page = (await badge_api.http.get(f"/api/v1/badges/{badge_id}", headers={"Accept": BROWSER})).text
+    assert "The holder of the email address whose salted hash the credential carries." in page
+    assert 'class="earner"' not in page
+
+
+async def test_only_the_earner_sets_the_display(badge_api: BadgeApi) -> None:
+    approved, badge_id = badge_api.approved_badge()
+    url = f"/api/v1/badges/{badge_id}/display"
+    show = {"show_name": True}
+    assert (await badge_api.http.put(url, json=show)).status_code == 401
+    for role in (Role.EVALUATOR, Role.ADMIN):
+        refused = await badge_api.http.put(url, json=show, headers=badge_api.auth(role, approved.member_id))
+        assert refused.status_code == 403, role
+
+    # Another member learns nothing: their answer is the one for a badge that does not exist.
+    other = await badge_api.http.put(url, json=show, headers=badge_api.auth(Role.MEMBER))
+    missing = await badge_api.http.put(
+        "/api/v1/badges/no-such-badge/display", json=show, headers=badge_api.auth(Role.MEMBER)
+    )
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["detail"]["code"] == missing.json()["detail"]["code"] == "not_found"
+    assert other.json()["detail"]["message"] == missing.json()["detail"]["message"]
+
+    owner = badge_api.auth(Role.MEMBER, approved.member_id)
+    for body in (
+        {},
+        {"show_name": "yes"},
+        {"show_name": 1},
+        {"show_name": None},
+        {"show_name": True, "x": 1},
+    ):
+        assert (await badge_api.http.put(url, json=body, headers=owner)).status_code == 422, body
+
+    public = (await badge_api.http.get(f"/api/v1/badges/{badge_id}")).json()
+    assert (public["show_name"], public["earner_name"]) == (False, None)  # nothing above changed it
 
 
 async def test_verification_over_http(badge_api: BadgeApi) -> None:
@@ -186,6 +291,7 @@ async def test_openapi_describes_the_badge_routes(badge_api: BadgeApi) -> None:
         ("/api/v1/badges/{badge_id}/verify", "get", "VerificationPublic"),
         ("/api/v1/badges/{badge_id}/revoke", "post", "RevocationPublic"),
         ("/api/v1/badges/{badge_id}/evidence", "get", "EvidencePublic"),
+        ("/api/v1/badges/{badge_id}/display", "put", "BadgeDisplay"),
         ("/api/v1/issuer", "get", "ProfilePublic"),
         ("/.well-known/jwks.json", "get", "JwksPublic"),
     ]:
