@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from microcred.db import SessionFactory
 from microcred.errors import Forbidden, Unauthenticated
 from microcred.identity import Principal, Role
 from microcred.lifecycle import Lifecycle
+from microcred.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 @dataclass
@@ -74,6 +75,20 @@ MemberDep = Annotated[Principal, Depends(require(Role.MEMBER))]
 EvaluatorDep = Annotated[Principal, Depends(require(Role.EVALUATOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
 OwnerOrAdminDep = Annotated[Principal, Depends(require(Role.MEMBER, Role.ADMIN))]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The query of a paginated list: where to start, and how many items at most."""
+
+    cursor: Annotated[
+        str | None,
+        Query(max_length=500, description="`next_cursor` of the previous page; omit for the first."),
+    ] = None
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT
+
+
+PageDep = Annotated[PageQuery, Depends()]
 
 
 def prefers_html(accept: str) -> bool:

@@ -8,11 +8,15 @@ FastAPI's standard 422 body.
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.schemas import ErrorBody
 from microcred import errors
 
 STATUS: dict[type[errors.MicrocredError], int] = {
@@ -24,6 +28,27 @@ STATUS: dict[type[errors.MicrocredError], int] = {
     errors.BadWebhook: 400,
     errors.Unavailable: 503,
 }
+
+
+DESCRIPTIONS = {
+    400: "The request is malformed (a webhook's signature or payload).",
+    401: "No token, or a bad or expired one.",
+    403: "The token's role may not do this.",
+    404: "No such resource, or not yours.",
+    409: "The resource's state does not allow this now.",
+    422: "The request breaks a rule; `detail.code` says which.",
+    503: "The lifecycle engine cannot be reached; try again.",
+}
+
+
+def documented(*statuses: int, bodies: dict[int, type[BaseModel]] | None = None) -> dict[int | str, Any]:
+    """OpenAPI ``responses`` for these error statuses, each with the error body's schema, or
+    the more specific one ``bodies`` names (``{409: VersionConflictBody}``)."""
+    bodies = bodies or {}
+    return {
+        status: {"model": bodies.get(status, ErrorBody), "description": DESCRIPTIONS[status]}
+        for status in sorted({*statuses, *bodies})
+    }
 
 
 def status_of(error: errors.MicrocredError) -> int:
@@ -39,7 +64,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
         status_code=status,
-        content={"detail": {"code": exc.code, "message": exc.message, **exc.extra}},
+        content=jsonable_encoder({"detail": {"code": exc.code, "message": exc.message, **exc.extra}}),
         headers=headers,
     )
 

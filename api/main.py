@@ -7,14 +7,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 
-from api import errors
+from api import errors, webapp
 from api.deps import AppState
 from api.routes import (
     admin,
+    auth,
     badges,
     catalog,
     checkout,
@@ -58,8 +61,16 @@ async def build_state(settings: Settings) -> BuiltState:
     )
 
 
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids are the route functions' names, which name the generated client's
+    functions (``get_enrolment`` becomes ``getEnrolment``)."""
+    return route.name
+
+
 def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
-    """The API; tests pass a ready ``state`` (their own clients), processes pass settings."""
+    """The API and the web app; tests pass a ready ``state`` (their own clients), processes
+    pass settings (or none: then they are read from the environment here, never at import)."""
+    settings = settings or (state.settings if state is not None else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +78,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
             app.state.microcred = state
             yield
             return
-        built = await build_state(settings or Settings())
+        built = await build_state(settings)
         app.state.microcred = built
         yield
         if built.engine is not None:
@@ -79,9 +90,17 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         summary="Paid micro-credentials: buy, work, submit, review, resubmit, earn a badge.",
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,  # larger bodies get 413 before they are read whole
+        generate_unique_id_function=operation_id,
     )
     metrics = HttpMetrics()
     app.add_middleware(Telemetry, metrics=metrics)
+    if settings.cors_origins:  # the web app itself is same-origin and needs none
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     errors.install(app)
 
     @app.get("/metrics", include_in_schema=False)
@@ -92,4 +111,6 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     app.include_router(badges.wellknown)
     for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges, admin):
         app.include_router(module.router, prefix=API_PREFIX)
+    auth.include(app, settings, API_PREFIX)
+    webapp.install(app, settings)  # last: the app's pages are the paths no route above matches
     return app

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
-from microcred.contracts import Mark, Outcome, Status
+from microcred.contracts import EventKind, Mark, NotificationKind, Outcome, Status
 from microcred.schemas import Slug
 
 Item = TypeVar("Item")
@@ -19,6 +19,39 @@ class Request(BaseModel):
 
 class Page(BaseModel, Generic[Item]):
     items: list[Item]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class ErrorDetail(BaseModel):
+    """Every error's ``detail``: a stable ``code`` for programs, a ``message`` for people, and
+    the fields that code documents (``tasks`` of ``tasks_incomplete``, say)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: ErrorDetail
+
+
+class SavedVersion(BaseModel):
+    version: int
+    response: str
+    saved_at: datetime
+
+
+class VersionConflictDetail(ErrorDetail):
+    """``version_conflict``: the task was saved elsewhere (another tab) after the version sent."""
+
+    current: SavedVersion
+
+
+class VersionConflictBody(BaseModel):
+    detail: VersionConflictDetail
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -36,6 +69,12 @@ class EnrolmentCreate(Request):
 
 class TaskSave(Request):
     response: str = Field(max_length=100_000)
+    base_version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The saved version this text was edited from (0: none yet). When another save "
+        "came in between, the save is refused with 409 version_conflict; omit to skip the check.",
+    )
 
 
 class SubmitBody(Request):
@@ -124,17 +163,25 @@ class TaskWork(BaseModel):
     editable: bool
 
 
+class CriterionSummary(BaseModel):
+    id: str
+    title: str
+    description: str
+
+
 class SectionWork(BaseModel):
     id: str
     title: str
     guidance: str
     resources: list[ResourcePublic]
     tasks: list[TaskWork]
+    rubric: list[CriterionSummary]
 
 
 class MarkedCriterion(BaseModel):
     criterion_id: str
     section_id: str
+    title: str
     met: bool
     comment: str
 
@@ -149,8 +196,11 @@ class MarkedRubric(BaseModel):
 class EnrolmentDetail(LearningItem):
     checkout_url: str | None
     checkout_session_id: str | None
+    payment_processing: bool = Field(
+        description="A payment of this attempt was made (a bank debit, say) and awaits confirmation."
+    )
     sections: list[SectionWork]
-    rubric: MarkedRubric | None
+    rubric: MarkedRubric | None = Field(description="The latest marked rubric, once an attempt is decided.")
 
 
 class TaskSaved(BaseModel):
@@ -165,7 +215,7 @@ class Submitted(BaseModel):
 
 
 class TimelineItem(BaseModel):
-    kind: str
+    kind: EventKind
     at: datetime
     actor: str | None
     detail: dict[str, Any]
@@ -173,7 +223,7 @@ class TimelineItem(BaseModel):
 
 class NotificationPublic(BaseModel):
     id: str
-    kind: str
+    kind: NotificationKind
     subject: str
     body: str
     enrolment_id: str | None
@@ -206,6 +256,17 @@ class SubmittedTask(BaseModel):
     required: bool
     response: str | None
     version: int | None
+
+
+class Attempt(BaseModel):
+    """One submitted attempt: its frozen responses and, once decided, its marked rubric."""
+
+    attempt: int
+    submitted_at: datetime
+    decided_at: datetime | None
+    decision: Outcome | None
+    tasks: list[SubmittedTask]
+    rubric: MarkedRubric | None
 
 
 class ReviewDetail(ReviewItem):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,6 +16,9 @@ from microcred.temporal_names import DEFAULT_TASK_QUEUE
 
 DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
 DEV_WEBHOOK_SECRET = "whsec_dev_only_change_me"
+
+# Which of the provider's tokens the web app sends as its bearer token.
+Bearer = Literal["id_token", "access_token"]
 
 
 class Environment(StrEnum):
@@ -40,6 +43,24 @@ class Settings(BaseSettings):
     task_queue: str = DEFAULT_TASK_QUEUE
     auth_secret: SecretStr | None = Field(default=None, description="HS256 key for bearer tokens.")
     auth_jwks_url: str | None = Field(default=None, description="RS256 keys for bearer tokens.")
+    auth_audience: str | None = Field(
+        default=None, description="The aud that RS256 tokens must carry; MICROCRED_OIDC_CLIENT_ID when unset."
+    )
+    auth_issuer: str | None = Field(
+        default=None, description="The iss that RS256 tokens must carry; MICROCRED_OIDC_ISSUER when unset."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect provider the web app signs in with; its keys are discovered from "
+        "<issuer>/.well-known/openid-configuration unless MICROCRED_AUTH_JWKS_URL is set.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="The web app's client id at the provider.")
+    oidc_scope: str = "openid profile email"
+    oidc_bearer: Bearer = Field(
+        default="id_token",
+        description="The token the web app sends: the ID token, or the access token of providers "
+        "that issue JWT access tokens for an API audience (then set MICROCRED_AUTH_AUDIENCE).",
+    )
     stripe_secret_key: SecretStr | None = None
     offline_payments: bool = Field(
         default=False,
@@ -65,20 +86,30 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = Field(
         default=32, description="Activities run at once by one worker (also its thread pool size)."
     )
+    web_dir: Path | None = Field(
+        default=None, description="The built web app the API serves at /; frontend/dist when unset."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins of other web clients allowed to call the API from a browser.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: object) -> object:
-        if isinstance(data, dict) and isinstance(data.get("admin_emails"), str):
-            raw = data["admin_emails"]
-            data["admin_emails"] = [part.strip() for part in raw.split(",") if part.strip()]
+        for name in ("admin_emails", "cors_origins"):
+            if isinstance(data, dict) and isinstance(data.get(name), str):
+                data[name] = [part.strip() for part in data[name].split(",") if part.strip()]
         return data
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_dev(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            if self.auth_secret is None and self.auth_jwks_url is None:
-                raise ValueError("set MICROCRED_AUTH_SECRET or MICROCRED_AUTH_JWKS_URL in production")
+            if self.auth_secret is None and not self.verifies_provider_tokens:
+                raise ValueError(
+                    "set MICROCRED_AUTH_SECRET, MICROCRED_AUTH_JWKS_URL or MICROCRED_OIDC_ISSUER "
+                    "in production"
+                )
             placeholders = {DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET}
             for name in ("auth_secret", "stripe_webhook_secret"):
                 value = getattr(self, name)
@@ -91,6 +122,28 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "set MICROCRED_STRIPE_SECRET_KEY in production, or MICROCRED_OFFLINE_PAYMENTS=true "
                     "for a demo in which nobody pays"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_half_configured_sign_in(self) -> Settings:
+        if (self.oidc_issuer is None) != (self.oidc_client_id is None):
+            raise ValueError("set MICROCRED_OIDC_ISSUER and MICROCRED_OIDC_CLIENT_ID together, or neither")
+        if self.environment is Environment.PRODUCTION and self.verifies_provider_tokens:
+            # Unchecked, a token that the provider issued to any of its applications would do.
+            missing = [
+                name
+                for name, value in (
+                    ("MICROCRED_AUTH_AUDIENCE", self.token_audience),
+                    ("MICROCRED_AUTH_ISSUER", self.token_issuer),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"set {' and '.join(missing)} in production: provider tokens are checked for the "
+                    "audience and the issuer they were issued for (MICROCRED_OIDC_CLIENT_ID and "
+                    "MICROCRED_OIDC_ISSUER provide both)"
                 )
         return self
 
@@ -118,6 +171,26 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'microcred.db').resolve()}"
+
+    @property
+    def verifies_provider_tokens(self) -> bool:
+        """Whether RS256 tokens of an identity provider are accepted (its keys known or discoverable)."""
+        return self.auth_jwks_url is not None or self.oidc_issuer is not None
+
+    @property
+    def token_audience(self) -> str | None:
+        """The ``aud`` that provider tokens must carry, if any."""
+        return self.auth_audience or self.oidc_client_id
+
+    @property
+    def token_issuer(self) -> str | None:
+        """The ``iss`` that provider tokens must carry, if any."""
+        return self.auth_issuer or self.oidc_issuer
+
+    @property
+    def dev_sign_in(self) -> bool:
+        """Whether anyone may sign in as anyone (``POST /auth/dev-token``): dev and test only."""
+        return self.environment in (Environment.DEV, Environment.TEST) and self.auth_secret is not None
 
     @property
     def stripe_enabled(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from microcred.db import SessionFactory, transaction
+from microcred.identity import Role
 from microcred.models import Credential, Evaluator
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog, people
@@ -12,6 +13,8 @@ from microcred.services import catalog, people
 DEMO_MEMBER = "demo-member"
 DEMO_EVALUATOR = "demo-evaluator"
 DEMO_ADMIN = "demo-admin"
+# Whom the dev sign-in offers, with their roles.
+PEOPLE = ((DEMO_MEMBER, Role.MEMBER), (DEMO_EVALUATOR, Role.EVALUATOR), (DEMO_ADMIN, Role.ADMIN))
 
 CREDENTIALS: list[dict[str, Any]] = [
     {

@@ -27,10 +27,8 @@ import httpx
 from temporalio.client import Client
 
 from microcred import binaries, demo, migrate
-from microcred.auth import issue_token
 from microcred.config import DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET, Settings
 from microcred.db import create_db_engine, make_session_factory
-from microcred.identity import Role
 from microcred.observability import configure_logging
 from microcred.temporal_client import connect
 from microcred.temporal_setup import dev_server_args, register_search_attributes, worker_polling
@@ -134,39 +132,27 @@ async def _connect(settings: Settings, server: asyncio.subprocess.Process) -> Cl
 
 
 def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
-    assert settings.auth_secret is not None
-    secret = settings.auth_secret.get_secret_value()
-    tokens = {
-        role: issue_token(
-            secret, sub=sub, role=role, email=f"{sub}@example.org", name=sub.replace("-", " ").title()
-        )
-        for role, sub in (
-            (Role.MEMBER, demo.DEMO_MEMBER),
-            (Role.EVALUATOR, demo.DEMO_EVALUATOR),
-            (Role.ADMIN, demo.DEMO_ADMIN),
-        )
-    }
+    """What ``make dev`` prints once everything answers: the app first, then how to sign in."""
     base = settings.public_base_url
     ui_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    # The token command finds the secret in the data folder: name it when it is not the default.
+    folder = "" if settings.data_dir == Path(".microcred") else f"MICROCRED_DATA_DIR={settings.data_dir} "
+    token_command = f"{folder}.venv/bin/microcred token "
     lines = [
         "",
         "microcred is running",
-        f"  API          {base}/api/v1",
-        f"  API docs     {base}/docs",
+        f"  Web app      {base}/",
+        "  Sign in as   (dev only: no password)",
+        *(
+            f"    {role.value:<10} {base}/sign-in/dev?sub={sub}&role={role.value}"
+            for sub, role in demo.PEOPLE
+        ),
+        f"  API          {base}/api/v1   (docs: {base}/docs)",
         f"  Temporal UI  http://{ui_host}:{ui_port}",
         f"  data folder  {settings.data_dir.resolve()}",
         "",
-        "Demo tokens (Authorization: Bearer <token>):",
-        f"  member     {tokens[Role.MEMBER]}",
-        f"  evaluator  {tokens[Role.EVALUATOR]}",
-        f"  admin      {tokens[Role.ADMIN]}",
-        "",
-        "Try:",
-        f'  export MEMBER="{tokens[Role.MEMBER]}"',
-        f'  curl -s -X POST {base}/api/v1/enrolments -H "Authorization: Bearer $MEMBER" '
-        "-H 'content-type: application/json' -d '{\"credential_id\": \"inquiry-in-practice\"}'",
-        "  (409 once demo-member holds or has earned it: a token for a new member comes from",
-        "  .venv/bin/microcred token --role member --sub <name>)",
+        "A bearer token for the API, for anyone:",
+        f"  {token_command}--role member --sub demo-member",
         "",
         "Ctrl-C stops everything; run it again to resume where it stopped.",
         "",

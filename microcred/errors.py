@@ -5,7 +5,8 @@
     ├── NotFound                        404
     ├── Forbidden                       403  NotAssigned, NotEligible
     ├── Conflict                        409  AlreadyExists, AlreadyEnrolled, AlreadyEarned,
-    │                                        InvalidState, NotEditable, AlreadyClaimed
+    │                                        InvalidState, NotEditable, AlreadyClaimed,
+    │                                        VersionConflict
     ├── Unprocessable                   422  TermsNotAgreed, TasksIncomplete, RubricIncomplete,
     │                                        RubricInconsistent, InvalidCatalog, InvalidRequest
     ├── BadWebhook                      400
@@ -77,6 +78,10 @@ class NotEditable(Conflict):
 
 class AlreadyClaimed(Conflict):
     code = "already_claimed"
+
+
+class VersionConflict(Conflict):
+    code = "version_conflict"
 
 
 class Unprocessable(MicrocredError):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from microcred.config import Environment, Settings
 
@@ -36,3 +37,61 @@ def test_environ_leaves_unset_settings_out() -> None:
     environ = Settings(environment=Environment.TEST).environ()
     assert "MICROCRED_DATABASE_URL" not in environ and "MICROCRED_STRIPE_SECRET_KEY" not in environ
     assert environ["MICROCRED_ENVIRONMENT"] == "test" and environ["MICROCRED_LOG_JSON"] == "true"
+
+
+def production(**overrides: object) -> Settings:
+    """Production settings that start, but for what ``overrides`` change."""
+    fields: dict[str, object] = {
+        "environment": Environment.PRODUCTION,
+        "auth_secret": SecretStr("s3cret-" * 6),
+        "badge_signing_key": SecretStr("a PEM key"),
+        "offline_payments": True,
+        "stripe_webhook_secret": SecretStr("whsec_0123456789"),
+    }
+    return Settings.model_validate({**fields, **overrides})
+
+
+@pytest.mark.parametrize("half", [{"oidc_issuer": "https://id.example.org"}, {"oidc_client_id": "web"}])
+def test_an_oidc_provider_needs_its_issuer_and_client_id(half: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match="MICROCRED_OIDC_ISSUER and MICROCRED_OIDC_CLIENT_ID together"):
+        Settings(environment=Environment.TEST, **half)
+
+
+def test_provider_tokens_need_an_audience_and_an_issuer_in_production() -> None:
+    jwks: dict[str, Any] = {"auth_jwks_url": "https://id.example.org/jwks"}
+    with pytest.raises(
+        ValidationError, match="set MICROCRED_AUTH_AUDIENCE and MICROCRED_AUTH_ISSUER in production"
+    ):
+        production(**jwks)
+    with pytest.raises(ValidationError, match="set MICROCRED_AUTH_ISSUER in production"):
+        production(**jwks, auth_audience="api")
+    with pytest.raises(ValidationError, match="set MICROCRED_AUTH_AUDIENCE in production"):
+        production(**jwks, auth_issuer="https://id.example.org")
+    explicit = production(**jwks, auth_audience="api", auth_issuer="https://id.example.org")
+    assert (explicit.token_audience, explicit.token_issuer) == ("api", "https://id.example.org")
+    # Outside production a JWKS URL alone still does, for a provider under test.
+    assert Settings(environment=Environment.TEST, **jwks).token_audience is None
+
+
+def test_the_oidc_provider_gives_the_audience_and_issuer_their_defaults() -> None:
+    oidc = {"oidc_issuer": "https://id.example.org", "oidc_client_id": "web"}
+    settings = production(auth_secret=None, **oidc)  # the provider's tokens alone sign people in
+    assert (settings.token_audience, settings.token_issuer) == ("web", "https://id.example.org")
+    assert settings.verifies_provider_tokens and not settings.dev_sign_in
+    access_tokens = production(**oidc, oidc_bearer="access_token", auth_audience="https://api.example.org")
+    assert access_tokens.token_audience == "https://api.example.org"
+
+
+def test_production_needs_some_way_to_verify_tokens() -> None:
+    with pytest.raises(
+        ValidationError, match="MICROCRED_AUTH_SECRET, MICROCRED_AUTH_JWKS_URL or MICROCRED_OIDC_ISSUER"
+    ):
+        production(auth_secret=None)
+
+
+def test_dev_sign_in_is_for_dev_and_test_with_a_secret() -> None:
+    secret = SecretStr("s3cret-" * 6)
+    assert Settings(environment=Environment.DEV, auth_secret=secret).dev_sign_in
+    assert Settings(environment=Environment.TEST, auth_secret=secret).dev_sign_in
+    assert not Settings(environment=Environment.TEST, auth_secret=None).dev_sign_in
+    assert not production().dev_sign_in

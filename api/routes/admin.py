@@ -50,7 +50,7 @@ async def reassign_review(
 
 
 @router.post("/cancellation", response_model=EnrolmentStatePublic)
-async def cancel(
+async def cancel_enrolment(
     enrolment_id: str, body: Cancellation, state: StateDep, admin: AdminDep
 ) -> EnrolmentStatePublic:
     """Cancel the enrolment; the current attempt's payment is refunded unless it was already reviewed."""

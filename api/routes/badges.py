@@ -53,7 +53,7 @@ def get_badge(
         html = _pages.get_template("badge.html").render(page=page)
         return HTMLResponse(html, headers={"Vary": "Accept"})
     response.headers["Vary"] = "Accept"
-    return badges.public(session, badge_id=badge_id)
+    return badges.public(session, issuer=state.issuer, badge_id=badge_id)
 
 
 @router.get("/badges/{badge_id}/verify", response_model=VerificationPublic, responses=_NOT_FOUND)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -21,50 +23,52 @@ from microcred.errors import InvalidState, NotFound
 from microcred.services import payments
 
 router = APIRouter(tags=["checkout"])
+TO_THE_APP: dict[int | str, dict[str, Any]] = {
+    303: {"description": "To the micro-credential in the web app."}
+}
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 
 
-@router.get("/checkout/complete", response_class=HTMLResponse)
-async def checkout_complete(request: Request, state: StateDep, session_id: str = "") -> HTMLResponse:
-    """Where a completed checkout returns to (Stripe's ``success_url`` too)."""
-    status = await asyncio.to_thread(payments.checkout_status, state.sessions, session_id)
-    if status is None:
-        heading, message, code = (
-            "Checkout not found",
-            "We know no checkout by this link. Your enrolments and their payments are in My Learning.",
-            404,
+@router.get("/checkout/complete", response_class=HTMLResponse, response_model=None, responses=TO_THE_APP)
+async def checkout_complete(request: Request, state: StateDep, session_id: str = "") -> Response:
+    """Where a completed checkout returns to (Stripe's ``success_url`` too): the micro-credential
+    in the web app, which says "payment processing" until the payment's webhook has arrived."""
+    enrolment_id = await asyncio.to_thread(payments.checkout_enrolment, state.sessions, session_id)
+    if enrolment_id is None:
+        return templates.TemplateResponse(
+            request,
+            "checkout_result.html",
+            {
+                "heading": "Checkout not found",
+                "message": "We know no checkout by this link. Your enrolments and their payments are in "
+                "My Learning.",
+                "app_url": f"{state.settings.public_base_url}/learning",
+            },
+            status_code=404,
         )
-    elif status == "processing":  # a bank debit: it confirms days later
-        heading, message, code = (
-            "Payment processing",
-            "Your bank is confirming the payment, which can take some days. We hold your enrolment "
-            "until it confirms; you need not pay again.",
-            200,
-        )
-    else:
-        heading, message, code = (
-            "Payment received",
-            "Thank you. Your enrolment appears in My Learning shortly.",
-            200,
-        )
-    return templates.TemplateResponse(
-        request, "checkout_result.html", {"heading": heading, "message": message}, status_code=code
-    )
+    return RedirectResponse(app_page(state, enrolment_id, "complete"), status_code=303)
 
 
-@router.get("/checkout/cancelled", response_class=HTMLResponse)
-def checkout_cancelled(request: Request) -> HTMLResponse:
-    """Where an abandoned checkout returns to."""
+@router.get("/checkout/cancelled", response_class=HTMLResponse, response_model=None, responses=TO_THE_APP)
+def checkout_cancelled(request: Request, state: StateDep, enrolment_id: str = "") -> Response:
+    """Where an abandoned checkout returns to: the micro-credential, whose checkout can be resumed."""
+    if enrolment_id:
+        return RedirectResponse(app_page(state, enrolment_id, "cancelled"), status_code=303)
     return templates.TemplateResponse(
         request,
         "checkout_result.html",
         {
             "heading": "Checkout not completed",
-            "message": (
-                "Nothing was charged. You can resume paying from the enrolment until the payment window ends."
-            ),
+            "message": "Nothing was charged. You can resume paying from the micro-credential in My Learning "
+            "until the payment window ends.",
+            "app_url": f"{state.settings.public_base_url}/learning",
         },
     )
+
+
+def app_page(state: StateDep, enrolment_id: str, checkout: str) -> str:
+    """The micro-credential's page in the web app, told how its checkout ended."""
+    return f"{state.settings.public_base_url}/learning/{quote(enrolment_id, safe='')}?checkout={checkout}"
 
 
 @router.get("/checkout/{session_id}", response_class=HTMLResponse)
@@ -85,6 +89,7 @@ async def checkout_page(session_id: str, request: Request, state: StateDep) -> H
             "price": currency.readable(payment.amount, payment.currency),
             "payable": payable,
             "pay_url": f"{state.settings.api_base_url}/checkout/{session_id}/pay",
+            "back_url": app_page(state, payment.enrolment_id, "cancelled"),
             "expires_at": f"{payment.expires_at:%d %B %Y, %H:%M UTC}",
             "closed_reason": closed.get(payment.status, "This checkout has expired."),
         },

@@ -1,4 +1,4 @@
-"""A member's enrolments: buy, work, submit, read the rubric, resubmit."""
+"""A member's enrolments: buy, work, submit, read the rubric and earlier attempts, resubmit."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from api.deps import MemberDep, OwnerOrAdminDep, SessionDep, StateDep
+from api.deps import MemberDep, OwnerOrAdminDep, PageDep, SessionDep, StateDep
+from api.errors import documented
 from api.schemas import (
+    Attempt,
     CheckoutPublic,
     EnrolmentCreate,
     EnrolmentCreated,
@@ -19,6 +21,7 @@ from api.schemas import (
     TaskSave,
     TaskSaved,
     TimelineItem,
+    VersionConflictBody,
 )
 from microcred.errors import NotFound
 from microcred.identity import Role
@@ -27,7 +30,12 @@ from microcred.services import enrolments, learning, work
 router = APIRouter(tags=["enrolments"])
 
 
-@router.post("/enrolments", response_model=EnrolmentCreated, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/enrolments",
+    response_model=EnrolmentCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=documented(401, 403, 404, 409, 503),
+)
 async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> EnrolmentCreated:
     """Buy a credential: answers with the checkout to pay within the payment window."""
     created = await enrolments.enrol(
@@ -36,11 +44,12 @@ async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> En
     return EnrolmentCreated.model_validate(created.model_dump())
 
 
-@router.get("/enrolments/{enrolment_id}", response_model=EnrolmentDetail)
+@router.get("/enrolments/{enrolment_id}", response_model=EnrolmentDetail, responses=documented(401, 403, 404))
 def get_enrolment(
     enrolment_id: str, session: SessionDep, state: StateDep, member: MemberDep
 ) -> EnrolmentDetail:
-    """The enrolment with its open checkout, its sections and tasks with the saved work, and the rubric."""
+    """The enrolment with its open checkout, its sections (tasks with the saved work, rubric
+    criteria) and the latest marked rubric."""
     detail = learning.enrolment_detail(
         session,
         enrolment_id=enrolment_id,
@@ -51,11 +60,19 @@ def get_enrolment(
     return EnrolmentDetail.model_validate(detail)
 
 
-@router.put("/enrolments/{enrolment_id}/tasks/{task_id}", response_model=TaskSaved)
+@router.put(
+    "/enrolments/{enrolment_id}/tasks/{task_id}",
+    response_model=TaskSaved,
+    responses=documented(401, 403, 404, bodies={409: VersionConflictBody}),
+)
 def save_task(
     enrolment_id: str, task_id: str, body: TaskSave, session: SessionDep, member: MemberDep
 ) -> TaskSaved:
-    """Save a task's response as a new version (any number of times, while it is editable)."""
+    """Save a task's response as a new version (any number of times, while it is editable).
+
+    409 ``not_editable`` once the work is submitted or the deadline has passed; 409
+    ``version_conflict`` (with the ``current`` saved version) when ``base_version`` is stale.
+    """
     with session.begin():
         saved = work.save_task(
             session,
@@ -64,11 +81,16 @@ def save_task(
             task_id=task_id,
             response=body.response,
             now=datetime.now(UTC),
+            base_version=body.base_version,
         )
     return TaskSaved(task_id=saved.task_id, version=saved.version, saved_at=saved.saved_at)
 
 
-@router.post("/enrolments/{enrolment_id}/submit", response_model=Submitted)
+@router.post(
+    "/enrolments/{enrolment_id}/submit",
+    response_model=Submitted,
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
 async def submit(enrolment_id: str, body: SubmitBody, state: StateDep, member: MemberDep) -> Submitted:
     """Submit for review. No save is accepted afterwards."""
     result = await enrolments.submit(
@@ -81,8 +103,10 @@ async def submit(enrolment_id: str, body: SubmitBody, state: StateDep, member: M
     return Submitted(status=result.status, review_due_at=result.review_due_at)
 
 
-@router.get("/enrolments/{enrolment_id}/rubric", response_model=MarkedRubric)
-def rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> MarkedRubric:
+@router.get(
+    "/enrolments/{enrolment_id}/rubric", response_model=MarkedRubric, responses=documented(401, 403, 404)
+)
+def get_rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> MarkedRubric:
     """The latest marked rubric (404 before any decision)."""
     enrolments.owned(session, enrolment_id=enrolment_id, member_id=member.sub)
     marked = learning.latest_rubric(session, enrolment_id=enrolment_id)
@@ -91,10 +115,23 @@ def rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> MarkedR
     return MarkedRubric.model_validate(marked)
 
 
+@router.get(
+    "/enrolments/{enrolment_id}/attempts", response_model=Page[Attempt], responses=documented(401, 403, 404)
+)
+def list_attempts(enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep) -> Page[Attempt]:
+    """Every submitted attempt, oldest first: its frozen submission and, once decided, its marks."""
+    if caller.role is Role.MEMBER:
+        enrolments.owned(session, enrolment_id=enrolment_id, member_id=caller.sub)
+    return Page(
+        items=[Attempt.model_validate(a) for a in learning.attempts(session, enrolment_id=enrolment_id)]
+    )
+
+
 @router.post(
     "/enrolments/{enrolment_id}/resubmission",
     response_model=CheckoutPublic,
     status_code=status.HTTP_201_CREATED,
+    responses=documented(401, 403, 404, 409, 503),
 )
 async def start_resubmission(enrolment_id: str, state: StateDep, member: MemberDep) -> CheckoutPublic:
     """Start a resubmission: answers with the checkout of the resubmission price."""
@@ -104,12 +141,21 @@ async def start_resubmission(enrolment_id: str, state: StateDep, member: MemberD
     return CheckoutPublic.model_validate(info.model_dump())
 
 
-@router.get("/enrolments/{enrolment_id}/timeline", response_model=Page[TimelineItem])
-def timeline(enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep) -> Page[TimelineItem]:
+@router.get(
+    "/enrolments/{enrolment_id}/timeline",
+    response_model=Page[TimelineItem],
+    responses=documented(401, 403, 404, 422),
+)
+def get_timeline(
+    enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep, page: PageDep
+) -> Page[TimelineItem]:
     """The enrolment's lifecycle events in order, with who did what."""
     if caller.role is Role.MEMBER:
         enrolments.owned(session, enrolment_id=enrolment_id, member_id=caller.sub)
-    entries = learning.timeline(session, enrolment_id=enrolment_id)
+    entries, next_cursor = learning.timeline(
+        session, enrolment_id=enrolment_id, cursor=page.cursor, limit=page.limit
+    )
     return Page(
-        items=[TimelineItem(kind=e.kind, at=e.at, actor=e.actor, detail=e.detail or {}) for e in entries]
+        items=[TimelineItem(kind=e.kind, at=e.at, actor=e.actor, detail=e.detail or {}) for e in entries],
+        next_cursor=next_cursor,
     )

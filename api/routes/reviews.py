@@ -4,31 +4,35 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import EvaluatorDep, SessionDep, StateDep
+from api.deps import EvaluatorDep, PageDep, SessionDep, StateDep
+from api.errors import documented
 from api.schemas import DecisionBody, DecisionPublic, Page, ReviewDetail, ReviewItem
 from microcred.services import reviews
 
 router = APIRouter(tags=["reviews"])
 
 
-@router.get("/reviews", response_model=Page[ReviewItem])
-def review_queue(session: SessionDep, evaluator: EvaluatorDep) -> Page[ReviewItem]:
-    """Reviews assigned to me, and unassigned ones I am eligible to claim."""
-    return Page(
-        items=[ReviewItem.model_validate(i) for i in reviews.queue(session, evaluator_id=evaluator.sub)]
+@router.get("/reviews", response_model=Page[ReviewItem], responses=documented(401, 403, 422))
+def review_queue(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[ReviewItem]:
+    """Reviews assigned to me, and unassigned ones I am eligible to claim, most urgent first."""
+    items, next_cursor = reviews.queue(
+        session, evaluator_id=evaluator.sub, cursor=page.cursor, limit=page.limit
     )
+    return Page(items=[ReviewItem.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
-@router.get("/reviews/{enrolment_id}", response_model=ReviewDetail)
-def review(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> ReviewDetail:
+@router.get("/reviews/{enrolment_id}", response_model=ReviewDetail, responses=documented(401, 403, 404))
+def get_review(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> ReviewDetail:
     """The frozen submission and the rubric to mark (assigned evaluator only)."""
     return ReviewDetail.model_validate(
         reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
     )
 
 
-@router.post("/reviews/{enrolment_id}/claim", response_model=ReviewItem)
-async def claim(enrolment_id: str, state: StateDep, evaluator: EvaluatorDep) -> ReviewItem:
+@router.post(
+    "/reviews/{enrolment_id}/claim", response_model=ReviewItem, responses=documented(401, 403, 404, 409, 503)
+)
+async def claim_review(enrolment_id: str, state: StateDep, evaluator: EvaluatorDep) -> ReviewItem:
     """Claim an unassigned review you are eligible for."""
     item = await reviews.claim(
         sessions=state.sessions,
@@ -39,8 +43,12 @@ async def claim(enrolment_id: str, state: StateDep, evaluator: EvaluatorDep) -> 
     return ReviewItem.model_validate(item)
 
 
-@router.post("/reviews/{enrolment_id}/decision", response_model=DecisionPublic)
-async def decide(
+@router.post(
+    "/reviews/{enrolment_id}/decision",
+    response_model=DecisionPublic,
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
+async def decide_review(
     enrolment_id: str, body: DecisionBody, state: StateDep, evaluator: EvaluatorDep
 ) -> DecisionPublic:
     """Approve, or request a resubmission, marking every rubric criterion."""

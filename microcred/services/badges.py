@@ -35,6 +35,7 @@ class BadgePublic(BaseModel):
     jwt: str = Field(description="The credential signed as a VC-JWT (RS256; kid in /.well-known/jwks.json).")
     show_name: bool = Field(description="The member chose to show their name on the badge's page.")
     earner_name: str | None = Field(description="The member's name, only when they chose to show it.")
+    linkedin_url: str = Field(description='LinkedIn\'s "Add to profile" link, prefilled with this badge.')
 
 
 class BadgeDisplayUpdate(BaseModel):
@@ -277,7 +278,7 @@ def get(session: Session, *, badge_id: str) -> Badge:
     return badge
 
 
-def public(session: Session, *, badge_id: str) -> BadgePublic:
+def public(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str) -> BadgePublic:
     """The badge as anyone may fetch it: the decoded credential and the VC-JWT."""
     badge = get(session, badge_id=badge_id)
     return BadgePublic(
@@ -286,6 +287,18 @@ def public(session: Session, *, badge_id: str) -> BadgePublic:
         jwt=badge.jwt,
         show_name=badge.show_name,
         earner_name=earner_name(session, badge=badge),
+        linkedin_url=_linkedin(issuer, badge),
+    )
+
+
+def _linkedin(issuer: ob.BadgeIssuer, badge: Badge) -> str:
+    document = badge.document
+    return linkedin_url(
+        name=document["credentialSubject"]["achievement"]["name"],
+        organization=document["issuer"]["name"],
+        issued=badge.issued_at,
+        cert_url=issuer.badge_url(badge.id),
+        cert_id=badge.id,
     )
 
 
@@ -461,13 +474,7 @@ def page(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str, now: dateti
         badge_url=issuer.badge_url(badge.id),
         verify_url=issuer.badge_url(badge.id) + "/verify",
         evidence_url=issuer.evidence_url(badge.id) if badge.revoked_at is None else None,
-        linkedin_url=linkedin_url(
-            name=achievement["name"],
-            organization=document["issuer"]["name"],
-            issued=issued,
-            cert_url=issuer.badge_url(badge.id),
-            cert_id=badge.id,
-        ),
+        linkedin_url=_linkedin(issuer, badge),
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from microcred import policies
+from microcred import pagination, policies
 from microcred.contracts import CredentialOutline, Money, Policies, SectionOutline
 from microcred.errors import AlreadyExists, Conflict, InvalidRequest, NotFound
 from microcred.models import Community, Credential, Criterion, Resource, Section, Task
+from microcred.pagination import Key
 from microcred.schemas import CommunityDoc, CredentialDoc, CriterionDoc, ResourceDoc, SectionDoc, TaskDoc
 
 
@@ -157,10 +158,15 @@ def get(session: Session, *, credential_id: str) -> CredentialDoc:
     return _document(session, credential)
 
 
-def list_all(session: Session) -> list[CredentialDoc]:
-    return [
-        _document(session, c) for c in session.exec(select(Credential).order_by(col(Credential.created_at)))
-    ]
+CATALOG_ORDER = (Key(col(Credential.created_at), is_datetime=True), Key(col(Credential.id)))
+
+
+def list_page(session: Session, *, cursor: str | None, limit: int) -> tuple[list[CredentialDoc], str | None]:
+    """One page of the catalog, oldest credential first, and the next page's cursor."""
+    query = select(Credential)
+    rows = session.exec(pagination.paginate(query, CATALOG_ORDER, cursor=cursor, limit=limit)).all()
+    credentials, next_cursor = pagination.page(rows, limit=limit, key_of=lambda c: (c.created_at, c.id))
+    return [_document(session, c) for c in credentials], next_cursor
 
 
 def outline(doc: CredentialDoc) -> CredentialOutline:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
+from microcred import pagination
 from microcred.contracts import Audience
 from microcred.errors import NotFound
 from microcred.models import (
@@ -17,6 +18,7 @@ from microcred.models import (
     Criterion,
     Enrolment,
     Notification,
+    Payment,
     Resource,
     RubricMark,
     Section,
@@ -24,7 +26,19 @@ from microcred.models import (
     Task,
     TimelineEntry,
 )
+from microcred.pagination import Key
 from microcred.services import work
+
+# My Learning lists the newest enrolments first; notifications likewise; a timeline in order.
+LEARNING_ORDER = (
+    Key(col(Enrolment.created_at), descending=True, is_datetime=True),
+    Key(col(Enrolment.id), descending=True),
+)
+NOTIFICATION_ORDER = (
+    Key(col(Notification.created_at), descending=True, is_datetime=True),
+    Key(col(Notification.id), descending=True),
+)
+TIMELINE_ORDER = (Key(col(TimelineEntry.at), is_datetime=True), Key(col(TimelineEntry.id)))
 
 
 def _badge_url(api_base_url: str, badge_id: str | None) -> str | None:
@@ -76,14 +90,16 @@ def _learning_query() -> Any:
     )
 
 
-def my_learning(session: Session, *, member_id: str, api_base_url: str) -> list[dict[str, Any]]:
-    """The member's enrolments, newest first."""
-    rows = session.exec(
-        _learning_query()
-        .where(col(Enrolment.member_id) == member_id)
-        .order_by(col(Enrolment.created_at).desc(), col(Enrolment.id))
-    ).all()
-    return [_item(row, api_base_url) for row in rows]
+def my_learning(
+    session: Session, *, member_id: str, api_base_url: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the member's enrolments, newest first, and the next page's cursor."""
+    query = _learning_query().where(col(Enrolment.member_id) == member_id)
+    rows = session.exec(pagination.paginate(query, LEARNING_ORDER, cursor=cursor, limit=limit)).all()
+    items, next_cursor = pagination.page(
+        rows, limit=limit, key_of=lambda r: (r.Enrolment.created_at, r.Enrolment.id)
+    )
+    return [_item(row, api_base_url) for row in items], next_cursor
 
 
 def latest_rubric(session: Session, *, enrolment_id: str) -> dict[str, Any] | None:
@@ -99,8 +115,9 @@ def latest_rubric(session: Session, *, enrolment_id: str) -> dict[str, Any] | No
 
 
 def rubric_of(session: Session, *, submission: Submission) -> dict[str, Any]:
+    """A decided attempt's marks, criterion by criterion in the credential's order, with titles."""
     marks = session.exec(
-        select(RubricMark, col(Criterion.position))
+        select(RubricMark, col(Criterion.title))
         .join(Enrolment, col(Enrolment.id) == col(RubricMark.enrolment_id))
         .join(
             Criterion,
@@ -124,10 +141,58 @@ def rubric_of(session: Session, *, submission: Submission) -> dict[str, Any]:
         "decision": submission.outcome,
         "feedback": submission.feedback,
         "criteria": [
-            {"criterion_id": m.criterion_id, "section_id": m.section_id, "met": m.met, "comment": m.comment}
-            for m, _ in marks
+            {
+                "criterion_id": m.criterion_id,
+                "section_id": m.section_id,
+                "title": title,
+                "met": m.met,
+                "comment": m.comment,
+            }
+            for m, title in marks
         ],
     }
+
+
+def attempts(session: Session, *, enrolment_id: str) -> list[dict[str, Any]]:
+    """Every submitted attempt, oldest first: the frozen responses and, once decided, the marks."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    cid = enrolment.credential_id
+    order = {s.id: s.position for s in session.exec(select(Section).where(Section.credential_id == cid))}
+    tasks = sorted(
+        session.exec(select(Task).where(Task.credential_id == cid)).all(),
+        key=lambda t: (order[t.section_id], t.position),
+    )
+    submissions = session.exec(
+        select(Submission).where(Submission.enrolment_id == enrolment_id).order_by(col(Submission.attempt))
+    ).all()
+    return [
+        {
+            "attempt": s.attempt,
+            "submitted_at": s.submitted_at,
+            "decided_at": s.decided_at,
+            "decision": s.outcome,
+            "tasks": frozen_tasks(tasks, s.responses),
+            "rubric": rubric_of(session, submission=s) if s.outcome else None,
+        }
+        for s in submissions
+    ]
+
+
+def frozen_tasks(tasks: list[Task], responses: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tasks of a credential with a submission's frozen responses."""
+    return [
+        {
+            "task_id": t.id,
+            "section_id": t.section_id,
+            "prompt": t.prompt,
+            "required": t.required,
+            "response": responses.get(t.id, {}).get("response"),
+            "version": responses.get(t.id, {}).get("version"),
+        }
+        for t in tasks
+    ]
 
 
 def enrolment_detail(
@@ -147,6 +212,9 @@ def enrolment_detail(
     tasks = session.exec(select(Task).where(Task.credential_id == cid).order_by(col(Task.position))).all()
     resources = session.exec(
         select(Resource).where(Resource.credential_id == cid).order_by(col(Resource.position))
+    ).all()
+    criteria = session.exec(
+        select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
     latest = work.latest_responses(session, enrolment_id=enrolment.id)
     detail = _item(row, api_base_url)
@@ -171,37 +239,52 @@ def enrolment_detail(
                 for t in tasks
                 if t.section_id == s.id
             ],
+            "rubric": [
+                {"id": c.id, "title": c.title, "description": c.description}
+                for c in criteria
+                if c.section_id == s.id
+            ],
         }
         for s in sections
     ]
     detail["rubric"] = latest_rubric(session, enrolment_id=enrolment.id)
+    detail["payment_processing"] = _payment_processing(session, enrolment)
     return detail
 
 
-def timeline(session: Session, *, enrolment_id: str) -> list[TimelineEntry]:
+def _payment_processing(session: Session, enrolment: Enrolment) -> bool:
+    """Whether a payment of the current attempt was made and awaits its bank's confirmation."""
+    processing = session.exec(
+        select(Payment.checkout_session_id).where(
+            Payment.enrolment_id == enrolment.id,
+            Payment.attempt == enrolment.attempt,
+            Payment.status == "processing",
+        )
+    ).first()
+    return processing is not None
+
+
+def timeline(
+    session: Session, *, enrolment_id: str, cursor: str | None, limit: int
+) -> tuple[list[TimelineEntry], str | None]:
+    """One page of an enrolment's lifecycle events, in order, and the next page's cursor."""
     if session.get(Enrolment, enrolment_id) is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    return list(
-        session.exec(
-            select(TimelineEntry)
-            .where(TimelineEntry.enrolment_id == enrolment_id)
-            .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
-        ).all()
-    )
+    query = select(TimelineEntry).where(TimelineEntry.enrolment_id == enrolment_id)
+    rows = session.exec(pagination.paginate(query, TIMELINE_ORDER, cursor=cursor, limit=limit)).all()
+    return pagination.page(rows, limit=limit, key_of=lambda e: (e.at, e.id))
 
 
-def notifications(session: Session, *, person_id: str, admin: bool, limit: int = 200) -> list[Notification]:
-    """A person's notifications, newest first; an admin's include the escalations to all admins.
+def notifications(
+    session: Session, *, person_id: str, admin: bool, cursor: str | None, limit: int
+) -> tuple[list[Notification], str | None]:
+    """One page of a person's notifications, newest first; an admin's include the escalations
+    to all admins.
 
     Addressed by audience as well as by id, so no one whose id happens to read "admins" sees them.
     """
     to_all_admins = col(Notification.audience) == Audience.ADMINS.value
     personal = (col(Notification.recipient_id) == person_id) & ~to_all_admins
-    return list(
-        session.exec(
-            select(Notification)
-            .where(or_(personal, to_all_admins) if admin else personal)
-            .order_by(col(Notification.created_at).desc(), col(Notification.id))
-            .limit(limit)
-        ).all()
-    )
+    query = select(Notification).where(or_(personal, to_all_admins) if admin else personal)
+    rows = session.exec(pagination.paginate(query, NOTIFICATION_ORDER, cursor=cursor, limit=limit)).all()
+    return pagination.page(rows, limit=limit, key_of=lambda n: (n.created_at, n.id))

@@ -279,11 +279,11 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> tuple[str, tu
 # --- the offline provider's checkout page ------------------------------------------------------
 
 
-def checkout_status(sessions: SessionFactory, session_id: str) -> str | None:
-    """The payment status of a checkout session of ours (None: no such session)."""
+def checkout_enrolment(sessions: SessionFactory, session_id: str) -> str | None:
+    """The enrolment a checkout session of ours pays for (None: no such session)."""
     with sessions() as session:
         payment = session.get(Payment, session_id) if session_id else None
-        return payment.status if payment else None
+        return payment.enrolment_id if payment else None
 
 
 def open_checkout(sessions: SessionFactory, *, session_id: str) -> tuple[Payment, str]:

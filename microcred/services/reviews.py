@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
 from microcred.errors import NotFound
@@ -22,7 +23,11 @@ from microcred.models import (
     Submission,
     Task,
 )
+from microcred.pagination import Key
 from microcred.services import enrolments, learning
+
+# The most urgent review first.
+QUEUE_ORDER = (Key(col(Enrolment.review_due_at), is_datetime=True), Key(col(Enrolment.id)))
 
 
 def _eligible(evaluator_id: str) -> Any:
@@ -39,9 +44,12 @@ def _eligible(evaluator_id: str) -> Any:
     return sa.or_(everything, registered)
 
 
-def queue(session: Session, *, evaluator_id: str) -> list[dict[str, Any]]:
-    """Reviews assigned to the evaluator and unassigned ones they may claim, most urgent first."""
-    rows = session.exec(
+def queue(
+    session: Session, *, evaluator_id: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the reviews assigned to the evaluator and the unassigned ones they may claim,
+    most urgent first, and the next page's cursor."""
+    query = (
         select(Enrolment, col(Credential.title))
         .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
         .where(
@@ -55,9 +63,10 @@ def queue(session: Session, *, evaluator_id: str) -> list[dict[str, Any]]:
                 ),
             ),
         )
-        .order_by(col(Enrolment.review_due_at), col(Enrolment.id))
-    ).all()
-    return [_item(e, title) for e, title in rows]
+    )
+    rows = session.exec(pagination.paginate(query, QUEUE_ORDER, cursor=cursor, limit=limit)).all()
+    items, next_cursor = pagination.page(rows, limit=limit, key_of=lambda r: (r[0].review_due_at, r[0].id))
+    return [_item(e, title) for e, title in items], next_cursor
 
 
 def _item(enrolment: Enrolment, title: str) -> dict[str, Any]:
@@ -94,20 +103,9 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
     previous = (
         session.get(Submission, (enrolment.id, enrolment.attempt - 1)) if enrolment.attempt > 1 else None
     )
-    frozen = submission.responses
     return {
         **_item(enrolment, credential.title),
-        "tasks": [
-            {
-                "task_id": t.id,
-                "section_id": t.section_id,
-                "prompt": t.prompt,
-                "required": t.required,
-                "response": frozen.get(t.id, {}).get("response"),
-                "version": frozen.get(t.id, {}).get("version"),
-            }
-            for t in tasks
-        ],
+        "tasks": learning.frozen_tasks(tasks, submission.responses),
         "rubric": [
             {"id": c.id, "section_id": c.section_id, "title": c.title, "description": c.description}
             for c in criteria

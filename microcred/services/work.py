@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from microcred.db import lock_enrolment
-from microcred.errors import NotEditable, NotFound
+from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.models import Enrolment, Submission, Task, TaskResponse
 
 
@@ -66,24 +66,42 @@ def section_editable(enrolment: Enrolment, section_id: str, *, now: datetime) ->
 
 
 def save_response(
-    session: Session, *, enrolment: Enrolment, task_id: str, response: str, now: datetime
+    session: Session,
+    *,
+    enrolment: Enrolment,
+    task_id: str,
+    response: str,
+    now: datetime,
+    base_version: int | None = None,
 ) -> TaskResponse:
-    """Append a new version of a task's response. ``enrolment`` must be locked by the caller."""
+    """Append a new version of a task's response. ``enrolment`` must be locked by the caller.
+
+    With ``base_version`` (the version the text was edited from, 0 for none) a save made from
+    stale text is refused, so work saved in another tab is never overwritten unseen.
+    """
     task = session.get(Task, (enrolment.credential_id, task_id))
     if task is None:
         raise NotFound("no such task in this credential", task_id=task_id)
     refused = edit_refusal(enrolment, task.section_id, now=now)
     if refused is not None:
         raise NotEditable(refused, task_id=task_id, status=enrolment.status, section_id=task.section_id)
-    current = session.exec(
-        select(sa.func.max(TaskResponse.version)).where(
-            TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id
+    latest = session.exec(
+        select(TaskResponse)
+        .where(TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id)
+        .order_by(col(TaskResponse.version).desc())
+        .limit(1)
+    ).first()
+    current = latest.version if latest else 0
+    if base_version is not None and base_version != current and latest is not None:
+        raise VersionConflict(
+            "this answer was saved from another tab or device after the version you edited",
+            task_id=task_id,
+            current={"version": latest.version, "response": latest.response, "saved_at": latest.saved_at},
         )
-    ).one()
     saved = TaskResponse(
         enrolment_id=enrolment.id,
         task_id=task_id,
-        version=(current or 0) + 1,
+        version=current + 1,
         attempt=enrolment.attempt,
         response=response,
         saved_at=now,
@@ -107,10 +125,19 @@ def freeze(session: Session, *, enrolment: Enrolment, attempt: int, submitted_at
 
 
 def save_task(
-    session: Session, *, enrolment_id: str, member_id: str, task_id: str, response: str, now: datetime
+    session: Session,
+    *,
+    enrolment_id: str,
+    member_id: str,
+    task_id: str,
+    response: str,
+    now: datetime,
+    base_version: int | None = None,
 ) -> TaskResponse:
     """The member saves a task: a new durable version, refused where editing is not allowed."""
     enrolment = lock_enrolment(session, enrolment_id)
     if enrolment.member_id != member_id:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    return save_response(session, enrolment=enrolment, task_id=task_id, response=response, now=now)
+    return save_response(
+        session, enrolment=enrolment, task_id=task_id, response=response, now=now, base_version=base_version
+    )

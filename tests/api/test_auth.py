@@ -135,3 +135,33 @@ async def test_rs256_tokens_from_a_jwks_url(jwks_server: tuple[str, rsa.RSAPriva
     # An HS256 token is refused when only RS256 keys are configured.
     with pytest.raises(Unauthenticated):
         await verifier.verify(issue_token(SECRET, sub="u1", role=Role.ADMIN))
+
+
+async def test_rs256_tokens_are_checked_for_their_audience_and_issuer(
+    jwks_server: tuple[str, rsa.RSAPrivateKey],
+) -> None:
+    url, key = jwks_server
+    issuer = "https://id.example.org"
+    verifier = TokenVerifier(secret=SECRET, jwks_url=url, audience="microcred-web", issuer=issuer)
+
+    def token(**changes: Any) -> str:
+        claims: dict[str, Any] = {"sub": "u1", "role": "member", "aud": "microcred-web", "iss": issuer}
+        claims.update(changes)
+        claims = {name: value for name, value in claims.items() if value is not None}
+        claims["exp"] = datetime.now(UTC) + timedelta(minutes=5)
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
+    assert (await verifier.verify(token())).sub == "u1"
+    assert (await verifier.verify(token(aud=["another-app", "microcred-web"]))).sub == "u1"
+    for changes, message in (
+        ({"aud": "another-app"}, "the token is for another audience"),
+        ({"iss": "https://id.example.org/other-tenant"}, "the token is from another issuer"),
+        ({"aud": None}, "the token has no aud claim"),
+        ({"iss": None}, "the token has no iss claim"),
+    ):
+        with pytest.raises(Unauthenticated) as refused:
+            await verifier.verify(token(**changes))
+        assert refused.value.message == message, changes
+    # Dev tokens name no audience or issuer: the secret alone vouches for them.
+    dev = await verifier.verify(issue_token(SECRET, sub="d1", role=Role.ADMIN))
+    assert (dev.sub, dev.role) == ("d1", Role.ADMIN)
