@@ -4,7 +4,6 @@ stop with SIGTERM, start again on the same data folder, and find everything wher
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -17,6 +16,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
+from microcred import demo
+from microcred.auth import issue_token
+from microcred.dev import dev_auth_secret
 
 STARTUP = 90.0
 
@@ -64,15 +67,28 @@ def start_dev(data_dir: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[b
     return process, log, text
 
 
+def demo_tokens(data_dir: Path) -> dict[str, str]:
+    """Tokens of the demo people, signed with the secret ``microcred dev`` keeps in its data folder
+    (what ``microcred token`` prints)."""
+    secret = dev_auth_secret(data_dir)
+    assert secret is not None
+    return {role.value: issue_token(secret, sub=sub, role=role) for sub, role in demo.PEOPLE}
+
+
 @contextmanager
 def microcred_dev(data_dir: Path, ports: dict[str, int]) -> Iterator[tuple[str, dict[str, str]]]:
-    """Run ``microcred dev``; yield the API base URL and the printed demo tokens; SIGTERM must
+    """Run ``microcred dev``; yield the API base URL and the demo people's tokens; SIGTERM must
     then stop it cleanly (exit code 0)."""
     process, log, text = start_dev(data_dir, ports)
     try:
-        tokens = dict(re.findall(r"^  (member|evaluator|admin)\s+(\S+)$", text, re.MULTILINE))
-        assert f"http://localhost:{ports['ui']}" in text and f"http://localhost:{ports['api']}/docs" in text
-        yield f"http://127.0.0.1:{ports['api']}", tokens
+        base = f"http://localhost:{ports['api']}"
+        # The banner leads with the web app and the demo people's sign-in links.
+        lines = text[text.index("microcred is running") :].splitlines()
+        assert lines[1].split() == ["Web", "app", f"{base}/"]
+        for sub, role in demo.PEOPLE:
+            assert f"{base}/sign-in/dev?sub={sub}&role={role}" in text
+        assert f"http://localhost:{ports['ui']}" in text and f"{base}/docs" in text
+        yield f"http://127.0.0.1:{ports['api']}", demo_tokens(data_dir)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -101,6 +117,9 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
         member = {"Authorization": f"Bearer {tokens['member']}"}
         with httpx.Client(base_url=base, timeout=30) as http:
             assert http.get("/readyz").json()["status"] == "ready"
+            # The web app answers at / and at the printed sign-in links (make dev built it).
+            for page in ("/", "/sign-in/dev?sub=demo-member&role=member"):
+                assert '<div id="root">' in http.get(page).text
             catalog = http.get("/api/v1/credentials", headers=member).json()["items"]
             assert {c["id"] for c in catalog} >= {"inquiry-in-practice"}
             created = http.post(

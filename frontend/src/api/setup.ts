@@ -31,7 +31,6 @@ export const queryClient = new QueryClient({
     queries: {
       // The API's refusals (404, 409...) are answers, not failures: retry only lost connections.
       retry: (count, error) => errorDetail(error) === null && count < 2,
-      staleTime: 5_000,
     },
     mutations: { retry: false },
   },

@@ -14,6 +14,13 @@ export const STATUS: Record<Status, { words: string; tone: Tone }> = {
   cancelled: { words: "Cancelled", tone: "neutral" },
 }
 
+/** The statuses in which the work is the member's to do, so the deadline runs (and can expire it). */
+export const MEMBER_HOLDS_WORK: ReadonlySet<Status> = new Set([
+  "in_progress",
+  "resubmission_requested",
+  "awaiting_resubmission_payment",
+])
+
 const DAY = 24 * 60 * 60 * 1000
 
 const dateFormat = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" })

@@ -13,7 +13,7 @@ function Root() {
   return (
     <>
       <Outlet />
-      <Toaster position="top-right" richColors closeButton />
+      <Toaster position="top-right" closeButton />
     </>
   )
 }

@@ -89,12 +89,12 @@ function SignedIn({ session }: { session: Session }) {
     await navigate({ to: "/sign-in" })
   }
   return (
-    <div className="flex items-center justify-between gap-2 border-t border-slate-200 px-5 py-4 text-sm">
-      <p>
-        <span className="block font-medium">{session.name ?? session.sub}</span>
-        <span className="text-slate-700">{session.role}</span>
+    <div className="border-t border-slate-200 px-5 py-4 text-sm">
+      <p className="truncate">
+        <span className="font-medium">{session.name ?? session.sub}</span>
+        <span className="block text-slate-700">Signed in as {session.role}</span>
       </p>
-      <Button variant="ghost" size="sm" onClick={() => void signOut()}>
+      <Button variant="secondary" size="sm" className="mt-2" onClick={() => void signOut()}>
         <LogOut className="size-4" aria-hidden />
         Sign out
       </Button>

@@ -20,7 +20,9 @@ export function BadgePanel({ badgeUrl }: { badgeUrl: string }) {
   const display = useMutation({
     ...setBadgeDisplayMutation(),
     onSuccess: (result) => {
-      void queryClient.invalidateQueries({ queryKey: getBadgeQueryKey(options) })
+      queryClient.setQueryData(getBadgeQueryKey(options), (badge) =>
+        badge ? { ...badge, show_name: result.show_name, earner_name: result.name } : badge,
+      )
       toast.success(result.show_name ? "Your name now shows on the badge's page." : "Your name is hidden.")
     },
     onError: (error) => toast.error(errorMessage(error)),
@@ -61,7 +63,8 @@ export function BadgePanel({ badgeUrl }: { badgeUrl: string }) {
             <div className="mt-4 flex items-center gap-3">
               <Checkbox
                 id={nameId}
-                checked={badge.data.show_name}
+                // Shown as chosen at once; the server's answer follows (and a failure undoes it).
+                checked={display.isPending ? display.variables.body.show_name : badge.data.show_name}
                 disabled={display.isPending}
                 onCheckedChange={(value) =>
                   display.mutate({ path: { badge_id: badgeId }, body: { show_name: value === true } })

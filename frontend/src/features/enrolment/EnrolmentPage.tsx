@@ -17,12 +17,12 @@ import { Button } from "@/components/ui/button"
 import { Card } from "@/components/ui/card"
 import { Confirm } from "@/components/ui/confirm"
 import { StatusPill } from "@/components/ui/status-pill"
-import { ReviewStatus } from "@/features/learning/MyLearning"
+import { DueDate, ReviewStatus } from "@/features/learning/MyLearning"
 import { failedSections, MarkedRubricView } from "@/features/rubric/MarkedRubricView"
 import { submitGate } from "@/features/work/submit-gate"
 import { SubmitPanel } from "@/features/work/SubmitPanel"
 import { useWork } from "@/features/work/useWork"
-import { daysFrom, formatDate, STATUS } from "@/lib/format"
+import { formatDate, STATUS } from "@/lib/format"
 import { usePageTitle } from "@/lib/page-title"
 
 import { Attempts } from "./Attempts"
@@ -135,9 +135,7 @@ function EnrolmentView({ enrolment, returned }: { enrolment: EnrolmentDetail; re
           </div>
           <div>
             <dt className="text-slate-700">Due</dt>
-            <dd>
-              {enrolment.due_at ? `${formatDate(enrolment.due_at)} (${daysFrom(enrolment.due_at)})` : "Starts with your payment"}
-            </dd>
+            <dd>{enrolment.due_at ? <DueDate item={enrolment} now={new Date()} /> : "Starts with your payment"}</dd>
           </div>
           <div>
             <dt className="text-slate-700">Review</dt>

@@ -10,7 +10,7 @@ import { Button } from "@/components/ui/button"
 import { Card } from "@/components/ui/card"
 import { StatusPill } from "@/components/ui/status-pill"
 import { Table, Td, Th } from "@/components/ui/table"
-import { daysFrom, formatDate, isPast, STATUS } from "@/lib/format"
+import { daysFrom, formatDate, isPast, MEMBER_HOLDS_WORK, STATUS } from "@/lib/format"
 import { usePageTitle } from "@/lib/page-title"
 
 /** My Learning: the member's micro-credentials, each opening from its title. */
@@ -121,9 +121,9 @@ export function LearningTable({ items, now = new Date() }: { items: LearningItem
   )
 }
 
-function DueDate({ item, now }: { item: LearningItem; now: Date }) {
+export function DueDate({ item, now }: { item: LearningItem; now: Date }) {
   if (!item.due_at) return <>—</>
-  const open = ["in_progress", "resubmission_requested", "awaiting_resubmission_payment"].includes(item.status)
+  const open = MEMBER_HOLDS_WORK.has(item.status)
   return (
     <>
       {formatDate(item.due_at)}

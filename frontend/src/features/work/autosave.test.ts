@@ -3,17 +3,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { AutosaveController, type AutosaveState, type SaveOutcome } from "./autosave"
 import type { Draft, DraftStore } from "./drafts"
 
-function memoryDrafts(initial: Record<string, Draft> = {}): DraftStore & { all: Record<string, Draft> } {
-  const all = { ...initial }
+function memoryDrafts(initial: Record<string, Draft> = {}): DraftStore & { all: Map<string, Draft> } {
+  const all = new Map(Object.entries(initial))
   return {
     all,
-    load: (key) => all[key] ?? null,
-    save: (key, draft) => {
-      all[key] = draft
-    },
-    remove: (key) => {
-      delete all[key]
-    },
+    load: (key) => all.get(key) ?? null,
+    save: (key, draft) => void all.set(key, draft),
+    remove: (key) => void all.delete(key),
   }
 }
 
@@ -63,12 +59,12 @@ describe("autosave", () => {
     let release: (o: SaveOutcome) => void = () => undefined
     const { c, drafts } = controller(() => new Promise((resolve) => (release = resolve)))
     c.edit("unsaved")
-    expect(drafts.all["e1/t1"]).toEqual({ text: "unsaved", baseVersion: 0 })
+    expect(drafts.all.get("e1/t1")).toEqual({ text: "unsaved", baseVersion: 0 })
     await vi.advanceTimersByTimeAsync(800)
     expect(c.state.status).toBe("saving")
     release({ kind: "saved", version: 1, saved_at: "2026-12-07T10:00:00Z" })
     await vi.runOnlyPendingTimersAsync()
-    expect(drafts.all["e1/t1"]).toBeUndefined()
+    expect(drafts.all.has("e1/t1")).toBe(false)
   })
 
   it("never runs two saves at once: text typed during a save is saved after it", async () => {
@@ -107,7 +103,7 @@ describe("autosave", () => {
     c.edit("mine")
     await vi.advanceTimersByTimeAsync(800)
     expect(c.state).toMatchObject({ status: "conflict", text: "mine", conflict: current })
-    expect(drafts.all["e1/t1"]?.text).toBe("mine") // not lost while the member decides
+    expect(drafts.all.get("e1/t1")?.text).toBe("mine") // not lost while the member decides
     c.keepMine()
     await vi.advanceTimersByTimeAsync(0)
     expect(save).toHaveBeenLastCalledWith("mine", 4)
@@ -121,7 +117,7 @@ describe("autosave", () => {
     await vi.advanceTimersByTimeAsync(800)
     c.takeTheirs()
     expect(c.state).toMatchObject({ status: "saved", text: "theirs", baseVersion: 4 })
-    expect(drafts.all["e1/t1"]).toBeUndefined()
+    expect(drafts.all.has("e1/t1")).toBe(false)
   })
 
   it("says why a refused save was refused, and stops editing", async () => {
