@@ -39,6 +39,25 @@ export class Api {
   }
 }
 
+/** A member's enrolment of ``credentialId``, bought and paid through the offline checkout. */
+export async function paidEnrolment(member: Api, credentialId: string): Promise<string> {
+  const created = await member.call<{ id: string; checkout_session_id: string }>(
+    "POST",
+    "/enrolments",
+    { credential_id: credentialId },
+    201,
+  )
+  const paid = await fetch(`${member.baseURL}/api/v1/checkout/${created.checkout_session_id}/pay`, {
+    method: "POST",
+    redirect: "manual",
+  })
+  expect(paid.status).toBe(303)
+  await expect
+    .poll(async () => (await member.call<{ status: string }>("GET", `/enrolments/${created.id}`)).status)
+    .toBe("in_progress")
+  return created.id
+}
+
 /** A fresh id, so every run (and every test) has people and data of its own. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`

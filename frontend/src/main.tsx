@@ -24,6 +24,7 @@ declare module "@tanstack/react-router" {
 // The API said the session is over: back to sign-in, then back here. Unsaved answers are kept
 // in this browser as drafts and restored when the page opens again.
 whenSignedOut(() => {
+  queryClient.clear() // whoever signs in next sees nothing of this session's data
   const here = router.state.location.href
   void router.navigate({ to: "/sign-in", search: { redirect: here, expired: true } })
 })

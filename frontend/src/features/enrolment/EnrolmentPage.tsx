@@ -43,6 +43,9 @@ export function EnrolmentPage({
 }) {
   const enrolment = useQuery({
     ...getEnrolmentOptions({ path: { enrolment_id: enrolmentId } }),
+    // The answers' editors start from the saved versions: always fresh ones, never a cached page
+    // from an earlier visit (which would make a newer save look like a conflict).
+    gcTime: 0,
     // A payment reaches the enrolment through the payment provider's webhook: watch for it.
     refetchInterval: (query) => {
       const data = query.state.data

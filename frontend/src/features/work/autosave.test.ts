@@ -143,6 +143,17 @@ describe("autosave", () => {
     expect(c.state.status).toBe("saved")
   })
 
+  it("stops retrying once disposed (the page was left), keeping the draft for the next one", async () => {
+    const save = vi.fn(() => Promise.resolve<SaveOutcome>({ kind: "failed", message: "signed out" }))
+    const { c, drafts } = controller(save)
+    c.edit("typed as the session ended")
+    void c.flush()
+    c.dispose()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(save).toHaveBeenCalledOnce()
+    expect(drafts.all.get("e1/t1")?.text).toBe("typed as the session ended")
+  })
+
   it("restores an unsaved draft after a reload and saves it", async () => {
     const drafts = memoryDrafts({ "e1/t1": { text: "typed before the reload", baseVersion: 2 } })
     const save = vi.fn(saved)

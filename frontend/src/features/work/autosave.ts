@@ -135,6 +135,7 @@ export class AutosaveController {
     })
   }
 
+  /** Stop: no more saves or retries start (one in flight still completes). ``start`` resumes. */
   dispose(): void {
     this.disposed = true
     this.cancelTimer()

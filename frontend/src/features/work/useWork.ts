@@ -57,7 +57,10 @@ export function useWork(enrolment: EnrolmentDetail): {
     window.addEventListener("pagehide", save)
     return () => {
       window.removeEventListener("pagehide", save)
+      // Save what is pending, then stop: a page left behind must not retry in the background
+      // (after signing in again, a new page's autosave owns these answers).
       save()
+      session.dispose()
     }
   }, [session])
   const states = useSyncExternalStore(session.subscribe, session.snapshot)
