@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import history, learning, lifecycle, waiting
+from bench import history, learning, lifecycle, waiting, webapp
 from bench.stack import PROJECT_ROOT
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[dict[str, Any]]]] = {
@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[dict[str, Any]]]] = {
     "learning": learning.run,
     "waiting": waiting.run,
     "history": history.run,
+    "webapp": webapp.run,
 }
 
 
@@ -115,6 +116,13 @@ def table(results: dict[str, Any]) -> str:
         row("history", "events, first-attempt approval", r["lifecycle_first_attempt_approved"]["events"])
         s = r["task_saves"]
         row("history", f"events added by {s['saves']} task saves", s["events_added"])
+    if "webapp" in results:
+        r = results["webapp"]
+        js = r["initial_javascript"]
+        row("webapp", f"initial JavaScript, KiB gzipped (budget {js['budget_kib']})", js["total_gzip_kib"])
+        rows = r["my_learning_rows"]
+        for visit in ("first_visit", "cached_visit"):
+            row("webapp", f"My Learning's {rows['rows']} rows shown, {visit} ms", rows[visit]["median_ms"])
     return "\n".join(lines)
 
 

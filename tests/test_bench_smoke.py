@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import __main__ as bench_main
-from bench import history, learning, lifecycle, waiting
+from bench import history, learning, lifecycle, waiting, webapp
 
 pytestmark = pytest.mark.slow
 
@@ -84,6 +84,16 @@ async def test_history_tiny() -> None:
     assert saves["saves"] >= history.SIZES["tiny"].saves
     assert saves["events_added"] == 0
     assert sum(saves["latest_versions"].values()) == saves["saves"]
+
+
+async def test_webapp_tiny() -> None:
+    result = await webapp.run("tiny")
+    javascript = result["initial_javascript"]
+    assert javascript["total_gzip_kib"] == round(sum(javascript["files_gzip_kib"].values()), 1) > 0
+    rows = result["my_learning_rows"]
+    assert rows["rows"] == webapp.SIZES["tiny"].enrolments
+    for visit in ("first_visit", "cached_visit"):
+        assert len(rows[visit]["runs_ms"]) == rows["visits"] and rows[visit]["median_ms"] > 0
 
 
 def test_table_and_json_of_a_run() -> None:
