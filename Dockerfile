@@ -2,11 +2,21 @@
 # The microcred application image: one image for `microcred setup`, `microcred api` and
 # `microcred worker` (see docker-compose.yml). Runtime dependencies come only from the
 # hash-pinned requirements.lock; the project itself is an editable install, because
-# microcred.migrate finds alembic.ini and migrations/ next to the package, in /app.
+# microcred.migrate finds alembic.ini and migrations/ next to the package, in /app. The web app
+# is built in a Node.js stage from frontend/package-lock.json and only its output is kept.
 #
 # Pin the base image by digest for reproducible builds:
 #   docker build --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest> .
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:24-slim
+
+# ---- web: the web app built into /web/dist, its packages exactly as package-lock.json pins them
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY frontend/package.json frontend/package-lock.json frontend/.npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
 
 # ---- build: a virtual environment in /opt/venv and the source in /app -----------------
 FROM ${PYTHON_IMAGE} AS build
@@ -47,6 +57,8 @@ RUN groupadd --system --gid 10001 microcred \
 # Root owns the code and the environment; the service user can only read them.
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
+# The API serves the built app at / from frontend/dist beside its package (api/webapp.py).
+COPY --from=web /web/dist /app/frontend/dist
 WORKDIR /app
 USER microcred:microcred
 EXPOSE 8000

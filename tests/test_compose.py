@@ -34,6 +34,7 @@ from packaging.utils import canonicalize_name
 from pydantic import SecretStr, ValidationError
 
 import worker
+from api import webapp
 from api.main import create_app
 from microcred.cli import _parser
 from microcred.config import Environment, Settings
@@ -766,6 +767,22 @@ def test_dockerfile_runs_a_real_command_as_non_root() -> None:
     assert image_arg[1] in SpecifierSet(pyproject()["project"]["requires-python"]), image_arg[1]
 
 
+def test_the_image_serves_the_web_app_built_from_the_lock() -> None:
+    """A Node.js stage builds frontend/ with `npm ci` (package-lock.json, nothing resolved) and
+    the runtime image holds its output where the API serves it from."""
+    instructions = dockerfile()
+    web = {i[0] for i in instructions if i[1] == "FROM" and i[2].endswith(" AS web")}
+    assert len(web) == 1, "no web stage"
+    (stage,) = web
+    runs = [args for s, kw, args in instructions if s == stage and kw == "RUN"]
+    assert any(shlex.split(r)[:2] == ["npm", "ci"] for r in runs), runs
+    assert "npm run build" in runs
+    copies = [args.split() for s, kw, args in instructions if kw == "COPY"]
+    served = ROOT / "frontend" / "dist"
+    assert served == webapp.DEFAULT_WEB_DIR
+    assert ["--from=web", "/web/dist", f"/app/{served.relative_to(ROOT)}"] in copies
+
+
 def test_dockerignore_keeps_secrets_out_and_the_source_in() -> None:
     patterns = [
         line.strip()
@@ -776,7 +793,7 @@ def test_dockerignore_keeps_secrets_out_and_the_source_in() -> None:
     def ignored(path: str) -> bool:
         return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p.removeprefix("**/")) for p in patterns)
 
-    for secret in (".env", ".venv", ".git", ".microcred"):
+    for secret in (".env", ".venv", ".git", ".microcred", "frontend/node_modules", "frontend/dist"):
         assert ignored(secret), f"{secret} would enter the build context"
     tool = pyproject()["tool"]["setuptools"]
     packages = [p.rstrip("*") for p in tool["packages"]["find"]["include"]]
