@@ -21,6 +21,7 @@ from api.routes import (
     badges,
     catalog,
     checkout,
+    desk,
     enrolments,
     evaluators,
     health,
@@ -109,7 +110,18 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
 
     app.include_router(health.router)
     app.include_router(badges.wellknown)
-    for module in (catalog, evaluators, enrolments, learning, reviews, webhooks, checkout, badges, admin):
+    for module in (
+        catalog,
+        evaluators,
+        enrolments,
+        learning,
+        reviews,
+        webhooks,
+        checkout,
+        badges,
+        admin,
+        desk,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     auth.include(app, settings, API_PREFIX)
     webapp.install(app, settings)  # last: the app's pages are the paths no route above matches

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
@@ -60,7 +60,24 @@ class VersionConflictBody(BaseModel):
 class EvaluatorUpdate(Request):
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    credential_ids: list[Slug] = Field(default_factory=list, description="Empty: every credential.")
+    credential_ids: list[Slug] = Field(
+        default_factory=list,
+        description="The credentials they evaluate. Must be empty with `all_credentials: true`, and "
+        "name at least one with `all_credentials: false` (422 `invalid_request`); with "
+        "`all_credentials` omitted, an empty list means every credential. Unknown ids: 422.",
+    )
+    all_credentials: StrictBool | None = Field(
+        default=None,
+        description="true: every credential, present and future; false: only `credential_ids`. "
+        "Omitted: decided by whether `credential_ids` is empty (as before this field existed).",
+    )
+
+
+class EvaluatorDuty(Request):
+    on_duty: StrictBool = Field(
+        description="false: no new reviews (assigned, claimed or handed over); their open ones stay "
+        "theirs until reassigned."
+    )
 
 
 class EnrolmentCreate(Request):
@@ -103,6 +120,10 @@ class Cancellation(AdminReason):
     refund: bool | None = Field(default=None, description="Omit to follow the refund policy.")
 
 
+class Resolution(Request):
+    note: str = Field(min_length=1, max_length=500, description="What was done about it.")
+
+
 # --- responses --------------------------------------------------------------------------------
 
 
@@ -112,6 +133,8 @@ class EvaluatorPublic(BaseModel):
     email: str
     credential_ids: list[str]
     all_credentials: bool
+    on_duty: bool = Field(description="Off duty: no new reviews; the open ones stay theirs.")
+    open_reviews: int = Field(description="Reviews under review assigned to them.")
 
 
 class CheckoutPublic(BaseModel):
@@ -235,6 +258,7 @@ class ReviewItem(BaseModel):
     enrolment_id: str
     credential_id: str
     title: str
+    member_name: str = Field(description="Who submitted: the member's name, or their id when none is known.")
     attempt: int
     submitted_at: datetime | None
     review_due_at: datetime | None
@@ -292,3 +316,84 @@ class EnrolmentStatePublic(BaseModel):
     review_due_at: datetime | None
     evaluator_id: str | None
     review_overdue: bool
+
+
+class DecidedReview(BaseModel):
+    """An attempt the evaluator decided."""
+
+    enrolment_id: str
+    credential_id: str
+    title: str
+    member_name: str
+    attempt: int
+    submitted_at: datetime
+    decided_at: datetime
+    decision: Outcome
+
+
+class AdminEnrolmentItem(BaseModel):
+    enrolment_id: str
+    member_id: str
+    member_name: str = Field(description="The member's name, or their id when none is known.")
+    member_email: str | None
+    credential_id: str
+    title: str
+    status: Status
+    attempt: int
+    purchased_at: datetime | None
+    due_at: datetime | None
+    submitted_at: datetime | None
+    review_due_at: datetime | None
+    evaluator_id: str | None
+    review_overdue: bool
+    created_at: datetime
+
+
+class PaymentRecord(BaseModel):
+    checkout_session_id: str
+    kind: str = Field(description="purchase or resubmission")
+    attempt: int
+    amount: int = Field(description="The price asked, in the currency's minor unit.")
+    currency: str
+    status: str = Field(description="open, processing, paid, expired, failed, refunded, mismatch")
+    paid_at: datetime | None
+    refunded_amount: int | None
+    refunded_at: datetime | None
+
+
+class NotificationRecord(BaseModel):
+    id: str = Field(description="For POST .../notifications/{id}/resend.")
+    kind: NotificationKind
+    subject: str
+    recipient_id: str = Field(description="A member's or an evaluator's id, or `admins`.")
+    created_at: datetime
+    mail_status: str
+
+
+class AdminEnrolmentDetail(AdminEnrolmentItem):
+    checkout_url: str | None
+    badge_url: str | None
+    decision: Outcome | None
+    community: CommunityAccess | None
+    sections: list[SectionWork] = Field(
+        description="The latest saved work, `editable` as the member sees it."
+    )
+    rubric: MarkedRubric | None = Field(description="The latest marked rubric, once an attempt is decided.")
+    payments: list[PaymentRecord] = Field(description="Oldest first.")
+    notifications: list[NotificationRecord] = Field(description="Oldest first.")
+    workflow_id: str
+    temporal_ui_url: str | None = Field(
+        description="The workflow in the Temporal Web UI; null when MICROCRED_TEMPORAL_UI_URL is unset."
+    )
+
+
+class AttentionItem(BaseModel):
+    kind: Literal["review_overdue", "review_unassigned", "operator_alert"]
+    enrolment_id: str | None = Field(description="Null only for an alert about no enrolment.")
+    title: str | None
+    member_name: str | None
+    since: datetime = Field(
+        description="When it began to need attention: the review's due date, its submission, the alert."
+    )
+    summary: str
+    notification_id: str | None = Field(description="The alert, to resolve; null for reviews.")

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     )
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
+    temporal_ui_url: str | None = Field(
+        default=None,
+        description="The Temporal Web UI (e.g. http://localhost:8233), for links from the admins' "
+        "enrolment page to its workflow; none when unset.",
+    )
     task_queue: str = DEFAULT_TASK_QUEUE
     auth_secret: SecretStr | None = Field(default=None, description="HS256 key for bearer tokens.")
     auth_jwks_url: str | None = Field(default=None, description="RS256 keys for bearer tokens.")

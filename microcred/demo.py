@@ -122,5 +122,6 @@ def seed(sessions: SessionFactory) -> list[str]:
                 name="Demo Evaluator",
                 email="demo-evaluator@example.org",
                 credential_ids=[str(raw["id"]) for raw in CREDENTIALS],
+                all_credentials=False,
             )
     return published

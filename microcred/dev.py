@@ -67,14 +67,21 @@ def dev_auth_secret(data_dir: Path) -> str | None:
     return str(json.loads(path.read_text())["auth_secret"])
 
 
-def dev_settings(*, port: int, temporal_port: int, data_dir: Path, host: str) -> Settings:
+def local_name(host: str) -> str:
+    """How a browser on this machine names ``host``."""
+    return "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+
+
+def dev_settings(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, host: str) -> Settings:
     """Settings from the environment, with what the flags and the data folder decide."""
     base = Settings()
     generated = _dev_secrets(data_dir)
     update: dict[str, Any] = {
         "data_dir": data_dir,
+        # The admins' desk links each enrolment to its workflow in this dev server's Web UI.
+        "temporal_ui_url": f"http://{local_name(host)}:{ui_port}",
         "temporal_address": f"127.0.0.1:{temporal_port}",
-        "public_base_url": f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}",
+        "public_base_url": f"http://{local_name(host)}:{port}",
     }
     if base.auth_secret is None or base.auth_secret.get_secret_value() == DEV_AUTH_SECRET:
         update["auth_secret"] = generated["auth_secret"]
@@ -131,10 +138,9 @@ async def _connect(settings: Settings, server: asyncio.subprocess.Process) -> Cl
             await asyncio.sleep(0.5)
 
 
-def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
+def _banner(settings: Settings) -> str:
     """What ``make dev`` prints once everything answers: the app first, then how to sign in."""
     base = settings.public_base_url
-    ui_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     # The token command finds the secret in the data folder: name it when it is not the default.
     folder = "" if settings.data_dir == Path(".microcred") else f"MICROCRED_DATA_DIR={settings.data_dir} "
     token_command = f"{folder}.venv/bin/microcred token "
@@ -148,7 +154,7 @@ def _banner(settings: Settings, *, ui_port: int, host: str) -> str:
             for sub, role in demo.PEOPLE
         ),
         f"  API          {base}/api/v1   (docs: {base}/docs)",
-        f"  Temporal UI  http://{ui_host}:{ui_port}",
+        f"  Temporal UI  {settings.temporal_ui_url}",
         f"  data folder  {settings.data_dir.resolve()}",
         "",
         "A bearer token for the API, for anyone:",
@@ -237,7 +243,9 @@ async def until_ready(client: Client, settings: Settings, children: list[Child],
 
 
 async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, host: str) -> int:
-    settings = dev_settings(port=port, temporal_port=temporal_port, data_dir=data_dir, host=host)
+    settings = dev_settings(
+        port=port, temporal_port=temporal_port, ui_port=ui_port, data_dir=data_dir, host=host
+    )
     settings = settings.model_copy(update={"log_json": False})  # a terminal reads plain lines
     configure_logging(settings)
     stop = asyncio.Event()
@@ -276,7 +284,7 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
             ready.cancel()
             return 0  # stopped while starting
         ready.result()
-        print(_banner(settings, ui_port=ui_port, host=host), flush=True)
+        print(_banner(settings), flush=True)
 
         watched = [(child.name, child.process) for child in children] + [("Temporal dev server", server)]
         exits = {asyncio.create_task(process.wait()): (name, process) for name, process in watched}

@@ -6,7 +6,7 @@
     ├── Forbidden                       403  NotAssigned, NotEligible
     ├── Conflict                        409  AlreadyExists, AlreadyEnrolled, AlreadyEarned,
     │                                        InvalidState, NotEditable, AlreadyClaimed,
-    │                                        VersionConflict
+    │                                        VersionConflict, CredentialRetired
     ├── Unprocessable                   422  TermsNotAgreed, TasksIncomplete, RubricIncomplete,
     │                                        RubricInconsistent, InvalidCatalog, InvalidRequest
     ├── BadWebhook                      400
@@ -82,6 +82,10 @@ class AlreadyClaimed(Conflict):
 
 class VersionConflict(Conflict):
     code = "version_conflict"
+
+
+class CredentialRetired(Conflict):
+    code = "credential_retired"
 
 
 class Unprocessable(MicrocredError):

@@ -85,6 +85,10 @@ class Credential(SQLModel, table=True):
     reminders_before_due: list[str] = Field(sa_column=Column(sa.JSON(), nullable=False))
     evaluator_reminder_before: str = Field(max_length=32)
     created_at: datetime = _created()
+    # Retired: no new purchases and out of the members' catalog; running enrolments go on.
+    retired_at: datetime | None = _ts()
+    retired_by: str | None = Field(default=None, max_length=200)
+    retirement_reason: str | None = Field(default=None, max_length=500)
 
 
 class Section(SQLModel, table=True):
@@ -136,6 +140,8 @@ class Evaluator(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     all_credentials: bool = False
+    # Off duty: no new reviews (assigned, claimed or handed over); their open ones stay theirs.
+    on_duty: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     updated_at: datetime = _created()
 
 
@@ -155,6 +161,10 @@ class Enrolment(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_enrolment_member_created", "member_id", "created_at"),
         sa.Index("ix_enrolment_review_queue", "status", "evaluator_id", "review_due_at"),
+        # The admins' enrolment search: newest first, alone or by credential or by status.
+        sa.Index("ix_enrolment_created", "created_at", "id"),
+        sa.Index("ix_enrolment_credential_created", "credential_id", "created_at"),
+        sa.Index("ix_enrolment_status_created", "status", "created_at"),
         # At most one open enrolment per member and credential, enforced by the database.
         sa.Index(
             "uq_enrolment_open_per_member",
@@ -203,6 +213,9 @@ class TaskResponse(SQLModel, table=True):
 
 class Submission(SQLModel, table=True):
     """Attempt N's frozen responses and, once decided, the evaluator's outcome."""
+
+    # An evaluator's decided reviews, newest first.
+    __table_args__ = (sa.Index("ix_submission_evaluator_decided", "evaluator_id", "decided_at"),)
 
     enrolment_id: str = Field(primary_key=True, foreign_key="enrolment.id", max_length=36)
     attempt: int = Field(primary_key=True)
@@ -296,6 +309,7 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("key", "recipient_id", name="uq_notification_key_recipient"),
         sa.Index("ix_notification_recipient_created", "recipient_id", "created_at"),
+        sa.Index("ix_notification_kind_created", "kind", "created_at"),  # the operator alerts
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -311,6 +325,17 @@ class Notification(SQLModel, table=True):
     mail_status: str = Field(default="not_sent", max_length=20, description="not_sent, pending, sent, failed")
     mailed_at: datetime | None = _ts()
     mail_error: str | None = Field(default=None, max_length=500)
+
+
+class AlertResolution(SQLModel, table=True):
+    """An operator alert an admin has dealt with: who, when, and what they did."""
+
+    __tablename__ = "alert_resolution"
+
+    notification_id: str = Field(primary_key=True, foreign_key="notification.id", max_length=36)
+    resolved_by: str = Field(max_length=200)
+    resolved_at: datetime = _created()
+    note: str = Field(max_length=500)
 
 
 class TimelineEntry(SQLModel, table=True):

@@ -1,9 +1,10 @@
-"""The catalog document (``POST /credentials`` in, ``GET /credentials/{id}`` out)."""
+"""The catalog document (``POST /credentials`` in; ``GET /credentials/{id}`` out, as ``CredentialPublic``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Self
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AnyHttpUrl,
@@ -15,6 +16,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, ValidationError
 
 from microcred import currency, policies
 from microcred.contracts import Money
@@ -31,6 +33,9 @@ Duration = Annotated[str, Field(description="ISO 8601 duration, e.g. P10M, P14D,
 PAYMENT_WINDOW_MIN = timedelta(minutes=30)
 PAYMENT_WINDOW_MAX = timedelta(hours=24)
 PRICE_MAX = 99_999_999  # Stripe's largest amount (eight digits: 999,999.99 USD)
+
+# A broken rule: where in the document (as pydantic locates errors), the value there, and why.
+Problem = tuple[tuple[str | int, ...], Any, str]
 
 
 class _Document(BaseModel):
@@ -110,35 +115,97 @@ class CredentialDoc(_Document):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        length = policies.approximate
-        if self.price.amount <= 0 or self.resubmission_price.amount <= 0:
-            raise ValueError("prices must be greater than zero")
-        for price in (self.price, self.resubmission_price):
-            if not currency.is_known(price.currency):
-                raise ValueError(f"{price.currency!r} is not an ISO 4217 currency code")
-        if max(self.price.amount, self.resubmission_price.amount) > PRICE_MAX:
-            raise ValueError(
-                f"prices must be at most {PRICE_MAX} in the currency's minor unit: Stripe Checkout "
-                "charges no more, so a higher price could never be paid"
+        """The rules across fields, all reported at once, each error located at the field it is
+        about (``["price", "currency"]``, ``["sections", 1, "tasks", 0, "id"]``) so that a form
+        can show it beside that field."""
+        problems = [*self._price_problems(), *self._policy_problems(), *self._repeated_ids()]
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type="value_error", loc=loc, input=value, ctx={"error": ValueError(message)}
+                    )
+                    for loc, value, message in problems
+                ],
             )
-        if not PAYMENT_WINDOW_MIN <= length(self.payment_window) <= PAYMENT_WINDOW_MAX:
-            raise ValueError(
-                "payment_window must be between PT30M and PT24H: Stripe Checkout sessions expire "
-                "within those limits, so a longer or shorter window could not be honoured"
-            )
-        if length(self.submission_window) <= timedelta(0) or length(self.review_window) <= timedelta(0):
-            raise ValueError("submission_window and review_window must be longer than zero")
-        for reminder in self.reminders_before_due:
-            if not timedelta(0) < length(reminder) < length(self.submission_window):
-                raise ValueError(f"reminder {reminder} must be shorter than the submission window")
-        if not timedelta(0) < length(self.evaluator_reminder_before) < length(self.review_window):
-            raise ValueError("evaluator_reminder_before must be shorter than the review window")
-        for kind, ids in (
-            ("section", [s.id for s in self.sections]),
-            ("task", [t.id for s in self.sections for t in s.tasks]),
-            ("rubric criterion", [c.id for s in self.sections for c in s.rubric]),
-        ):
-            repeated = sorted({i for i in ids if ids.count(i) > 1})
-            if repeated:
-                raise ValueError(f"{kind} ids must be unique within the credential: {', '.join(repeated)}")
         return self
+
+    def _price_problems(self) -> Iterator[Problem]:
+        for name in ("price", "resubmission_price"):
+            price: Money = getattr(self, name)
+            if price.amount <= 0:
+                yield (name, "amount"), price.amount, "prices must be greater than zero"
+            elif price.amount > PRICE_MAX:
+                yield (
+                    (name, "amount"),
+                    price.amount,
+                    f"prices must be at most {PRICE_MAX} in the currency's minor unit: Stripe Checkout "
+                    "charges no more, so a higher price could never be paid",
+                )
+            if not currency.is_known(price.currency):
+                yield (
+                    (name, "currency"),
+                    price.currency,
+                    f"{price.currency!r} is not an ISO 4217 currency code",
+                )
+
+    def _policy_problems(self) -> Iterator[Problem]:
+        length = policies.approximate
+        if not PAYMENT_WINDOW_MIN <= length(self.payment_window) <= PAYMENT_WINDOW_MAX:
+            yield (
+                ("payment_window",),
+                self.payment_window,
+                "payment_window must be between PT30M and PT24H: Stripe Checkout sessions expire "
+                "within those limits, so a longer or shorter window could not be honoured",
+            )
+        for name in ("submission_window", "review_window"):
+            if length(getattr(self, name)) <= timedelta(0):
+                yield (
+                    (name,),
+                    getattr(self, name),
+                    "submission_window and review_window must be longer than zero",
+                )
+        for i, reminder in enumerate(self.reminders_before_due):
+            if not timedelta(0) < length(reminder) < length(self.submission_window):
+                yield (
+                    ("reminders_before_due", i),
+                    reminder,
+                    f"reminder {reminder} must be shorter than the submission window",
+                )
+        if not timedelta(0) < length(self.evaluator_reminder_before) < length(self.review_window):
+            yield (
+                ("evaluator_reminder_before",),
+                self.evaluator_reminder_before,
+                "evaluator_reminder_before must be shorter than the review window",
+            )
+
+    def _repeated_ids(self) -> Iterator[Problem]:
+        """Every id used before within the credential, located at its repetition."""
+        sections = [(("sections", i, "id"), s.id) for i, s in enumerate(self.sections)]
+        tasks = [
+            (("sections", i, "tasks", j, "id"), t.id)
+            for i, s in enumerate(self.sections)
+            for j, t in enumerate(s.tasks)
+        ]
+        criteria = [
+            (("sections", i, "rubric", j, "id"), c.id)
+            for i, s in enumerate(self.sections)
+            for j, c in enumerate(s.rubric)
+        ]
+        for kind, located in (("section", sections), ("task", tasks), ("rubric criterion", criteria)):
+            seen: set[str] = set()
+            for loc, value in located:
+                if value in seen:
+                    yield loc, value, f"{kind} ids must be unique within the credential: {value}"
+                seen.add(value)
+
+
+class CredentialPublic(CredentialDoc):
+    """A published credential as the catalog answers it: the document, and whether it is retired."""
+
+    retired_at: datetime | None = Field(
+        default=None,
+        description="When an admin retired it: no new purchases, and members no longer see it in the "
+        "catalog; enrolments already running go on.",
+    )

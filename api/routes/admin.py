@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.deps import AdminDep, StateDep
+from api.errors import documented
 from api.schemas import AdminReason, Cancellation, DeadlineExtension, EnrolmentStatePublic, ReviewReassignment
 from microcred.contracts import EnrolmentView
 from microcred.services import repairs
@@ -17,7 +18,11 @@ def _public(view: EnrolmentView) -> EnrolmentStatePublic:
     return EnrolmentStatePublic.model_validate(view.model_dump())
 
 
-@router.post("/deadline-extension", response_model=EnrolmentStatePublic)
+@router.post(
+    "/deadline-extension",
+    response_model=EnrolmentStatePublic,
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
 async def extend_deadline(
     enrolment_id: str, body: DeadlineExtension, state: StateDep, admin: AdminDep
 ) -> EnrolmentStatePublic:
@@ -33,11 +38,14 @@ async def extend_deadline(
     return _public(view)
 
 
-@router.post("/reassignment", response_model=EnrolmentStatePublic)
+@router.post(
+    "/reassignment", response_model=EnrolmentStatePublic, responses=documented(401, 403, 404, 409, 422, 503)
+)
 async def reassign_review(
     enrolment_id: str, body: ReviewReassignment, state: StateDep, admin: AdminDep
 ) -> EnrolmentStatePublic:
-    """Give the open review to another eligible evaluator (a named one, or the least loaded)."""
+    """Give the open review to another eligible evaluator on duty (a named one, or the least
+    loaded). 403 ``not_eligible`` when the named one cannot take it (off duty, say)."""
     view = await repairs.reassign_review(
         sessions=state.sessions,
         lifecycle=state.lifecycle,
@@ -49,7 +57,9 @@ async def reassign_review(
     return _public(view)
 
 
-@router.post("/cancellation", response_model=EnrolmentStatePublic)
+@router.post(
+    "/cancellation", response_model=EnrolmentStatePublic, responses=documented(401, 403, 404, 409, 422, 503)
+)
 async def cancel_enrolment(
     enrolment_id: str, body: Cancellation, state: StateDep, admin: AdminDep
 ) -> EnrolmentStatePublic:
@@ -65,7 +75,11 @@ async def cancel_enrolment(
     return _public(view)
 
 
-@router.post("/notifications/{notification_id}/resend", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/notifications/{notification_id}/resend",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
 async def resend_notification(
     enrolment_id: str, notification_id: str, body: AdminReason, state: StateDep, admin: AdminDep
 ) -> None:

@@ -37,7 +37,9 @@ router = APIRouter(tags=["enrolments"])
     responses=documented(401, 403, 404, 409, 503),
 )
 async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> EnrolmentCreated:
-    """Buy a credential: answers with the checkout to pay within the payment window."""
+    """Buy a credential: answers with the checkout to pay within the payment window.
+
+    409 ``already_enrolled``, ``already_earned``, or ``credential_retired`` (no longer sold)."""
     created = await enrolments.enrol(
         sessions=state.sessions, lifecycle=state.lifecycle, principal=member, credential_id=body.credential_id
     )

@@ -6,19 +6,30 @@ from fastapi import APIRouter
 
 from api.deps import EvaluatorDep, PageDep, SessionDep, StateDep
 from api.errors import documented
-from api.schemas import DecisionBody, DecisionPublic, Page, ReviewDetail, ReviewItem
-from microcred.services import reviews
+from api.schemas import Attempt, DecidedReview, DecisionBody, DecisionPublic, Page, ReviewDetail, ReviewItem
+from microcred.services import review_history, reviews
 
 router = APIRouter(tags=["reviews"])
 
 
 @router.get("/reviews", response_model=Page[ReviewItem], responses=documented(401, 403, 422))
 def review_queue(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[ReviewItem]:
-    """Reviews assigned to me, and unassigned ones I am eligible to claim, most urgent first."""
+    """Reviews assigned to me, and unassigned ones I am eligible to claim (none while I am off
+    duty), most urgent first."""
     items, next_cursor = reviews.queue(
         session, evaluator_id=evaluator.sub, cursor=page.cursor, limit=page.limit
     )
     return Page(items=[ReviewItem.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+# Before /reviews/{enrolment_id}, which would take "decided" for an enrolment id.
+@router.get("/reviews/decided", response_model=Page[DecidedReview], responses=documented(401, 403, 422))
+def decided_reviews(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[DecidedReview]:
+    """Every attempt I decided, newest decision first."""
+    items, next_cursor = review_history.decided(
+        session, evaluator_id=evaluator.sub, cursor=page.cursor, limit=page.limit
+    )
+    return Page(items=[DecidedReview.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
 @router.get("/reviews/{enrolment_id}", response_model=ReviewDetail, responses=documented(401, 403, 404))
@@ -27,6 +38,17 @@ def get_review(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) 
     return ReviewDetail.model_validate(
         reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
     )
+
+
+@router.get(
+    "/reviews/{enrolment_id}/attempts", response_model=Page[Attempt], responses=documented(401, 403, 404)
+)
+def review_attempts(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> Page[Attempt]:
+    """Every submitted attempt of the enrolment, oldest first, with its frozen submission and, once
+    decided, its marks: for the evaluator of its open review, or who decided one of its attempts
+    (read-only history); 404 for anyone else."""
+    found = review_history.attempts(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
+    return Page(items=[Attempt.model_validate(a) for a in found])
 
 
 @router.post(

@@ -1,16 +1,26 @@
-"""The catalog: publish a credential document, read it back, and outline it for workflows."""
+"""The catalog: publish a credential document, read it back, retire it, and outline it for workflows."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from microcred import pagination, policies
 from microcred.contracts import CredentialOutline, Money, Policies, SectionOutline
-from microcred.errors import AlreadyExists, Conflict, InvalidRequest, NotFound
+from microcred.errors import AlreadyExists, Conflict, CredentialRetired, InvalidRequest, NotFound
 from microcred.models import Community, Credential, Criterion, Resource, Section, Task
 from microcred.pagination import Key
-from microcred.schemas import CommunityDoc, CredentialDoc, CriterionDoc, ResourceDoc, SectionDoc, TaskDoc
+from microcred.schemas import (
+    CommunityDoc,
+    CredentialDoc,
+    CredentialPublic,
+    CriterionDoc,
+    ResourceDoc,
+    SectionDoc,
+    TaskDoc,
+)
 
 
 def publish(session: Session, *, doc: CredentialDoc) -> None:
@@ -102,7 +112,7 @@ def _flush(session: Session, doc: CredentialDoc) -> None:
         raise AlreadyExists("a credential with this id exists", id=doc.id) from exc
 
 
-def _document(session: Session, credential: Credential) -> CredentialDoc:
+def _document(session: Session, credential: Credential) -> CredentialPublic:
     cid = credential.id
     sections = session.exec(
         select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
@@ -115,7 +125,7 @@ def _document(session: Session, credential: Credential) -> CredentialDoc:
         select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
     community = session.get(Community, credential.community_id) if credential.community_id else None
-    return CredentialDoc(
+    return CredentialPublic(
         id=cid,
         title=credential.title,
         summary=credential.summary,
@@ -148,22 +158,55 @@ def _document(session: Session, credential: Credential) -> CredentialDoc:
             )
             for s in sections
         ],
+        retired_at=credential.retired_at,
     )
 
 
-def get(session: Session, *, credential_id: str) -> CredentialDoc:
+def _row(session: Session, credential_id: str) -> Credential:
     credential = session.get(Credential, credential_id)
     if credential is None:
         raise NotFound("no such credential", credential_id=credential_id)
+    return credential
+
+
+def get(session: Session, *, credential_id: str) -> CredentialPublic:
+    """One credential, retired or not (its enrolments still read it)."""
+    return _document(session, _row(session, credential_id))
+
+
+def purchasable(session: Session, *, credential_id: str) -> CredentialPublic:
+    """The credential a member is buying; a retired one is refused."""
+    doc = get(session, credential_id=credential_id)
+    if doc.retired_at is not None:
+        raise CredentialRetired(
+            "this micro-credential is retired and can no longer be bought",
+            credential_id=credential_id,
+            retired_at=doc.retired_at,
+        )
+    return doc
+
+
+def retire(
+    session: Session, *, credential_id: str, actor: str, reason: str, now: datetime
+) -> CredentialPublic:
+    """Retire a credential from sale; retiring it again keeps the first retirement."""
+    credential = _row(session, credential_id)
+    if credential.retired_at is None:
+        credential.retired_at, credential.retired_by, credential.retirement_reason = now, actor, reason
     return _document(session, credential)
 
 
 CATALOG_ORDER = (Key(col(Credential.created_at), is_datetime=True), Key(col(Credential.id)))
 
 
-def list_page(session: Session, *, cursor: str | None, limit: int) -> tuple[list[CredentialDoc], str | None]:
-    """One page of the catalog, oldest credential first, and the next page's cursor."""
+def list_page(
+    session: Session, *, include_retired: bool, cursor: str | None, limit: int
+) -> tuple[list[CredentialPublic], str | None]:
+    """One page of the catalog, oldest credential first, and the next page's cursor; retired
+    credentials only when ``include_retired``."""
     query = select(Credential)
+    if not include_retired:
+        query = query.where(col(Credential.retired_at).is_(None))
     rows = session.exec(pagination.paginate(query, CATALOG_ORDER, cursor=cursor, limit=limit)).all()
     credentials, next_cursor = pagination.page(rows, limit=limit, key_of=lambda c: (c.created_at, c.id))
     return [_document(session, c) for c in credentials], next_cursor

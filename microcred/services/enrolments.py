@@ -70,7 +70,7 @@ async def require(*, sessions: SessionFactory, enrolment_id: str, member_id: str
 
 def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str) -> tuple[str, CredentialDoc]:
     with transaction(sessions) as session:
-        doc = catalog.get(session, credential_id=credential_id)
+        doc = catalog.purchasable(session, credential_id=credential_id)
         ensure_member(session, principal)
         mine = session.exec(
             select(Enrolment).where(

@@ -195,18 +195,25 @@ def frozen_tasks(tasks: list[Task], responses: dict[str, Any]) -> list[dict[str,
     ]
 
 
-def enrolment_detail(
-    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str, now: datetime
-) -> dict[str, Any]:
-    """One enrolment as its member sees it at ``now``: status, open checkout, sections with their work."""
-    row = session.exec(
-        _learning_query().where(col(Enrolment.id) == enrolment_id, col(Enrolment.member_id) == member_id)
-    ).first()
+def summary(
+    session: Session, *, enrolment_id: str, member_id: str | None, api_base_url: str
+) -> tuple[Enrolment, dict[str, Any]]:
+    """One enrolment's row and its My Learning item; when ``member_id`` is named, only that
+    member's (someone else's is as missing as a missing one)."""
+    query = _learning_query().where(col(Enrolment.id) == enrolment_id)
+    if member_id is not None:
+        query = query.where(col(Enrolment.member_id) == member_id)
+    row = session.exec(query).first()
     if row is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    enrolment: Enrolment = row.Enrolment
+    return row.Enrolment, _item(row, api_base_url)
+
+
+def sections(session: Session, *, enrolment: Enrolment, now: datetime) -> list[dict[str, Any]]:
+    """The credential's sections with the enrolment's latest saved work, each task ``editable``
+    as its member sees it at ``now``."""
     cid = enrolment.credential_id
-    sections = session.exec(
+    rows = session.exec(
         select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
     ).all()
     tasks = session.exec(select(Task).where(Task.credential_id == cid).order_by(col(Task.position))).all()
@@ -217,10 +224,7 @@ def enrolment_detail(
         select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
     latest = work.latest_responses(session, enrolment_id=enrolment.id)
-    detail = _item(row, api_base_url)
-    detail["checkout_url"] = enrolment.checkout_url
-    detail["checkout_session_id"] = enrolment.checkout_session_id
-    detail["sections"] = [
+    return [
         {
             "id": s.id,
             "title": s.title,
@@ -245,8 +249,20 @@ def enrolment_detail(
                 if c.section_id == s.id
             ],
         }
-        for s in sections
+        for s in rows
     ]
+
+
+def enrolment_detail(
+    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str, now: datetime
+) -> dict[str, Any]:
+    """One enrolment as its member sees it at ``now``: status, open checkout, sections with their work."""
+    enrolment, detail = summary(
+        session, enrolment_id=enrolment_id, member_id=member_id, api_base_url=api_base_url
+    )
+    detail["checkout_url"] = enrolment.checkout_url
+    detail["checkout_session_id"] = enrolment.checkout_session_id
+    detail["sections"] = sections(session, enrolment=enrolment, now=now)
     detail["rubric"] = latest_rubric(session, enrolment_id=enrolment.id)
     detail["payment_processing"] = _payment_processing(session, enrolment)
     return detail

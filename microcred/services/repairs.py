@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from microcred.contracts import (
     CancelEnrolment,
     EnrolmentView,
@@ -10,7 +12,9 @@ from microcred.contracts import (
     ResendNotification,
 )
 from microcred.db import SessionFactory
+from microcred.errors import NotEligible, NotFound
 from microcred.lifecycle import Lifecycle
+from microcred.models import Enrolment, Evaluator
 from microcred.services import enrolments
 
 
@@ -30,10 +34,24 @@ async def reassign_review(
     evaluator_id: str | None,
     reason: str,
 ) -> EnrolmentView:
-    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
+    """Hand the open review to the named evaluator (on duty), or to the least loaded eligible one."""
+    await asyncio.to_thread(_check_reassignment, sessions, enrolment_id, evaluator_id)
     return await lifecycle.reassign_review(
         enrolment_id, ReassignReview(actor=actor, evaluator_id=evaluator_id, reason=reason)
     )
+
+
+def _check_reassignment(sessions: SessionFactory, enrolment_id: str, evaluator_id: str | None) -> None:
+    with sessions() as session:
+        if session.get(Enrolment, enrolment_id) is None:
+            raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+        named = session.get(Evaluator, evaluator_id) if evaluator_id is not None else None
+        if named is not None and not named.on_duty:
+            # Said plainly here; the workflow's pick would refuse them too, as not eligible.
+            raise NotEligible(
+                f"evaluator {evaluator_id} is off duty: put them back on duty, or choose another",
+                evaluator_id=evaluator_id,
+            )
 
 
 async def cancel(

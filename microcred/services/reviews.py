@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
-from microcred.errors import NotFound
+from microcred.errors import NotEligible, NotFound
 from microcred.lifecycle import Lifecycle
 from microcred.models import (
     Credential,
@@ -19,21 +19,23 @@ from microcred.models import (
     Enrolment,
     Evaluator,
     EvaluatorCredential,
+    Member,
     Section,
     Submission,
     Task,
 )
 from microcred.pagination import Key
-from microcred.services import enrolments, learning
+from microcred.services import enrolments, learning, people
 
 # The most urgent review first.
 QUEUE_ORDER = (Key(col(Enrolment.review_due_at), is_datetime=True), Key(col(Enrolment.id)))
 
 
 def _eligible(evaluator_id: str) -> Any:
-    """SQL: the evaluator may review the listed enrolment's credential (registered for it, or for
-    all). Two sibling EXISTS, so the registration check correlates with the listed enrolment
-    (nested inside another EXISTS it would get an enrolment table of its own)."""
+    """SQL: the evaluator may take the listed enrolment's review now: on duty, and registered for
+    its credential or for all. Sibling EXISTS, so the registration check correlates with the
+    listed enrolment (nested inside another EXISTS it would get an enrolment table of its own)."""
+    on_duty = sa.exists().where(col(Evaluator.id) == evaluator_id, col(Evaluator.on_duty).is_(True))
     everything = sa.exists().where(
         col(Evaluator.id) == evaluator_id, col(Evaluator.all_credentials).is_(True)
     )
@@ -41,39 +43,61 @@ def _eligible(evaluator_id: str) -> Any:
         col(EvaluatorCredential.evaluator_id) == evaluator_id,
         col(EvaluatorCredential.credential_id) == col(Enrolment.credential_id),
     )
-    return sa.or_(everything, registered)
+    return sa.and_(on_duty, sa.or_(everything, registered))
+
+
+def _reviews() -> Any:
+    """Enrolments with their credential's title and their member's name: one query, no N+1."""
+    return (
+        select(Enrolment, col(Credential.title), people.member_name())
+        .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
+        .join(Member, col(Member.id) == col(Enrolment.member_id))
+    )
+
+
+def _page(
+    session: Session, query: Any, *, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    rows = session.exec(pagination.paginate(query, QUEUE_ORDER, cursor=cursor, limit=limit)).all()
+    items, next_cursor = pagination.page(rows, limit=limit, key_of=lambda r: (r[0].review_due_at, r[0].id))
+    return [_item(*row) for row in items], next_cursor
 
 
 def queue(
     session: Session, *, evaluator_id: str, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the reviews assigned to the evaluator and the unassigned ones they may claim,
-    most urgent first, and the next page's cursor."""
-    query = (
-        select(Enrolment, col(Credential.title))
-        .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
-        .where(
-            col(Enrolment.status) == "under_review",
-            sa.or_(
-                col(Enrolment.evaluator_id) == evaluator_id,
-                sa.and_(
-                    col(Enrolment.evaluator_id).is_(None),
-                    col(Enrolment.member_id) != evaluator_id,
-                    _eligible(evaluator_id),
-                ),
-            ),
-        )
+    """One page of the reviews assigned to the evaluator and the unassigned ones they may claim
+    (none while they are off duty), most urgent first, and the next page's cursor."""
+    claimable = sa.and_(
+        col(Enrolment.evaluator_id).is_(None),
+        col(Enrolment.member_id) != evaluator_id,
+        _eligible(evaluator_id),
     )
-    rows = session.exec(pagination.paginate(query, QUEUE_ORDER, cursor=cursor, limit=limit)).all()
-    items, next_cursor = pagination.page(rows, limit=limit, key_of=lambda r: (r[0].review_due_at, r[0].id))
-    return [_item(e, title) for e, title in items], next_cursor
+    query = _reviews().where(
+        col(Enrolment.status) == "under_review",
+        sa.or_(col(Enrolment.evaluator_id) == evaluator_id, claimable),
+    )
+    return _page(session, query, cursor=cursor, limit=limit)
 
 
-def _item(enrolment: Enrolment, title: str) -> dict[str, Any]:
+def assigned_to(
+    session: Session, *, evaluator_id: str, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the open reviews an evaluator holds, most urgent first (for an admin handing
+    them over); NotFound for someone who is no evaluator."""
+    people.registered(session, evaluator_id=evaluator_id)
+    query = _reviews().where(
+        col(Enrolment.status) == "under_review", col(Enrolment.evaluator_id) == evaluator_id
+    )
+    return _page(session, query, cursor=cursor, limit=limit)
+
+
+def _item(enrolment: Enrolment, title: str, member_name: str) -> dict[str, Any]:
     return {
         "enrolment_id": enrolment.id,
         "credential_id": enrolment.credential_id,
         "title": title,
+        "member_name": member_name,
         "attempt": enrolment.attempt,
         "submitted_at": enrolment.submitted_at,
         "review_due_at": enrolment.review_due_at,
@@ -84,9 +108,10 @@ def _item(enrolment: Enrolment, title: str) -> dict[str, Any]:
 
 def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[str, Any]:
     """The frozen submission under review and the rubric, for its assigned evaluator only."""
-    enrolment = session.get(Enrolment, enrolment_id)
-    if enrolment is None or enrolment.status != "under_review" or enrolment.evaluator_id != evaluator_id:
+    row = session.exec(_reviews().where(col(Enrolment.id) == enrolment_id)).first()
+    if row is None or row[0].status != "under_review" or row[0].evaluator_id != evaluator_id:
         raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)
+    enrolment, title, member_name = row
     credential = session.get(Credential, enrolment.credential_id)
     submission = session.get(Submission, (enrolment.id, enrolment.attempt))
     assert credential is not None and submission is not None
@@ -104,7 +129,7 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
         session.get(Submission, (enrolment.id, enrolment.attempt - 1)) if enrolment.attempt > 1 else None
     )
     return {
-        **_item(enrolment, credential.title),
+        **_item(enrolment, title, member_name),
         "tasks": learning.frozen_tasks(tasks, submission.responses),
         "rubric": [
             {"id": c.id, "section_id": c.section_id, "title": c.title, "description": c.description}
@@ -118,19 +143,24 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
 
 def _review_item(sessions: SessionFactory, enrolment_id: str) -> dict[str, Any]:
     with sessions() as session:
-        row = session.exec(
-            select(Enrolment, col(Credential.title))
-            .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
-            .where(col(Enrolment.id) == enrolment_id)
-        ).one()
-        return _item(*row)
+        return _item(*session.exec(_reviews().where(col(Enrolment.id) == enrolment_id)).one())
+
+
+def _check_claim(sessions: SessionFactory, enrolment_id: str, evaluator_id: str) -> None:
+    with sessions() as session:
+        if session.get(Enrolment, enrolment_id) is None:
+            raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+        evaluator = session.get(Evaluator, evaluator_id)
+        if evaluator is not None and not evaluator.on_duty:
+            # Said plainly here; the workflow's pick would refuse it too, as not eligible.
+            raise NotEligible("you are off duty: an admin puts you back on duty before you claim reviews")
 
 
 async def claim(
     *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, evaluator_id: str
 ) -> dict[str, Any]:
     """Take an unassigned review (the workflow checks eligibility against the registrations)."""
-    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
+    await asyncio.to_thread(_check_claim, sessions, enrolment_id, evaluator_id)
     await lifecycle.claim(enrolment_id, ClaimRequest(evaluator_id=evaluator_id))
     return await asyncio.to_thread(_review_item, sessions, enrolment_id)
 

@@ -29,6 +29,7 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotEditable
 from microcred.models import CommunityMembership, Enrolment, RubricMark, Submission, TimelineEntry
+from microcred.services import people
 from tests.activities.builders import AT, Seeded, enrolment, event, freeze_input, save, view
 from tests.support import credential_doc, publish, register_evaluator, uid
 
@@ -433,6 +434,24 @@ def test_assign_takes_an_eligible_preferred_evaluator_only(private_sessions: Ses
     assert review.assign(unassigned, preferred=unassigned.member_id) is None  # the member themself
     assert review.assign(unassigned, preferred=idle, exclude=(idle,)) is None
     assert review.assign(unassigned, preferred=uid("nobody")) is None
+
+
+def test_assign_skips_evaluators_off_duty(private_sessions: SessionFactory) -> None:
+    review = Review(private_sessions)
+    away = review.evaluator("a-away", credentials=[review.doc.id])  # idle and first by id, but away
+    here = review.evaluator("b-here", credentials=[review.doc.id])
+    review.reviewing(here, 3)
+    with transaction(private_sessions) as session:
+        people.set_duty(session, evaluator_id=away, on_duty=False)
+
+    assert review.assign(review.submitted()) == here  # automatic assignment (and the SLA's)
+    unassigned = review.submitted()
+    assert review.assign(unassigned, preferred=away) is None  # a claim, or an admin naming them
+    assert review.assign(unassigned, exclude=(here,)) is None  # nobody on duty left: it waits
+
+    with transaction(private_sessions) as session:
+        people.set_duty(session, evaluator_id=away, on_duty=True)
+    assert review.assign(unassigned, preferred=away) == away
 
 
 def test_assign_picks_without_writing(private_sessions: SessionFactory) -> None:

@@ -36,8 +36,15 @@ async def test_the_badge_as_json(badge_api: BadgeApi) -> None:
     assert response.headers["content-type"].startswith("application/json")
     assert "Accept" in response.headers["vary"]
     body = response.json()
-    assert set(body) == {"id", "credential", "jwt", "show_name", "earner_name"}
+    assert set(body) == {"id", "credential", "jwt", "show_name", "earner_name", "linkedin_url"}
     assert (body["show_name"], body["earner_name"]) == (False, None)  # private until the member chooses
+    linkedin = urlsplit(body["linkedin_url"])
+    query = parse_qs(linkedin.query)
+    assert (linkedin.netloc, query["certId"], query["name"]) == (
+        "www.linkedin.com",
+        [badge_id],
+        [approved.credential.title],
+    )
     assert body["id"] == badge_id
     assert body["credential"]["id"] == f"urn:uuid:{badge_id}"
     assert body["credential"]["credentialSubject"]["achievement"]["name"] == approved.credential.title

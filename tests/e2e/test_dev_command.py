@@ -118,8 +118,8 @@ def test_dev_starts_buys_stops_and_resumes(tmp_path: Path) -> None:
         with httpx.Client(base_url=base, timeout=30) as http:
             assert http.get("/readyz").json()["status"] == "ready"
             # The web app answers at / and at the printed sign-in links (make dev built it).
-            for page in ("/", "/sign-in/dev?sub=demo-member&role=member"):
-                assert '<div id="root">' in http.get(page).text
+            for path in ("/", "/sign-in/dev?sub=demo-member&role=member"):
+                assert '<div id="root">' in http.get(path).text
             catalog = http.get("/api/v1/credentials", headers=member).json()["items"]
             assert {c["id"] for c in catalog} >= {"inquiry-in-practice"}
             created = http.post(
