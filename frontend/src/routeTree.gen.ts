@@ -18,6 +18,10 @@ import { Route as SignInCallbackRouteImport } from './routes/sign-in/callback'
 import { Route as SignInDevRouteImport } from './routes/sign-in/dev'
 import { Route as AppLearningIndexRouteImport } from './routes/_app/learning/index'
 import { Route as AppLearningEnrolmentIdRouteImport } from './routes/_app/learning/$enrolmentId'
+import { Route as AppReviewsIndexRouteImport } from './routes/_app/reviews/index'
+import { Route as AppReviewsEnrolmentIdRouteImport } from './routes/_app/reviews/$enrolmentId'
+import { Route as AppReviewsDecidedIndexRouteImport } from './routes/_app/reviews/decided/index'
+import { Route as AppReviewsDecidedEnrolmentIdRouteImport } from './routes/_app/reviews/decided/$enrolmentId'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -63,6 +67,27 @@ const AppLearningEnrolmentIdRoute = AppLearningEnrolmentIdRouteImport.update({
   path: '/learning/$enrolmentId',
   getParentRoute: () => AppRoute,
 } as any)
+const AppReviewsIndexRoute = AppReviewsIndexRouteImport.update({
+  id: '/reviews/',
+  path: '/reviews/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppReviewsEnrolmentIdRoute = AppReviewsEnrolmentIdRouteImport.update({
+  id: '/reviews/$enrolmentId',
+  path: '/reviews/$enrolmentId',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppReviewsDecidedIndexRoute = AppReviewsDecidedIndexRouteImport.update({
+  id: '/reviews/decided/',
+  path: '/reviews/decided/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppReviewsDecidedEnrolmentIdRoute =
+  AppReviewsDecidedEnrolmentIdRouteImport.update({
+    id: '/reviews/decided/$enrolmentId',
+    path: '/reviews/decided/$enrolmentId',
+    getParentRoute: () => AppRoute,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
@@ -72,7 +97,11 @@ export interface FileRoutesByFullPath {
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in/': typeof SignInIndexRoute
   '/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
+  '/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
   '/learning/': typeof AppLearningIndexRoute
+  '/reviews/': typeof AppReviewsIndexRoute
+  '/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/reviews/decided/': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
@@ -82,7 +111,11 @@ export interface FileRoutesByTo {
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in': typeof SignInIndexRoute
   '/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
+  '/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
   '/learning': typeof AppLearningIndexRoute
+  '/reviews': typeof AppReviewsIndexRoute
+  '/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/reviews/decided': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -94,7 +127,11 @@ export interface FileRoutesById {
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in/': typeof SignInIndexRoute
   '/_app/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
+  '/_app/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
   '/_app/learning/': typeof AppLearningIndexRoute
+  '/_app/reviews/': typeof AppReviewsIndexRoute
+  '/_app/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/_app/reviews/decided/': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -106,7 +143,11 @@ export interface FileRouteTypes {
     | '/sign-in/dev'
     | '/sign-in/'
     | '/learning/$enrolmentId'
+    | '/reviews/$enrolmentId'
     | '/learning/'
+    | '/reviews/'
+    | '/reviews/decided/$enrolmentId'
+    | '/reviews/decided/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
@@ -116,7 +157,11 @@ export interface FileRouteTypes {
     | '/sign-in/dev'
     | '/sign-in'
     | '/learning/$enrolmentId'
+    | '/reviews/$enrolmentId'
     | '/learning'
+    | '/reviews'
+    | '/reviews/decided/$enrolmentId'
+    | '/reviews/decided'
   id:
     | '__root__'
     | '/'
@@ -127,7 +172,11 @@ export interface FileRouteTypes {
     | '/sign-in/dev'
     | '/sign-in/'
     | '/_app/learning/$enrolmentId'
+    | '/_app/reviews/$enrolmentId'
     | '/_app/learning/'
+    | '/_app/reviews/'
+    | '/_app/reviews/decided/$enrolmentId'
+    | '/_app/reviews/decided/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -203,6 +252,34 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLearningEnrolmentIdRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/reviews/': {
+      id: '/_app/reviews/'
+      path: '/reviews'
+      fullPath: '/reviews/'
+      preLoaderRoute: typeof AppReviewsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/reviews/$enrolmentId': {
+      id: '/_app/reviews/$enrolmentId'
+      path: '/reviews/$enrolmentId'
+      fullPath: '/reviews/$enrolmentId'
+      preLoaderRoute: typeof AppReviewsEnrolmentIdRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/reviews/decided/': {
+      id: '/_app/reviews/decided/'
+      path: '/reviews/decided'
+      fullPath: '/reviews/decided/'
+      preLoaderRoute: typeof AppReviewsDecidedIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/reviews/decided/$enrolmentId': {
+      id: '/_app/reviews/decided/$enrolmentId'
+      path: '/reviews/decided/$enrolmentId'
+      fullPath: '/reviews/decided/$enrolmentId'
+      preLoaderRoute: typeof AppReviewsDecidedEnrolmentIdRouteImport
+      parentRoute: typeof AppRoute
+    }
   }
 }
 
@@ -210,14 +287,22 @@ interface AppRouteChildren {
   AppCatalogRoute: typeof AppCatalogRoute
   AppNotificationsRoute: typeof AppNotificationsRoute
   AppLearningEnrolmentIdRoute: typeof AppLearningEnrolmentIdRoute
+  AppReviewsEnrolmentIdRoute: typeof AppReviewsEnrolmentIdRoute
   AppLearningIndexRoute: typeof AppLearningIndexRoute
+  AppReviewsIndexRoute: typeof AppReviewsIndexRoute
+  AppReviewsDecidedEnrolmentIdRoute: typeof AppReviewsDecidedEnrolmentIdRoute
+  AppReviewsDecidedIndexRoute: typeof AppReviewsDecidedIndexRoute
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppCatalogRoute: AppCatalogRoute,
   AppNotificationsRoute: AppNotificationsRoute,
   AppLearningEnrolmentIdRoute: AppLearningEnrolmentIdRoute,
+  AppReviewsEnrolmentIdRoute: AppReviewsEnrolmentIdRoute,
   AppLearningIndexRoute: AppLearningIndexRoute,
+  AppReviewsIndexRoute: AppReviewsIndexRoute,
+  AppReviewsDecidedEnrolmentIdRoute: AppReviewsDecidedEnrolmentIdRoute,
+  AppReviewsDecidedIndexRoute: AppReviewsDecidedIndexRoute,
 }
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren)

@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AuthConfigData, AuthConfigResponses, BadgeEvidenceData, BadgeEvidenceErrors, BadgeEvidenceResponses, CancelEnrolmentData, CancelEnrolmentErrors, CancelEnrolmentResponses, CheckoutCancelledData, CheckoutCancelledErrors, CheckoutCancelledResponses, CheckoutCompleteData, CheckoutCompleteErrors, CheckoutCompleteResponses, CheckoutPageData, CheckoutPageErrors, CheckoutPageResponses, ClaimReviewData, ClaimReviewErrors, ClaimReviewResponses, DecideReviewData, DecideReviewErrors, DecideReviewResponses, DevTokenData, DevTokenErrors, DevTokenResponses, EnrolData, EnrolErrors, EnrolResponses, ExtendDeadlineData, ExtendDeadlineErrors, ExtendDeadlineResponses, GetBadgeData, GetBadgeErrors, GetBadgeResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetEnrolmentData, GetEnrolmentErrors, GetEnrolmentResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRubricData, GetRubricErrors, GetRubricResponses, GetTimelineData, GetTimelineErrors, GetTimelineResponses, HealthzData, HealthzResponses, IssuerProfileData, IssuerProfileResponses, JwksData, JwksResponses, ListAttemptsData, ListAttemptsErrors, ListAttemptsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, MyLearningData, MyLearningErrors, MyLearningResponses, MyNotificationsData, MyNotificationsErrors, MyNotificationsResponses, PayData, PayErrors, PublishCredentialData, PublishCredentialErrors, PublishCredentialResponses, ReadyzData, ReadyzErrors, ReadyzResponses, ReassignReviewData, ReassignReviewErrors, ReassignReviewResponses, RegisterEvaluatorData, RegisterEvaluatorErrors, RegisterEvaluatorResponses, ResendNotificationData, ResendNotificationErrors, ResendNotificationResponses, ReviewQueueData, ReviewQueueErrors, ReviewQueueResponses, RevokeBadgeData, RevokeBadgeErrors, RevokeBadgeResponses, SaveTaskData, SaveTaskErrors, SaveTaskResponses, SetBadgeDisplayData, SetBadgeDisplayErrors, SetBadgeDisplayResponses, StartResubmissionData, StartResubmissionErrors, StartResubmissionResponses, StripeWebhookData, StripeWebhookErrors, StripeWebhookResponses, SubmitData, SubmitErrors, SubmitResponses, VerifyBadgeData, VerifyBadgeErrors, VerifyBadgeResponses } from './types.gen';
+import type { AdminEnrolmentData, AdminEnrolmentErrors, AdminEnrolmentResponses, AttentionData, AttentionErrors, AttentionResponses, AuthConfigData, AuthConfigResponses, BadgeEvidenceData, BadgeEvidenceErrors, BadgeEvidenceResponses, CancelEnrolmentData, CancelEnrolmentErrors, CancelEnrolmentResponses, CheckoutCancelledData, CheckoutCancelledErrors, CheckoutCancelledResponses, CheckoutCompleteData, CheckoutCompleteErrors, CheckoutCompleteResponses, CheckoutPageData, CheckoutPageErrors, CheckoutPageResponses, ClaimReviewData, ClaimReviewErrors, ClaimReviewResponses, DecidedReviewsData, DecidedReviewsErrors, DecidedReviewsResponses, DecideReviewData, DecideReviewErrors, DecideReviewResponses, DevTokenData, DevTokenErrors, DevTokenResponses, EnrolData, EnrolErrors, EnrolResponses, EvaluatorOpenReviewsData, EvaluatorOpenReviewsErrors, EvaluatorOpenReviewsResponses, ExtendDeadlineData, ExtendDeadlineErrors, ExtendDeadlineResponses, GetBadgeData, GetBadgeErrors, GetBadgeResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetEnrolmentData, GetEnrolmentErrors, GetEnrolmentResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRubricData, GetRubricErrors, GetRubricResponses, GetTimelineData, GetTimelineErrors, GetTimelineResponses, HealthzData, HealthzResponses, IssuerProfileData, IssuerProfileResponses, JwksData, JwksResponses, ListAttemptsData, ListAttemptsErrors, ListAttemptsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListEvaluatorsData, ListEvaluatorsErrors, ListEvaluatorsResponses, MyLearningData, MyLearningErrors, MyLearningResponses, MyNotificationsData, MyNotificationsErrors, MyNotificationsResponses, PayData, PayErrors, PublishCredentialData, PublishCredentialErrors, PublishCredentialResponses, ReadyzData, ReadyzErrors, ReadyzResponses, ReassignReviewData, ReassignReviewErrors, ReassignReviewResponses, RegisterEvaluatorData, RegisterEvaluatorErrors, RegisterEvaluatorResponses, ResendNotificationData, ResendNotificationErrors, ResendNotificationResponses, ResolveAlertData, ResolveAlertErrors, ResolveAlertResponses, RetireCredentialData, RetireCredentialErrors, RetireCredentialResponses, ReviewAttemptsData, ReviewAttemptsErrors, ReviewAttemptsResponses, ReviewQueueData, ReviewQueueErrors, ReviewQueueResponses, RevokeBadgeData, RevokeBadgeErrors, RevokeBadgeResponses, SaveTaskData, SaveTaskErrors, SaveTaskResponses, SearchEnrolmentsData, SearchEnrolmentsErrors, SearchEnrolmentsResponses, SetBadgeDisplayData, SetBadgeDisplayErrors, SetBadgeDisplayResponses, SetEvaluatorDutyData, SetEvaluatorDutyErrors, SetEvaluatorDutyResponses, StartResubmissionData, StartResubmissionErrors, StartResubmissionResponses, StripeWebhookData, StripeWebhookErrors, StripeWebhookResponses, SubmitData, SubmitErrors, SubmitResponses, VerifyBadgeData, VerifyBadgeErrors, VerifyBadgeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -26,6 +26,62 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 export const jwks = <ThrowOnError extends boolean = false>(options?: Options<JwksData, ThrowOnError>): RequestResult<JwksResponses, unknown, ThrowOnError, 'data'> => (options?.client ?? client).get<JwksResponses, unknown, ThrowOnError, 'data'>({
     responseStyle: 'data',
     url: '/.well-known/jwks.json',
+    ...options
+});
+
+/**
+ * Attention
+ *
+ * What needs an admin now, the longest waiting first: overdue reviews, reviews nobody holds,
+ * and unresolved operator alerts. Reviews leave it once reassigned, claimed or decided; an
+ * alert once resolved.
+ */
+export const attention = <ThrowOnError extends boolean = false>(options?: Options<AttentionData, ThrowOnError>): RequestResult<AttentionResponses, AttentionErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<AttentionResponses, AttentionErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/attention',
+    ...options
+});
+
+/**
+ * Resolve Alert
+ *
+ * Mark an operator alert as dealt with, saying what was done; it leaves the attention list.
+ * Resolving it again keeps the first resolution.
+ */
+export const resolveAlert = <ThrowOnError extends boolean = false>(options: Options<ResolveAlertData, ThrowOnError>): RequestResult<ResolveAlertResponses, ResolveAlertErrors, ThrowOnError, 'data'> => (options.client ?? client).post<ResolveAlertResponses, ResolveAlertErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/attention/{notification_id}/resolution',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Search Enrolments
+ *
+ * Enrolments matching every filter given (an empty one is no filter), newest first.
+ */
+export const searchEnrolments = <ThrowOnError extends boolean = false>(options?: Options<SearchEnrolmentsData, ThrowOnError>): RequestResult<SearchEnrolmentsResponses, SearchEnrolmentsErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<SearchEnrolmentsResponses, SearchEnrolmentsErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/enrolments',
+    ...options
+});
+
+/**
+ * Admin Enrolment
+ *
+ * One enrolment whole: its state, the member's latest work and marked rubric, its payments and
+ * notifications (to re-send), and its workflow (with a link into the Temporal Web UI).
+ */
+export const adminEnrolment = <ThrowOnError extends boolean = false>(options: Options<AdminEnrolmentData, ThrowOnError>): RequestResult<AdminEnrolmentResponses, AdminEnrolmentErrors, ThrowOnError, 'data'> => (options.client ?? client).get<AdminEnrolmentResponses, AdminEnrolmentErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/enrolments/{enrolment_id}',
     ...options
 });
 
@@ -80,7 +136,8 @@ export const resendNotification = <ThrowOnError extends boolean = false>(options
 /**
  * Reassign Review
  *
- * Give the open review to another eligible evaluator (a named one, or the least loaded).
+ * Give the open review to another eligible evaluator on duty (a named one, or the least
+ * loaded). 403 ``not_eligible`` when the named one cannot take it (off duty, say).
  */
 export const reassignReview = <ThrowOnError extends boolean = false>(options: Options<ReassignReviewData, ThrowOnError>): RequestResult<ReassignReviewResponses, ReassignReviewErrors, ThrowOnError, 'data'> => (options.client ?? client).post<ReassignReviewResponses, ReassignReviewErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -240,6 +297,8 @@ export const pay = <ThrowOnError extends boolean = false>(options: Options<PayDa
  * List Credentials
  *
  * The published credentials with their sections, tasks, rubric, prices and policies.
+ *
+ * Retired credentials are listed to admins only (with ``retired_at``).
  */
 export const listCredentials = <ThrowOnError extends boolean = false>(options?: Options<ListCredentialsData, ThrowOnError>): RequestResult<ListCredentialsResponses, ListCredentialsErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<ListCredentialsResponses, ListCredentialsErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -252,6 +311,9 @@ export const listCredentials = <ThrowOnError extends boolean = false>(options?: 
  * Publish Credential
  *
  * Publish a credential. Its structure is immutable: publish changes under a new id.
+ *
+ * A rule broken across fields (a payment window out of bounds, an id used twice, an unknown
+ * currency) is a 422 whose ``loc`` names the field it is about.
  */
 export const publishCredential = <ThrowOnError extends boolean = false>(options: Options<PublishCredentialData, ThrowOnError>): RequestResult<PublishCredentialResponses, PublishCredentialErrors, ThrowOnError, 'data'> => (options.client ?? client).post<PublishCredentialResponses, PublishCredentialErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -267,7 +329,7 @@ export const publishCredential = <ThrowOnError extends boolean = false>(options:
 /**
  * Get Credential
  *
- * One credential.
+ * One credential, retired or not (its running enrolments still refer to it).
  */
 export const getCredential = <ThrowOnError extends boolean = false>(options: Options<GetCredentialData, ThrowOnError>): RequestResult<GetCredentialResponses, GetCredentialErrors, ThrowOnError, 'data'> => (options.client ?? client).get<GetCredentialResponses, GetCredentialErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -277,9 +339,29 @@ export const getCredential = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
+ * Retire Credential
+ *
+ * Retire a credential: it can no longer be bought (409 ``credential_retired``) and leaves the
+ * catalog of members and evaluators; enrolments already running go on untouched. Retiring it
+ * again keeps the first retirement.
+ */
+export const retireCredential = <ThrowOnError extends boolean = false>(options: Options<RetireCredentialData, ThrowOnError>): RequestResult<RetireCredentialResponses, RetireCredentialErrors, ThrowOnError, 'data'> => (options.client ?? client).post<RetireCredentialResponses, RetireCredentialErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/credentials/{credential_id}/retirement',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Enrol
  *
  * Buy a credential: answers with the checkout to pay within the payment window.
+ *
+ * 409 ``already_enrolled``, ``already_earned``, or ``credential_retired`` (no longer sold).
  */
 export const enrol = <ThrowOnError extends boolean = false>(options: Options<EnrolData, ThrowOnError>): RequestResult<EnrolResponses, EnrolErrors, ThrowOnError, 'data'> => (options.client ?? client).post<EnrolResponses, EnrolErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -389,9 +471,24 @@ export const getTimeline = <ThrowOnError extends boolean = false>(options: Optio
 });
 
 /**
+ * List Evaluators
+ *
+ * Every evaluator, by name then id, with their credentials, duty and open reviews.
+ */
+export const listEvaluators = <ThrowOnError extends boolean = false>(options?: Options<ListEvaluatorsData, ThrowOnError>): RequestResult<ListEvaluatorsResponses, ListEvaluatorsErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<ListEvaluatorsResponses, ListEvaluatorsErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/evaluators',
+    ...options
+});
+
+/**
  * Register Evaluator
  *
- * Register (or update) an evaluator for some credentials, or for all with an empty list.
+ * Register (or update) an evaluator for some credentials, or for all of them.
+ *
+ * Say which with ``all_credentials``; without it an empty ``credential_ids`` means all. Whether
+ * they are on duty is kept (a new evaluator starts on duty).
  */
 export const registerEvaluator = <ThrowOnError extends boolean = false>(options: Options<RegisterEvaluatorData, ThrowOnError>): RequestResult<RegisterEvaluatorResponses, RegisterEvaluatorErrors, ThrowOnError, 'data'> => (options.client ?? client).put<RegisterEvaluatorResponses, RegisterEvaluatorErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
@@ -402,6 +499,36 @@ export const registerEvaluator = <ThrowOnError extends boolean = false>(options:
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Set Evaluator Duty
+ *
+ * Put an evaluator on or off duty. Off duty they are assigned nothing new, cannot claim, and
+ * cannot be named in a reassignment; their open reviews stay theirs until reassigned.
+ */
+export const setEvaluatorDuty = <ThrowOnError extends boolean = false>(options: Options<SetEvaluatorDutyData, ThrowOnError>): RequestResult<SetEvaluatorDutyResponses, SetEvaluatorDutyErrors, ThrowOnError, 'data'> => (options.client ?? client).put<SetEvaluatorDutyResponses, SetEvaluatorDutyErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/evaluators/{sub}/duty',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Evaluator Open Reviews
+ *
+ * The open reviews an evaluator holds, most urgent first: each can be handed to someone else
+ * with ``POST /admin/enrolments/{enrolment_id}/reassignment``.
+ */
+export const evaluatorOpenReviews = <ThrowOnError extends boolean = false>(options: Options<EvaluatorOpenReviewsData, ThrowOnError>): RequestResult<EvaluatorOpenReviewsResponses, EvaluatorOpenReviewsErrors, ThrowOnError, 'data'> => (options.client ?? client).get<EvaluatorOpenReviewsResponses, EvaluatorOpenReviewsErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/evaluators/{sub}/reviews',
+    ...options
 });
 
 /**
@@ -442,12 +569,25 @@ export const myNotifications = <ThrowOnError extends boolean = false>(options?: 
 /**
  * Review Queue
  *
- * Reviews assigned to me, and unassigned ones I am eligible to claim, most urgent first.
+ * Reviews assigned to me, and unassigned ones I am eligible to claim (none while I am off
+ * duty), most urgent first.
  */
 export const reviewQueue = <ThrowOnError extends boolean = false>(options?: Options<ReviewQueueData, ThrowOnError>): RequestResult<ReviewQueueResponses, ReviewQueueErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<ReviewQueueResponses, ReviewQueueErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/reviews',
+    ...options
+});
+
+/**
+ * Decided Reviews
+ *
+ * Every attempt I decided, newest decision first.
+ */
+export const decidedReviews = <ThrowOnError extends boolean = false>(options?: Options<DecidedReviewsData, ThrowOnError>): RequestResult<DecidedReviewsResponses, DecidedReviewsErrors, ThrowOnError, 'data'> => (options?.client ?? client).get<DecidedReviewsResponses, DecidedReviewsErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/reviews/decided',
     ...options
 });
 
@@ -460,6 +600,20 @@ export const getReview = <ThrowOnError extends boolean = false>(options: Options
     responseStyle: 'data',
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/reviews/{enrolment_id}',
+    ...options
+});
+
+/**
+ * Review Attempts
+ *
+ * Every submitted attempt of the enrolment, oldest first, with its frozen submission and, once
+ * decided, its marks: for the evaluator of its open review, or who decided one of its attempts
+ * (read-only history); 404 for anyone else.
+ */
+export const reviewAttempts = <ThrowOnError extends boolean = false>(options: Options<ReviewAttemptsData, ThrowOnError>): RequestResult<ReviewAttemptsResponses, ReviewAttemptsErrors, ThrowOnError, 'data'> => (options.client ?? client).get<ReviewAttemptsResponses, ReviewAttemptsErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/reviews/{enrolment_id}/attempts',
     ...options
 });
 

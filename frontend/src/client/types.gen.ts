@@ -23,6 +23,178 @@ export type AchievementSummary = {
 };
 
 /**
+ * AdminEnrolmentDetail
+ */
+export type AdminEnrolmentDetail = {
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Badge Url
+     */
+    badge_url: string | null;
+    /**
+     * Checkout Url
+     */
+    checkout_url: string | null;
+    community: CommunityAccess | null;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Credential Id
+     */
+    credential_id: string;
+    decision: Outcome | null;
+    /**
+     * Due At
+     */
+    due_at: string | null;
+    /**
+     * Enrolment Id
+     */
+    enrolment_id: string;
+    /**
+     * Evaluator Id
+     */
+    evaluator_id: string | null;
+    /**
+     * Member Email
+     */
+    member_email: string | null;
+    /**
+     * Member Id
+     */
+    member_id: string;
+    /**
+     * Member Name
+     *
+     * The member's name, or their id when none is known.
+     */
+    member_name: string;
+    /**
+     * Notifications
+     *
+     * Oldest first.
+     */
+    notifications: Array<NotificationRecord>;
+    /**
+     * Payments
+     *
+     * Oldest first.
+     */
+    payments: Array<PaymentRecord>;
+    /**
+     * Purchased At
+     */
+    purchased_at: string | null;
+    /**
+     * Review Due At
+     */
+    review_due_at: string | null;
+    /**
+     * Review Overdue
+     */
+    review_overdue: boolean;
+    /**
+     * The latest marked rubric, once an attempt is decided.
+     */
+    rubric: MarkedRubric | null;
+    /**
+     * Sections
+     *
+     * The latest saved work, `editable` as the member sees it.
+     */
+    sections: Array<SectionWork>;
+    status: Status;
+    /**
+     * Submitted At
+     */
+    submitted_at: string | null;
+    /**
+     * Temporal Ui Url
+     *
+     * The workflow in the Temporal Web UI; null when MICROCRED_TEMPORAL_UI_URL is unset.
+     */
+    temporal_ui_url: string | null;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Workflow Id
+     */
+    workflow_id: string;
+};
+
+/**
+ * AdminEnrolmentItem
+ */
+export type AdminEnrolmentItem = {
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Credential Id
+     */
+    credential_id: string;
+    /**
+     * Due At
+     */
+    due_at: string | null;
+    /**
+     * Enrolment Id
+     */
+    enrolment_id: string;
+    /**
+     * Evaluator Id
+     */
+    evaluator_id: string | null;
+    /**
+     * Member Email
+     */
+    member_email: string | null;
+    /**
+     * Member Id
+     */
+    member_id: string;
+    /**
+     * Member Name
+     *
+     * The member's name, or their id when none is known.
+     */
+    member_name: string;
+    /**
+     * Purchased At
+     */
+    purchased_at: string | null;
+    /**
+     * Review Due At
+     */
+    review_due_at: string | null;
+    /**
+     * Review Overdue
+     */
+    review_overdue: boolean;
+    status: Status;
+    /**
+     * Submitted At
+     */
+    submitted_at: string | null;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
  * AdminReason
  */
 export type AdminReason = {
@@ -56,6 +228,46 @@ export type Attempt = {
      * Tasks
      */
     tasks: Array<SubmittedTask>;
+};
+
+/**
+ * AttentionItem
+ */
+export type AttentionItem = {
+    /**
+     * Enrolment Id
+     *
+     * Null only for an alert about no enrolment.
+     */
+    enrolment_id: string | null;
+    /**
+     * Kind
+     */
+    kind: 'review_overdue' | 'review_unassigned' | 'operator_alert';
+    /**
+     * Member Name
+     */
+    member_name: string | null;
+    /**
+     * Notification Id
+     *
+     * The alert, to resolve; null for reviews.
+     */
+    notification_id: string | null;
+    /**
+     * Since
+     *
+     * When it began to need attention: the review's due date, its submission, the alert.
+     */
+    since: string;
+    /**
+     * Summary
+     */
+    summary: string;
+    /**
+     * Title
+     */
+    title: string | null;
 };
 
 /**
@@ -279,6 +491,69 @@ export type CredentialDoc = {
 };
 
 /**
+ * CredentialPublic
+ *
+ * A published credential as the catalog answers it: the document, and whether it is retired.
+ */
+export type CredentialPublic = {
+    community?: CommunityDoc | null;
+    /**
+     * Evaluator Reminder Before
+     *
+     * ISO 8601 duration, e.g. P10M, P14D, PT24H; at most P100Y.
+     */
+    evaluator_reminder_before?: string;
+    /**
+     * Id
+     *
+     * URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64).
+     */
+    id: string;
+    /**
+     * Payment Window
+     *
+     * ISO 8601 duration between PT30M and PT24H (Stripe's limits).
+     */
+    payment_window?: string;
+    price: Money;
+    /**
+     * Reminders Before Due
+     */
+    reminders_before_due?: Array<string>;
+    resubmission_price: Money;
+    /**
+     * Retired At
+     *
+     * When an admin retired it: no new purchases, and members no longer see it in the catalog; enrolments already running go on.
+     */
+    retired_at?: string | null;
+    /**
+     * Review Window
+     *
+     * ISO 8601 duration, e.g. P10M, P14D, PT24H; at most P100Y.
+     */
+    review_window?: string;
+    /**
+     * Sections
+     */
+    sections: Array<SectionDoc>;
+    /**
+     * Submission Window
+     *
+     * ISO 8601 duration, e.g. P10M, P14D, PT24H; at most P100Y.
+     */
+    submission_window?: string;
+    /**
+     * Summary
+     */
+    summary?: string;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
  * CriterionDoc
  */
 export type CriterionDoc = {
@@ -352,6 +627,43 @@ export type DeadlineExtension = {
      * Reason
      */
     reason: string;
+};
+
+/**
+ * DecidedReview
+ *
+ * An attempt the evaluator decided.
+ */
+export type DecidedReview = {
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Credential Id
+     */
+    credential_id: string;
+    /**
+     * Decided At
+     */
+    decided_at: string;
+    decision: Outcome;
+    /**
+     * Enrolment Id
+     */
+    enrolment_id: string;
+    /**
+     * Member Name
+     */
+    member_name: string;
+    /**
+     * Submitted At
+     */
+    submitted_at: string;
+    /**
+     * Title
+     */
+    title: string;
 };
 
 /**
@@ -580,6 +892,18 @@ export type ErrorDetail = {
 };
 
 /**
+ * EvaluatorDuty
+ */
+export type EvaluatorDuty = {
+    /**
+     * On Duty
+     *
+     * false: no new reviews (assigned, claimed or handed over); their open ones stay theirs until reassigned.
+     */
+    on_duty: boolean;
+};
+
+/**
  * EvaluatorPublic
  */
 export type EvaluatorPublic = {
@@ -603,6 +927,18 @@ export type EvaluatorPublic = {
      * Name
      */
     name: string;
+    /**
+     * On Duty
+     *
+     * Off duty: no new reviews; the open ones stay theirs.
+     */
+    on_duty: boolean;
+    /**
+     * Open Reviews
+     *
+     * Reviews under review assigned to them.
+     */
+    open_reviews: number;
 };
 
 /**
@@ -610,9 +946,15 @@ export type EvaluatorPublic = {
  */
 export type EvaluatorUpdate = {
     /**
+     * All Credentials
+     *
+     * true: every credential, present and future; false: only `credential_ids`. Omitted: decided by whether `credential_ids` is empty (as before this field existed).
+     */
+    all_credentials?: boolean | null;
+    /**
      * Credential Ids
      *
-     * Empty: every credential.
+     * The credentials they evaluate. Must be empty with `all_credentials: true`, and name at least one with `all_credentials: false` (422 `invalid_request`); with `all_credentials` omitted, an empty list means every credential. Unknown ids: 422.
      */
     credential_ids?: Array<string>;
     /**
@@ -959,6 +1301,37 @@ export type NotificationPublic = {
 };
 
 /**
+ * NotificationRecord
+ */
+export type NotificationRecord = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     *
+     * For POST .../notifications/{id}/resend.
+     */
+    id: string;
+    kind: NotificationKind;
+    /**
+     * Mail Status
+     */
+    mail_status: string;
+    /**
+     * Recipient Id
+     *
+     * A member's or an evaluator's id, or `admins`.
+     */
+    recipient_id: string;
+    /**
+     * Subject
+     */
+    subject: string;
+};
+
+/**
  * OidcPublic
  */
 export type OidcPublic = {
@@ -988,6 +1361,22 @@ export type OidcPublic = {
 export type Outcome = 'approved' | 'resubmit';
 
 /**
+ * Page[AdminEnrolmentItem]
+ */
+export type PageAdminEnrolmentItem = {
+    /**
+     * Items
+     */
+    items: Array<AdminEnrolmentItem>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * Page[Attempt]
  */
 export type PageAttempt = {
@@ -1004,13 +1393,61 @@ export type PageAttempt = {
 };
 
 /**
- * Page[CredentialDoc]
+ * Page[AttentionItem]
  */
-export type PageCredentialDoc = {
+export type PageAttentionItem = {
     /**
      * Items
      */
-    items: Array<CredentialDoc>;
+    items: Array<AttentionItem>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[CredentialPublic]
+ */
+export type PageCredentialPublic = {
+    /**
+     * Items
+     */
+    items: Array<CredentialPublic>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[DecidedReview]
+ */
+export type PageDecidedReview = {
+    /**
+     * Items
+     */
+    items: Array<DecidedReview>;
+    /**
+     * Next Cursor
+     *
+     * Pass as `cursor` for the next page; null on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * Page[EvaluatorPublic]
+ */
+export type PageEvaluatorPublic = {
+    /**
+     * Items
+     */
+    items: Array<EvaluatorPublic>;
     /**
      * Next Cursor
      *
@@ -1084,6 +1521,54 @@ export type PageTimelineItem = {
 };
 
 /**
+ * PaymentRecord
+ */
+export type PaymentRecord = {
+    /**
+     * Amount
+     *
+     * The price asked, in the currency's minor unit.
+     */
+    amount: number;
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Checkout Session Id
+     */
+    checkout_session_id: string;
+    /**
+     * Currency
+     */
+    currency: string;
+    /**
+     * Kind
+     *
+     * purchase or resubmission
+     */
+    kind: string;
+    /**
+     * Paid At
+     */
+    paid_at: string | null;
+    /**
+     * Refunded Amount
+     */
+    refunded_amount: number | null;
+    /**
+     * Refunded At
+     */
+    refunded_at: string | null;
+    /**
+     * Status
+     *
+     * open, processing, paid, expired, failed, refunded, mismatch
+     */
+    status: string;
+};
+
+/**
  * ProfilePublic
  */
 export type ProfilePublic = {
@@ -1138,6 +1623,18 @@ export type RecipientIdentity = {
 };
 
 /**
+ * Resolution
+ */
+export type Resolution = {
+    /**
+     * Note
+     *
+     * What was done about it.
+     */
+    note: string;
+};
+
+/**
  * ResourceDoc
  */
 export type ResourceDoc = {
@@ -1185,6 +1682,12 @@ export type ReviewDetail = {
      * Enrolment Id
      */
     enrolment_id: string;
+    /**
+     * Member Name
+     *
+     * Who submitted: the member's name, or their id when none is known.
+     */
+    member_name: string;
     /**
      * Overdue
      */
@@ -1235,6 +1738,12 @@ export type ReviewItem = {
      * Enrolment Id
      */
     enrolment_id: string;
+    /**
+     * Member Name
+     *
+     * Who submitted: the member's name, or their id when none is known.
+     */
+    member_name: string;
     /**
      * Overdue
      */
@@ -1690,6 +2199,204 @@ export type JwksResponses = {
 
 export type JwksResponse = JwksResponses[keyof JwksResponses];
 
+export type AttentionData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Cursor
+         *
+         * `next_cursor` of the previous page; omit for the first.
+         */
+        cursor?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page.
+         */
+        limit?: number;
+    };
+    url: '/api/v1/admin/attention';
+};
+
+export type AttentionErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type AttentionError = AttentionErrors[keyof AttentionErrors];
+
+export type AttentionResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAttentionItem;
+};
+
+export type AttentionResponse = AttentionResponses[keyof AttentionResponses];
+
+export type ResolveAlertData = {
+    body: Resolution;
+    path: {
+        /**
+         * Notification Id
+         */
+        notification_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/attention/{notification_id}/resolution';
+};
+
+export type ResolveAlertErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type ResolveAlertError = ResolveAlertErrors[keyof ResolveAlertErrors];
+
+export type ResolveAlertResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ResolveAlertResponse = ResolveAlertResponses[keyof ResolveAlertResponses];
+
+export type SearchEnrolmentsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Member
+         *
+         * A member's exact id, or part of their name or email (any case).
+         */
+        member?: string | null;
+        /**
+         * Credential Id
+         *
+         * Exact.
+         */
+        credential_id?: string | null;
+        /**
+         * Status
+         */
+        status?: Status | null;
+        /**
+         * Enrolment Id
+         *
+         * Exact.
+         */
+        enrolment_id?: string | null;
+        /**
+         * Cursor
+         *
+         * `next_cursor` of the previous page; omit for the first.
+         */
+        cursor?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page.
+         */
+        limit?: number;
+    };
+    url: '/api/v1/admin/enrolments';
+};
+
+export type SearchEnrolmentsErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type SearchEnrolmentsError = SearchEnrolmentsErrors[keyof SearchEnrolmentsErrors];
+
+export type SearchEnrolmentsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAdminEnrolmentItem;
+};
+
+export type SearchEnrolmentsResponse = SearchEnrolmentsResponses[keyof SearchEnrolmentsResponses];
+
+export type AdminEnrolmentData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/enrolments/{enrolment_id}';
+};
+
+export type AdminEnrolmentErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdminEnrolmentError = AdminEnrolmentErrors[keyof AdminEnrolmentErrors];
+
+export type AdminEnrolmentResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminEnrolmentDetail;
+};
+
+export type AdminEnrolmentResponse = AdminEnrolmentResponses[keyof AdminEnrolmentResponses];
+
 export type CancelEnrolmentData = {
     body: Cancellation;
     path: {
@@ -1704,9 +2411,29 @@ export type CancelEnrolmentData = {
 
 export type CancelEnrolmentErrors = {
     /**
-     * Validation Error
+     * No token, or a bad or expired one.
      */
-    422: HttpValidationError;
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+    /**
+     * The lifecycle engine cannot be reached; try again.
+     */
+    503: ErrorBody;
 };
 
 export type CancelEnrolmentError = CancelEnrolmentErrors[keyof CancelEnrolmentErrors];
@@ -1734,9 +2461,29 @@ export type ExtendDeadlineData = {
 
 export type ExtendDeadlineErrors = {
     /**
-     * Validation Error
+     * No token, or a bad or expired one.
      */
-    422: HttpValidationError;
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+    /**
+     * The lifecycle engine cannot be reached; try again.
+     */
+    503: ErrorBody;
 };
 
 export type ExtendDeadlineError = ExtendDeadlineErrors[keyof ExtendDeadlineErrors];
@@ -1768,9 +2515,29 @@ export type ResendNotificationData = {
 
 export type ResendNotificationErrors = {
     /**
-     * Validation Error
+     * No token, or a bad or expired one.
      */
-    422: HttpValidationError;
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+    /**
+     * The lifecycle engine cannot be reached; try again.
+     */
+    503: ErrorBody;
 };
 
 export type ResendNotificationError = ResendNotificationErrors[keyof ResendNotificationErrors];
@@ -1798,9 +2565,29 @@ export type ReassignReviewData = {
 
 export type ReassignReviewErrors = {
     /**
-     * Validation Error
+     * No token, or a bad or expired one.
      */
-    422: HttpValidationError;
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+    /**
+     * The lifecycle engine cannot be reached; try again.
+     */
+    503: ErrorBody;
 };
 
 export type ReassignReviewError = ReassignReviewErrors[keyof ReassignReviewErrors];
@@ -2173,7 +2960,7 @@ export type ListCredentialsResponses = {
     /**
      * Successful Response
      */
-    200: PageCredentialDoc;
+    200: PageCredentialPublic;
 };
 
 export type ListCredentialsResponse = ListCredentialsResponses[keyof ListCredentialsResponses];
@@ -2210,7 +2997,7 @@ export type PublishCredentialResponses = {
     /**
      * Successful Response
      */
-    201: CredentialDoc;
+    201: CredentialPublic;
 };
 
 export type PublishCredentialResponse = PublishCredentialResponses[keyof PublishCredentialResponses];
@@ -2248,10 +3035,52 @@ export type GetCredentialResponses = {
     /**
      * Successful Response
      */
-    200: CredentialDoc;
+    200: CredentialPublic;
 };
 
 export type GetCredentialResponse = GetCredentialResponses[keyof GetCredentialResponses];
+
+export type RetireCredentialData = {
+    body: AdminReason;
+    path: {
+        /**
+         * Credential Id
+         */
+        credential_id: string;
+    };
+    query?: never;
+    url: '/api/v1/credentials/{credential_id}/retirement';
+};
+
+export type RetireCredentialErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type RetireCredentialError = RetireCredentialErrors[keyof RetireCredentialErrors];
+
+export type RetireCredentialResponses = {
+    /**
+     * Successful Response
+     */
+    200: CredentialPublic;
+};
+
+export type RetireCredentialResponse = RetireCredentialResponses[keyof RetireCredentialResponses];
 
 export type EnrolData = {
     body: EnrolmentCreate;
@@ -2629,11 +3458,59 @@ export type GetTimelineResponses = {
 
 export type GetTimelineResponse = GetTimelineResponses[keyof GetTimelineResponses];
 
+export type ListEvaluatorsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Cursor
+         *
+         * `next_cursor` of the previous page; omit for the first.
+         */
+        cursor?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page.
+         */
+        limit?: number;
+    };
+    url: '/api/v1/evaluators';
+};
+
+export type ListEvaluatorsErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type ListEvaluatorsError = ListEvaluatorsErrors[keyof ListEvaluatorsErrors];
+
+export type ListEvaluatorsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageEvaluatorPublic;
+};
+
+export type ListEvaluatorsResponse = ListEvaluatorsResponses[keyof ListEvaluatorsResponses];
+
 export type RegisterEvaluatorData = {
     body: EvaluatorUpdate;
     path: {
         /**
          * Sub
+         *
+         * The evaluator's token sub.
          */
         sub: string;
     };
@@ -2643,9 +3520,17 @@ export type RegisterEvaluatorData = {
 
 export type RegisterEvaluatorErrors = {
     /**
-     * Validation Error
+     * No token, or a bad or expired one.
      */
-    422: HttpValidationError;
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
 };
 
 export type RegisterEvaluatorError = RegisterEvaluatorErrors[keyof RegisterEvaluatorErrors];
@@ -2658,6 +3543,107 @@ export type RegisterEvaluatorResponses = {
 };
 
 export type RegisterEvaluatorResponse = RegisterEvaluatorResponses[keyof RegisterEvaluatorResponses];
+
+export type SetEvaluatorDutyData = {
+    body: EvaluatorDuty;
+    path: {
+        /**
+         * Sub
+         *
+         * The evaluator's token sub.
+         */
+        sub: string;
+    };
+    query?: never;
+    url: '/api/v1/evaluators/{sub}/duty';
+};
+
+export type SetEvaluatorDutyErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type SetEvaluatorDutyError = SetEvaluatorDutyErrors[keyof SetEvaluatorDutyErrors];
+
+export type SetEvaluatorDutyResponses = {
+    /**
+     * Successful Response
+     */
+    200: EvaluatorPublic;
+};
+
+export type SetEvaluatorDutyResponse = SetEvaluatorDutyResponses[keyof SetEvaluatorDutyResponses];
+
+export type EvaluatorOpenReviewsData = {
+    body?: never;
+    path: {
+        /**
+         * Sub
+         *
+         * The evaluator's token sub.
+         */
+        sub: string;
+    };
+    query?: {
+        /**
+         * Cursor
+         *
+         * `next_cursor` of the previous page; omit for the first.
+         */
+        cursor?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page.
+         */
+        limit?: number;
+    };
+    url: '/api/v1/evaluators/{sub}/reviews';
+};
+
+export type EvaluatorOpenReviewsErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type EvaluatorOpenReviewsError = EvaluatorOpenReviewsErrors[keyof EvaluatorOpenReviewsErrors];
+
+export type EvaluatorOpenReviewsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageReviewItem;
+};
+
+export type EvaluatorOpenReviewsResponse = EvaluatorOpenReviewsResponses[keyof EvaluatorOpenReviewsResponses];
 
 export type IssuerProfileData = {
     body?: never;
@@ -2809,6 +3795,52 @@ export type ReviewQueueResponses = {
 
 export type ReviewQueueResponse = ReviewQueueResponses[keyof ReviewQueueResponses];
 
+export type DecidedReviewsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Cursor
+         *
+         * `next_cursor` of the previous page; omit for the first.
+         */
+        cursor?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page.
+         */
+        limit?: number;
+    };
+    url: '/api/v1/reviews/decided';
+};
+
+export type DecidedReviewsErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * The request breaks a rule; `detail.code` says which.
+     */
+    422: ErrorBody;
+};
+
+export type DecidedReviewsError = DecidedReviewsErrors[keyof DecidedReviewsErrors];
+
+export type DecidedReviewsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageDecidedReview;
+};
+
+export type DecidedReviewsResponse = DecidedReviewsResponses[keyof DecidedReviewsResponses];
+
 export type GetReviewData = {
     body?: never;
     path: {
@@ -2850,6 +3882,48 @@ export type GetReviewResponses = {
 };
 
 export type GetReviewResponse = GetReviewResponses[keyof GetReviewResponses];
+
+export type ReviewAttemptsData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/reviews/{enrolment_id}/attempts';
+};
+
+export type ReviewAttemptsErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type ReviewAttemptsError = ReviewAttemptsErrors[keyof ReviewAttemptsErrors];
+
+export type ReviewAttemptsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAttempt;
+};
+
+export type ReviewAttemptsResponse = ReviewAttemptsResponses[keyof ReviewAttemptsResponses];
 
 export type ClaimReviewData = {
     body?: never;

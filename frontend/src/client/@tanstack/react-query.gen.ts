@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { authConfig, badgeEvidence, cancelEnrolment, checkoutCancelled, checkoutComplete, checkoutPage, claimReview, decideReview, devToken, enrol, extendDeadline, getBadge, getCredential, getEnrolment, getReview, getRubric, getTimeline, healthz, issuerProfile, jwks, listAttempts, listCredentials, myLearning, myNotifications, type Options, pay, publishCredential, readyz, reassignReview, registerEvaluator, resendNotification, reviewQueue, revokeBadge, saveTask, setBadgeDisplay, startResubmission, stripeWebhook, submit, verifyBadge } from '../sdk.gen';
-import type { AuthConfigData, AuthConfigResponse, BadgeEvidenceData, BadgeEvidenceError, BadgeEvidenceResponse, CancelEnrolmentData, CancelEnrolmentError, CancelEnrolmentResponse, CheckoutCancelledData, CheckoutCancelledError, CheckoutCancelledResponse, CheckoutCompleteData, CheckoutCompleteError, CheckoutCompleteResponse, CheckoutPageData, CheckoutPageError, CheckoutPageResponse, ClaimReviewData, ClaimReviewError, ClaimReviewResponse, DecideReviewData, DecideReviewError, DecideReviewResponse, DevTokenData, DevTokenError, DevTokenResponse, EnrolData, EnrolError, EnrolResponse, ExtendDeadlineData, ExtendDeadlineError, ExtendDeadlineResponse, GetBadgeData, GetBadgeError, GetBadgeResponse, GetCredentialData, GetCredentialError, GetCredentialResponse, GetEnrolmentData, GetEnrolmentError, GetEnrolmentResponse, GetReviewData, GetReviewError, GetReviewResponse, GetRubricData, GetRubricError, GetRubricResponse, GetTimelineData, GetTimelineError, GetTimelineResponse, HealthzData, HealthzResponse, IssuerProfileData, IssuerProfileResponse, JwksData, JwksResponse, ListAttemptsData, ListAttemptsError, ListAttemptsResponse, ListCredentialsData, ListCredentialsError, ListCredentialsResponse, MyLearningData, MyLearningError, MyLearningResponse, MyNotificationsData, MyNotificationsError, MyNotificationsResponse, PayData, PayError, PublishCredentialData, PublishCredentialError, PublishCredentialResponse, ReadyzData, ReassignReviewData, ReassignReviewError, ReassignReviewResponse, RegisterEvaluatorData, RegisterEvaluatorError, RegisterEvaluatorResponse, ResendNotificationData, ResendNotificationError, ResendNotificationResponse, ReviewQueueData, ReviewQueueError, ReviewQueueResponse, RevokeBadgeData, RevokeBadgeError, RevokeBadgeResponse, SaveTaskData, SaveTaskError, SaveTaskResponse, SetBadgeDisplayData, SetBadgeDisplayError, SetBadgeDisplayResponse, StartResubmissionData, StartResubmissionError, StartResubmissionResponse, StripeWebhookData, StripeWebhookError, StripeWebhookResponse, SubmitData, SubmitError, SubmitResponse, VerifyBadgeData, VerifyBadgeError, VerifyBadgeResponse } from '../types.gen';
+import { adminEnrolment, attention, authConfig, badgeEvidence, cancelEnrolment, checkoutCancelled, checkoutComplete, checkoutPage, claimReview, decidedReviews, decideReview, devToken, enrol, evaluatorOpenReviews, extendDeadline, getBadge, getCredential, getEnrolment, getReview, getRubric, getTimeline, healthz, issuerProfile, jwks, listAttempts, listCredentials, listEvaluators, myLearning, myNotifications, type Options, pay, publishCredential, readyz, reassignReview, registerEvaluator, resendNotification, resolveAlert, retireCredential, reviewAttempts, reviewQueue, revokeBadge, saveTask, searchEnrolments, setBadgeDisplay, setEvaluatorDuty, startResubmission, stripeWebhook, submit, verifyBadge } from '../sdk.gen';
+import type { AdminEnrolmentData, AdminEnrolmentError, AdminEnrolmentResponse, AttentionData, AttentionError, AttentionResponse, AuthConfigData, AuthConfigResponse, BadgeEvidenceData, BadgeEvidenceError, BadgeEvidenceResponse, CancelEnrolmentData, CancelEnrolmentError, CancelEnrolmentResponse, CheckoutCancelledData, CheckoutCancelledError, CheckoutCancelledResponse, CheckoutCompleteData, CheckoutCompleteError, CheckoutCompleteResponse, CheckoutPageData, CheckoutPageError, CheckoutPageResponse, ClaimReviewData, ClaimReviewError, ClaimReviewResponse, DecidedReviewsData, DecidedReviewsError, DecidedReviewsResponse, DecideReviewData, DecideReviewError, DecideReviewResponse, DevTokenData, DevTokenError, DevTokenResponse, EnrolData, EnrolError, EnrolResponse, EvaluatorOpenReviewsData, EvaluatorOpenReviewsError, EvaluatorOpenReviewsResponse, ExtendDeadlineData, ExtendDeadlineError, ExtendDeadlineResponse, GetBadgeData, GetBadgeError, GetBadgeResponse, GetCredentialData, GetCredentialError, GetCredentialResponse, GetEnrolmentData, GetEnrolmentError, GetEnrolmentResponse, GetReviewData, GetReviewError, GetReviewResponse, GetRubricData, GetRubricError, GetRubricResponse, GetTimelineData, GetTimelineError, GetTimelineResponse, HealthzData, HealthzResponse, IssuerProfileData, IssuerProfileResponse, JwksData, JwksResponse, ListAttemptsData, ListAttemptsError, ListAttemptsResponse, ListCredentialsData, ListCredentialsError, ListCredentialsResponse, ListEvaluatorsData, ListEvaluatorsError, ListEvaluatorsResponse, MyLearningData, MyLearningError, MyLearningResponse, MyNotificationsData, MyNotificationsError, MyNotificationsResponse, PayData, PayError, PublishCredentialData, PublishCredentialError, PublishCredentialResponse, ReadyzData, ReassignReviewData, ReassignReviewError, ReassignReviewResponse, RegisterEvaluatorData, RegisterEvaluatorError, RegisterEvaluatorResponse, ResendNotificationData, ResendNotificationError, ResendNotificationResponse, ResolveAlertData, ResolveAlertError, ResolveAlertResponse, RetireCredentialData, RetireCredentialError, RetireCredentialResponse, ReviewAttemptsData, ReviewAttemptsError, ReviewAttemptsResponse, ReviewQueueData, ReviewQueueError, ReviewQueueResponse, RevokeBadgeData, RevokeBadgeError, RevokeBadgeResponse, SaveTaskData, SaveTaskError, SaveTaskResponse, SearchEnrolmentsData, SearchEnrolmentsError, SearchEnrolmentsResponse, SetBadgeDisplayData, SetBadgeDisplayError, SetBadgeDisplayResponse, SetEvaluatorDutyData, SetEvaluatorDutyError, SetEvaluatorDutyResponse, StartResubmissionData, StartResubmissionError, StartResubmissionResponse, StripeWebhookData, StripeWebhookError, StripeWebhookResponse, SubmitData, SubmitError, SubmitResponse, VerifyBadgeData, VerifyBadgeError, VerifyBadgeResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -54,6 +54,170 @@ export const jwksOptions = (options?: Options<JwksData>) => queryOptions<JwksRes
         throwOnError: true
     }),
     queryKey: jwksQueryKey(options)
+});
+
+export const attentionQueryKey = (options?: Options<AttentionData>) => createQueryKey('attention', options);
+
+/**
+ * Attention
+ *
+ * What needs an admin now, the longest waiting first: overdue reviews, reviews nobody holds,
+ * and unresolved operator alerts. Reviews leave it once reassigned, claimed or decided; an
+ * alert once resolved.
+ */
+export const attentionOptions = (options?: Options<AttentionData>) => queryOptions<AttentionResponse, AttentionError, AttentionResponse, ReturnType<typeof attentionQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await attention({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: attentionQueryKey(options)
+});
+
+const createInfiniteParams = <K extends Pick<QueryKey<Options>[0], 'body' | 'headers' | 'path' | 'query'>>(queryKey: QueryKey<Options>, page: K) => {
+    const params = { ...queryKey[0] };
+    if (page.body) {
+        params.body = {
+            ...queryKey[0].body as any,
+            ...page.body as any
+        };
+    }
+    if (page.headers) {
+        params.headers = {
+            ...queryKey[0].headers,
+            ...page.headers
+        };
+    }
+    if (page.path) {
+        params.path = {
+            ...queryKey[0].path as any,
+            ...page.path as any
+        };
+    }
+    if (page.query) {
+        params.query = {
+            ...queryKey[0].query as any,
+            ...page.query as any
+        };
+    }
+    return params as unknown as typeof page;
+};
+
+export const attentionInfiniteQueryKey = (options?: Options<AttentionData>): QueryKey<Options<AttentionData>> => createQueryKey('attention', options, true);
+
+/**
+ * Attention
+ *
+ * What needs an admin now, the longest waiting first: overdue reviews, reviews nobody holds,
+ * and unresolved operator alerts. Reviews leave it once reassigned, claimed or decided; an
+ * alert once resolved.
+ */
+export const attentionInfiniteOptions = (options?: Options<AttentionData>) => {
+    const opts = infiniteQueryOptions<AttentionResponse, AttentionError, InfiniteData<AttentionResponse>, QueryKey<Options<AttentionData>>, string | null | Pick<QueryKey<Options<AttentionData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+    // @ts-ignore
+    {
+        queryFn: async ({ pageParam, queryKey, signal }) => {
+            // @ts-ignore
+            const page: Pick<QueryKey<Options<AttentionData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+                query: {
+                    cursor: pageParam
+                }
+            };
+            const params = createInfiniteParams(queryKey, page);
+            return await attention({
+                ...options,
+                ...params,
+                signal,
+                throwOnError: true
+            });
+        },
+        queryKey: attentionInfiniteQueryKey(options)
+    });
+    return opts as Omit<typeof opts, 'initialData'>;
+};
+
+/**
+ * Resolve Alert
+ *
+ * Mark an operator alert as dealt with, saying what was done; it leaves the attention list.
+ * Resolving it again keeps the first resolution.
+ */
+export const resolveAlertMutation = (options?: Partial<Options<ResolveAlertData>>): UseMutationOptions<ResolveAlertResponse, ResolveAlertError, Options<ResolveAlertData>> => {
+    const mutationOptions: UseMutationOptions<ResolveAlertResponse, ResolveAlertError, Options<ResolveAlertData>> = {
+        mutationFn: async (fnOptions) => await resolveAlert({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+export const searchEnrolmentsQueryKey = (options?: Options<SearchEnrolmentsData>) => createQueryKey('searchEnrolments', options);
+
+/**
+ * Search Enrolments
+ *
+ * Enrolments matching every filter given (an empty one is no filter), newest first.
+ */
+export const searchEnrolmentsOptions = (options?: Options<SearchEnrolmentsData>) => queryOptions<SearchEnrolmentsResponse, SearchEnrolmentsError, SearchEnrolmentsResponse, ReturnType<typeof searchEnrolmentsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await searchEnrolments({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: searchEnrolmentsQueryKey(options)
+});
+
+export const searchEnrolmentsInfiniteQueryKey = (options?: Options<SearchEnrolmentsData>): QueryKey<Options<SearchEnrolmentsData>> => createQueryKey('searchEnrolments', options, true);
+
+/**
+ * Search Enrolments
+ *
+ * Enrolments matching every filter given (an empty one is no filter), newest first.
+ */
+export const searchEnrolmentsInfiniteOptions = (options?: Options<SearchEnrolmentsData>) => {
+    const opts = infiniteQueryOptions<SearchEnrolmentsResponse, SearchEnrolmentsError, InfiniteData<SearchEnrolmentsResponse>, QueryKey<Options<SearchEnrolmentsData>>, string | null | Pick<QueryKey<Options<SearchEnrolmentsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+    // @ts-ignore
+    {
+        queryFn: async ({ pageParam, queryKey, signal }) => {
+            // @ts-ignore
+            const page: Pick<QueryKey<Options<SearchEnrolmentsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+                query: {
+                    cursor: pageParam
+                }
+            };
+            const params = createInfiniteParams(queryKey, page);
+            return await searchEnrolments({
+                ...options,
+                ...params,
+                signal,
+                throwOnError: true
+            });
+        },
+        queryKey: searchEnrolmentsInfiniteQueryKey(options)
+    });
+    return opts as Omit<typeof opts, 'initialData'>;
+};
+
+export const adminEnrolmentQueryKey = (options: Options<AdminEnrolmentData>) => createQueryKey('adminEnrolment', options);
+
+/**
+ * Admin Enrolment
+ *
+ * One enrolment whole: its state, the member's latest work and marked rubric, its payments and
+ * notifications (to re-send), and its workflow (with a link into the Temporal Web UI).
+ */
+export const adminEnrolmentOptions = (options: Options<AdminEnrolmentData>) => queryOptions<AdminEnrolmentResponse, AdminEnrolmentError, AdminEnrolmentResponse, ReturnType<typeof adminEnrolmentQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await adminEnrolment({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: adminEnrolmentQueryKey(options)
 });
 
 /**
@@ -107,7 +271,8 @@ export const resendNotificationMutation = (options?: Partial<Options<ResendNotif
 /**
  * Reassign Review
  *
- * Give the open review to another eligible evaluator (a named one, or the least loaded).
+ * Give the open review to another eligible evaluator on duty (a named one, or the least
+ * loaded). 403 ``not_eligible`` when the named one cannot take it (off duty, say).
  */
 export const reassignReviewMutation = (options?: Partial<Options<ReassignReviewData>>): UseMutationOptions<ReassignReviewResponse, ReassignReviewError, Options<ReassignReviewData>> => {
     const mutationOptions: UseMutationOptions<ReassignReviewResponse, ReassignReviewError, Options<ReassignReviewData>> = {
@@ -317,6 +482,8 @@ export const listCredentialsQueryKey = (options?: Options<ListCredentialsData>) 
  * List Credentials
  *
  * The published credentials with their sections, tasks, rubric, prices and policies.
+ *
+ * Retired credentials are listed to admins only (with ``retired_at``).
  */
 export const listCredentialsOptions = (options?: Options<ListCredentialsData>) => queryOptions<ListCredentialsResponse, ListCredentialsError, ListCredentialsResponse, ReturnType<typeof listCredentialsQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await listCredentials({
@@ -328,41 +495,14 @@ export const listCredentialsOptions = (options?: Options<ListCredentialsData>) =
     queryKey: listCredentialsQueryKey(options)
 });
 
-const createInfiniteParams = <K extends Pick<QueryKey<Options>[0], 'body' | 'headers' | 'path' | 'query'>>(queryKey: QueryKey<Options>, page: K) => {
-    const params = { ...queryKey[0] };
-    if (page.body) {
-        params.body = {
-            ...queryKey[0].body as any,
-            ...page.body as any
-        };
-    }
-    if (page.headers) {
-        params.headers = {
-            ...queryKey[0].headers,
-            ...page.headers
-        };
-    }
-    if (page.path) {
-        params.path = {
-            ...queryKey[0].path as any,
-            ...page.path as any
-        };
-    }
-    if (page.query) {
-        params.query = {
-            ...queryKey[0].query as any,
-            ...page.query as any
-        };
-    }
-    return params as unknown as typeof page;
-};
-
 export const listCredentialsInfiniteQueryKey = (options?: Options<ListCredentialsData>): QueryKey<Options<ListCredentialsData>> => createQueryKey('listCredentials', options, true);
 
 /**
  * List Credentials
  *
  * The published credentials with their sections, tasks, rubric, prices and policies.
+ *
+ * Retired credentials are listed to admins only (with ``retired_at``).
  */
 export const listCredentialsInfiniteOptions = (options?: Options<ListCredentialsData>) => {
     const opts = infiniteQueryOptions<ListCredentialsResponse, ListCredentialsError, InfiniteData<ListCredentialsResponse>, QueryKey<Options<ListCredentialsData>>, string | null | Pick<QueryKey<Options<ListCredentialsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
@@ -392,6 +532,9 @@ export const listCredentialsInfiniteOptions = (options?: Options<ListCredentials
  * Publish Credential
  *
  * Publish a credential. Its structure is immutable: publish changes under a new id.
+ *
+ * A rule broken across fields (a payment window out of bounds, an id used twice, an unknown
+ * currency) is a 422 whose ``loc`` names the field it is about.
  */
 export const publishCredentialMutation = (options?: Partial<Options<PublishCredentialData>>): UseMutationOptions<PublishCredentialResponse, PublishCredentialError, Options<PublishCredentialData>> => {
     const mutationOptions: UseMutationOptions<PublishCredentialResponse, PublishCredentialError, Options<PublishCredentialData>> = {
@@ -409,7 +552,7 @@ export const getCredentialQueryKey = (options: Options<GetCredentialData>) => cr
 /**
  * Get Credential
  *
- * One credential.
+ * One credential, retired or not (its running enrolments still refer to it).
  */
 export const getCredentialOptions = (options: Options<GetCredentialData>) => queryOptions<GetCredentialResponse, GetCredentialError, GetCredentialResponse, ReturnType<typeof getCredentialQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await getCredential({
@@ -422,9 +565,29 @@ export const getCredentialOptions = (options: Options<GetCredentialData>) => que
 });
 
 /**
+ * Retire Credential
+ *
+ * Retire a credential: it can no longer be bought (409 ``credential_retired``) and leaves the
+ * catalog of members and evaluators; enrolments already running go on untouched. Retiring it
+ * again keeps the first retirement.
+ */
+export const retireCredentialMutation = (options?: Partial<Options<RetireCredentialData>>): UseMutationOptions<RetireCredentialResponse, RetireCredentialError, Options<RetireCredentialData>> => {
+    const mutationOptions: UseMutationOptions<RetireCredentialResponse, RetireCredentialError, Options<RetireCredentialData>> = {
+        mutationFn: async (fnOptions) => await retireCredential({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+/**
  * Enrol
  *
  * Buy a credential: answers with the checkout to pay within the payment window.
+ *
+ * 409 ``already_enrolled``, ``already_earned``, or ``credential_retired`` (no longer sold).
  */
 export const enrolMutation = (options?: Partial<Options<EnrolData>>): UseMutationOptions<EnrolResponse, EnrolError, Options<EnrolData>> => {
     const mutationOptions: UseMutationOptions<EnrolResponse, EnrolError, Options<EnrolData>> = {
@@ -588,10 +751,61 @@ export const getTimelineInfiniteOptions = (options: Options<GetTimelineData>) =>
     return opts as Omit<typeof opts, 'initialData'>;
 };
 
+export const listEvaluatorsQueryKey = (options?: Options<ListEvaluatorsData>) => createQueryKey('listEvaluators', options);
+
+/**
+ * List Evaluators
+ *
+ * Every evaluator, by name then id, with their credentials, duty and open reviews.
+ */
+export const listEvaluatorsOptions = (options?: Options<ListEvaluatorsData>) => queryOptions<ListEvaluatorsResponse, ListEvaluatorsError, ListEvaluatorsResponse, ReturnType<typeof listEvaluatorsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await listEvaluators({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: listEvaluatorsQueryKey(options)
+});
+
+export const listEvaluatorsInfiniteQueryKey = (options?: Options<ListEvaluatorsData>): QueryKey<Options<ListEvaluatorsData>> => createQueryKey('listEvaluators', options, true);
+
+/**
+ * List Evaluators
+ *
+ * Every evaluator, by name then id, with their credentials, duty and open reviews.
+ */
+export const listEvaluatorsInfiniteOptions = (options?: Options<ListEvaluatorsData>) => {
+    const opts = infiniteQueryOptions<ListEvaluatorsResponse, ListEvaluatorsError, InfiniteData<ListEvaluatorsResponse>, QueryKey<Options<ListEvaluatorsData>>, string | null | Pick<QueryKey<Options<ListEvaluatorsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+    // @ts-ignore
+    {
+        queryFn: async ({ pageParam, queryKey, signal }) => {
+            // @ts-ignore
+            const page: Pick<QueryKey<Options<ListEvaluatorsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+                query: {
+                    cursor: pageParam
+                }
+            };
+            const params = createInfiniteParams(queryKey, page);
+            return await listEvaluators({
+                ...options,
+                ...params,
+                signal,
+                throwOnError: true
+            });
+        },
+        queryKey: listEvaluatorsInfiniteQueryKey(options)
+    });
+    return opts as Omit<typeof opts, 'initialData'>;
+};
+
 /**
  * Register Evaluator
  *
- * Register (or update) an evaluator for some credentials, or for all with an empty list.
+ * Register (or update) an evaluator for some credentials, or for all of them.
+ *
+ * Say which with ``all_credentials``; without it an empty ``credential_ids`` means all. Whether
+ * they are on duty is kept (a new evaluator starts on duty).
  */
 export const registerEvaluatorMutation = (options?: Partial<Options<RegisterEvaluatorData>>): UseMutationOptions<RegisterEvaluatorResponse, RegisterEvaluatorError, Options<RegisterEvaluatorData>> => {
     const mutationOptions: UseMutationOptions<RegisterEvaluatorResponse, RegisterEvaluatorError, Options<RegisterEvaluatorData>> = {
@@ -602,6 +816,73 @@ export const registerEvaluatorMutation = (options?: Partial<Options<RegisterEval
         })
     };
     return mutationOptions;
+};
+
+/**
+ * Set Evaluator Duty
+ *
+ * Put an evaluator on or off duty. Off duty they are assigned nothing new, cannot claim, and
+ * cannot be named in a reassignment; their open reviews stay theirs until reassigned.
+ */
+export const setEvaluatorDutyMutation = (options?: Partial<Options<SetEvaluatorDutyData>>): UseMutationOptions<SetEvaluatorDutyResponse, SetEvaluatorDutyError, Options<SetEvaluatorDutyData>> => {
+    const mutationOptions: UseMutationOptions<SetEvaluatorDutyResponse, SetEvaluatorDutyError, Options<SetEvaluatorDutyData>> = {
+        mutationFn: async (fnOptions) => await setEvaluatorDuty({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+export const evaluatorOpenReviewsQueryKey = (options: Options<EvaluatorOpenReviewsData>) => createQueryKey('evaluatorOpenReviews', options);
+
+/**
+ * Evaluator Open Reviews
+ *
+ * The open reviews an evaluator holds, most urgent first: each can be handed to someone else
+ * with ``POST /admin/enrolments/{enrolment_id}/reassignment``.
+ */
+export const evaluatorOpenReviewsOptions = (options: Options<EvaluatorOpenReviewsData>) => queryOptions<EvaluatorOpenReviewsResponse, EvaluatorOpenReviewsError, EvaluatorOpenReviewsResponse, ReturnType<typeof evaluatorOpenReviewsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await evaluatorOpenReviews({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: evaluatorOpenReviewsQueryKey(options)
+});
+
+export const evaluatorOpenReviewsInfiniteQueryKey = (options: Options<EvaluatorOpenReviewsData>): QueryKey<Options<EvaluatorOpenReviewsData>> => createQueryKey('evaluatorOpenReviews', options, true);
+
+/**
+ * Evaluator Open Reviews
+ *
+ * The open reviews an evaluator holds, most urgent first: each can be handed to someone else
+ * with ``POST /admin/enrolments/{enrolment_id}/reassignment``.
+ */
+export const evaluatorOpenReviewsInfiniteOptions = (options: Options<EvaluatorOpenReviewsData>) => {
+    const opts = infiniteQueryOptions<EvaluatorOpenReviewsResponse, EvaluatorOpenReviewsError, InfiniteData<EvaluatorOpenReviewsResponse>, QueryKey<Options<EvaluatorOpenReviewsData>>, string | null | Pick<QueryKey<Options<EvaluatorOpenReviewsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+    // @ts-ignore
+    {
+        queryFn: async ({ pageParam, queryKey, signal }) => {
+            // @ts-ignore
+            const page: Pick<QueryKey<Options<EvaluatorOpenReviewsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+                query: {
+                    cursor: pageParam
+                }
+            };
+            const params = createInfiniteParams(queryKey, page);
+            return await evaluatorOpenReviews({
+                ...options,
+                ...params,
+                signal,
+                throwOnError: true
+            });
+        },
+        queryKey: evaluatorOpenReviewsInfiniteQueryKey(options)
+    });
+    return opts as Omit<typeof opts, 'initialData'>;
 };
 
 export const issuerProfileQueryKey = (options?: Options<IssuerProfileData>) => createQueryKey('issuerProfile', options);
@@ -722,7 +1003,8 @@ export const reviewQueueQueryKey = (options?: Options<ReviewQueueData>) => creat
 /**
  * Review Queue
  *
- * Reviews assigned to me, and unassigned ones I am eligible to claim, most urgent first.
+ * Reviews assigned to me, and unassigned ones I am eligible to claim (none while I am off
+ * duty), most urgent first.
  */
 export const reviewQueueOptions = (options?: Options<ReviewQueueData>) => queryOptions<ReviewQueueResponse, ReviewQueueError, ReviewQueueResponse, ReturnType<typeof reviewQueueQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await reviewQueue({
@@ -739,7 +1021,8 @@ export const reviewQueueInfiniteQueryKey = (options?: Options<ReviewQueueData>):
 /**
  * Review Queue
  *
- * Reviews assigned to me, and unassigned ones I am eligible to claim, most urgent first.
+ * Reviews assigned to me, and unassigned ones I am eligible to claim (none while I am off
+ * duty), most urgent first.
  */
 export const reviewQueueInfiniteOptions = (options?: Options<ReviewQueueData>) => {
     const opts = infiniteQueryOptions<ReviewQueueResponse, ReviewQueueError, InfiniteData<ReviewQueueResponse>, QueryKey<Options<ReviewQueueData>>, string | null | Pick<QueryKey<Options<ReviewQueueData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
@@ -765,6 +1048,54 @@ export const reviewQueueInfiniteOptions = (options?: Options<ReviewQueueData>) =
     return opts as Omit<typeof opts, 'initialData'>;
 };
 
+export const decidedReviewsQueryKey = (options?: Options<DecidedReviewsData>) => createQueryKey('decidedReviews', options);
+
+/**
+ * Decided Reviews
+ *
+ * Every attempt I decided, newest decision first.
+ */
+export const decidedReviewsOptions = (options?: Options<DecidedReviewsData>) => queryOptions<DecidedReviewsResponse, DecidedReviewsError, DecidedReviewsResponse, ReturnType<typeof decidedReviewsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await decidedReviews({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: decidedReviewsQueryKey(options)
+});
+
+export const decidedReviewsInfiniteQueryKey = (options?: Options<DecidedReviewsData>): QueryKey<Options<DecidedReviewsData>> => createQueryKey('decidedReviews', options, true);
+
+/**
+ * Decided Reviews
+ *
+ * Every attempt I decided, newest decision first.
+ */
+export const decidedReviewsInfiniteOptions = (options?: Options<DecidedReviewsData>) => {
+    const opts = infiniteQueryOptions<DecidedReviewsResponse, DecidedReviewsError, InfiniteData<DecidedReviewsResponse>, QueryKey<Options<DecidedReviewsData>>, string | null | Pick<QueryKey<Options<DecidedReviewsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+    // @ts-ignore
+    {
+        queryFn: async ({ pageParam, queryKey, signal }) => {
+            // @ts-ignore
+            const page: Pick<QueryKey<Options<DecidedReviewsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+                query: {
+                    cursor: pageParam
+                }
+            };
+            const params = createInfiniteParams(queryKey, page);
+            return await decidedReviews({
+                ...options,
+                ...params,
+                signal,
+                throwOnError: true
+            });
+        },
+        queryKey: decidedReviewsInfiniteQueryKey(options)
+    });
+    return opts as Omit<typeof opts, 'initialData'>;
+};
+
 export const getReviewQueryKey = (options: Options<GetReviewData>) => createQueryKey('getReview', options);
 
 /**
@@ -780,6 +1111,25 @@ export const getReviewOptions = (options: Options<GetReviewData>) => queryOption
         throwOnError: true
     }),
     queryKey: getReviewQueryKey(options)
+});
+
+export const reviewAttemptsQueryKey = (options: Options<ReviewAttemptsData>) => createQueryKey('reviewAttempts', options);
+
+/**
+ * Review Attempts
+ *
+ * Every submitted attempt of the enrolment, oldest first, with its frozen submission and, once
+ * decided, its marks: for the evaluator of its open review, or who decided one of its attempts
+ * (read-only history); 404 for anyone else.
+ */
+export const reviewAttemptsOptions = (options: Options<ReviewAttemptsData>) => queryOptions<ReviewAttemptsResponse, ReviewAttemptsError, ReviewAttemptsResponse, ReturnType<typeof reviewAttemptsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await reviewAttempts({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: reviewAttemptsQueryKey(options)
 });
 
 /**
