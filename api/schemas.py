@@ -153,6 +153,7 @@ class EnrolmentCreated(BaseModel):
 class CommunityAccess(BaseModel):
     id: str
     name: str
+    url: str | None = Field(description="Where the member finds the community, when the catalog says.")
     access: bool = Field(description="Granted by the first confirmed payment.")
 
 

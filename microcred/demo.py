@@ -23,7 +23,11 @@ CREDENTIALS: list[dict[str, Any]] = [
         "summary": "Plan, teach and reflect on an inquiry-based unit with your students.",
         "price": {"amount": 9900, "currency": "usd"},
         "resubmission_price": {"amount": 2900, "currency": "usd"},
-        "community": {"id": "inquiry-practitioners", "name": "Inquiry practitioners"},
+        "community": {
+            "id": "inquiry-practitioners",
+            "name": "Inquiry practitioners",
+            "url": "https://example.org/communities/inquiry-practitioners",
+        },
         "sections": [
             {
                 "id": "plan",

@@ -68,6 +68,7 @@ def _json() -> Any:
 class Community(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
 
 
 class Credential(SQLModel, table=True):

@@ -71,6 +71,9 @@ class SectionDoc(_Document):
 class CommunityDoc(_Document):
     id: Slug
     name: Title
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)] | None = Field(
+        default=None, description="Where members find the community (the link My Learning shows)."
+    )
 
 
 class CredentialDoc(_Document):

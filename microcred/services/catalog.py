@@ -34,13 +34,15 @@ def publish(session: Session, *, doc: CredentialDoc) -> None:
         raise AlreadyExists("a credential with this id exists; publish changes under a new id", id=doc.id)
     if doc.community is not None:
         community = session.get(Community, doc.community.id)
+        url = str(doc.community.url) if doc.community.url else None
         if community is None:
-            session.add(Community(id=doc.community.id, name=doc.community.name))
-        elif community.name != doc.community.name:
+            session.add(Community(id=doc.community.id, name=doc.community.name, url=url))
+        elif (community.name, community.url) != (doc.community.name, url):
             raise Conflict(
-                "a community with this id exists under another name",
+                "a community with this id exists under another name or address",
                 community_id=doc.community.id,
                 name=community.name,
+                url=community.url,
             )
     session.add(
         Credential(
@@ -133,7 +135,7 @@ def _document(session: Session, credential: Credential) -> CredentialPublic:
         resubmission_price=Money(
             amount=credential.resubmission_amount, currency=credential.resubmission_currency
         ),
-        community=CommunityDoc(id=community.id, name=community.name) if community else None,
+        community=CommunityDoc.model_validate(community, from_attributes=True) if community else None,
         submission_window=credential.submission_window,
         review_window=credential.review_window,
         payment_window=credential.payment_window,

@@ -48,7 +48,12 @@ def _badge_url(api_base_url: str, badge_id: str | None) -> str | None:
 def _item(row: Any, api_base_url: str) -> dict[str, Any]:
     enrolment: Enrolment = row.Enrolment
     community = (
-        {"id": row.community_id, "name": row.community_name, "access": row.granted is not None}
+        {
+            "id": row.community_id,
+            "name": row.community_name,
+            "url": row.community_url,
+            "access": row.granted is not None,
+        }
         if row.community_id
         else None
     )
@@ -76,6 +81,7 @@ def _learning_query() -> Any:
             col(Credential.title).label("title"),
             col(Community.id).label("community_id"),
             col(Community.name).label("community_name"),
+            col(Community.url).label("community_url"),
             col(CommunityMembership.granted_at).label("granted"),
         )
         .join(Credential, col(Credential.id) == col(Enrolment.credential_id))

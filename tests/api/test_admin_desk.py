@@ -197,7 +197,8 @@ async def test_one_enrolment_whole(api: Api) -> None:
     detail = await eventually(badged)
     assert detail["enrolment_id"] == flow.enrolment_id and detail["member_id"] == flow.member
     assert detail["evaluator_id"] == evaluator and detail["decision"] == "approved"
-    assert detail["community"] == {"id": credential["community"]["id"], "name": "Circle", "access": True}
+    community = {"id": credential["community"]["id"], "name": "Circle", "url": None, "access": True}
+    assert detail["community"] == community
     assert {t["editable"] for s in detail["sections"] for t in s["tasks"]} == {False}
     assert detail["rubric"]["attempt"] == 1 and detail["rubric"]["decision"] == "approved"
     [payment] = detail["payments"]

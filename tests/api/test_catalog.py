@@ -24,6 +24,22 @@ async def test_publish_then_get_returns_the_same_document(api: Api) -> None:
     assert published in listed.json()["items"]
 
 
+async def test_a_community_links_to_where_members_find_it(api: Api) -> None:
+    community = {"id": uid("community"), "name": "Circle", "url": "https://example.org/circle"}
+    doc = credential_doc(community=community).model_dump(mode="json")
+    assert (await api.http.post("/api/v1/credentials", json=doc, headers=api.admin())).status_code == 201
+    member = uid("member")
+    created = await api.enrol(member, doc["id"])
+    [item] = [i for i in await api.learning(member) if i["enrolment_id"] == created["id"]]
+    assert item["community"] == community | {"access": False}  # granted by the first payment
+    # The same community elsewhere must be the same community: name and address.
+    elsewhere = credential_doc(community=community | {"url": "https://example.org/other"})
+    refused = await api.http.post(
+        "/api/v1/credentials", json=elsewhere.model_dump(mode="json"), headers=api.admin()
+    )
+    assert refused.status_code == 409 and refused.json()["detail"]["url"] == community["url"]
+
+
 async def test_policies_default_to_the_product_defaults(api: Api) -> None:
     doc = credential_doc().model_dump(mode="json")
     for policy in (

@@ -415,6 +415,12 @@ export type CommunityAccess = {
      * Name
      */
     name: string;
+    /**
+     * Url
+     *
+     * Where the member finds the community, when the catalog says.
+     */
+    url: string | null;
 };
 
 /**
@@ -431,6 +437,12 @@ export type CommunityDoc = {
      * Name
      */
     name: string;
+    /**
+     * Url
+     *
+     * Where members find the community (the link My Learning shows).
+     */
+    url?: string | null;
 };
 
 /**

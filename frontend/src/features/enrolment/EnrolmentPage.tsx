@@ -17,7 +17,7 @@ import { Button } from "@/components/ui/button"
 import { Card } from "@/components/ui/card"
 import { Confirm } from "@/components/ui/confirm"
 import { StatusPill } from "@/components/ui/status-pill"
-import { DueDate, ReviewStatus } from "@/features/learning/MyLearning"
+import { CommunityLink, DueDate, ReviewStatus } from "@/features/learning/MyLearning"
 import { failedSections, MarkedRubricView } from "@/features/rubric/MarkedRubricView"
 import { submitGate } from "@/features/work/submit-gate"
 import { SubmitPanel } from "@/features/work/SubmitPanel"
@@ -154,8 +154,7 @@ function EnrolmentView({ enrolment, returned }: { enrolment: EnrolmentDetail; re
             <div className="col-span-2">
               <dt className="text-slate-700">Community</dt>
               <dd>
-                {enrolment.community.name} ·{" "}
-                {enrolment.community.access ? "access granted" : "access comes with the purchase"}
+                <CommunityLink community={enrolment.community} />
               </dd>
             </div>
           )}

@@ -3,7 +3,7 @@ import { Link } from "@tanstack/react-router"
 
 import { errorMessage } from "@/api/errors"
 import { cursorPaging } from "@/api/pages"
-import type { LearningItem } from "@/client"
+import type { CommunityAccess, LearningItem } from "@/client"
 import { myLearningInfiniteOptions } from "@/client/@tanstack/react-query.gen"
 import { Alert } from "@/components/ui/alert"
 import { Button } from "@/components/ui/button"
@@ -102,22 +102,33 @@ export function LearningTable({ items, now = new Date() }: { items: LearningItem
             </Td>
             <Td>{item.attempt}</Td>
             <Td>
-              {item.community ? (
-                <>
-                  {item.community.name}
-                  <span className="block text-xs text-slate-700">
-                    {item.community.access ? "Access granted" : "With the purchase"}
-                  </span>
-                </>
-              ) : (
-                "—"
-              )}
+              {item.community ? <CommunityLink community={item.community} /> : "—"}
             </Td>
             <Td>{item.badge_url ? <a href={item.badge_url}>View badge</a> : "—"}</Td>
           </tr>
         ))}
       </tbody>
     </Table>
+  )
+}
+
+/** The community a credential grants: a link where the catalog gives one, and whether the
+ *  member has access yet (the first confirmed payment grants it). */
+export function CommunityLink({ community }: { community: CommunityAccess }) {
+  return (
+    <>
+      {community.url && community.access ? (
+        <a href={community.url} target="_blank" rel="noopener noreferrer">
+          {community.name}
+          <span className="sr-only"> (opens in a new tab)</span>
+        </a>
+      ) : (
+        community.name
+      )}
+      <span className="block text-xs text-slate-700">
+        {community.access ? "Access granted" : "Access with the purchase"}
+      </span>
+    </>
   )
 }
 
