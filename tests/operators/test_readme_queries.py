@@ -1,4 +1,5 @@
-"""The list queries the README gives operators are valid on a real Temporal server."""
+"""The list queries the manual gives operators (docs/operations.md) are valid on a real Temporal
+server."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def readme_queries() -> list[str]:
-    text = README.read_text()
+    text = OPERATIONS.read_text()
     block = text.split("Useful list queries", 1)[1].split("```", 2)[1]
     queries: list[str] = []
     for line in block.splitlines():
