@@ -27,10 +27,10 @@ from tests.support import test_settings
 with warnings.catch_warnings():
     # authlib, under the mock, deprecates its own jose and httpx modules on import, through a
     # filter of its own that shows its warnings always: ignore them after it is in place.
-    import authlib.deprecate  # type: ignore[import-untyped]  # noqa: F401
+    import authlib.deprecate  # noqa: F401
 
     warnings.simplefilter("ignore", DeprecationWarning)
-    from oidc_provider_mock import User, run_server_in_thread  # type: ignore[import-untyped]
+    from oidc_provider_mock import User, run_server_in_thread
 
 # The mock configures authlib the way authlib 1.7 deprecated; its server thread warns per token.
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
