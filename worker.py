@@ -30,7 +30,7 @@ from microcred.config import Settings
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.payments import PaymentGateway, gateway_from_settings
 from microcred.sandbox import workflow_runner
-from microcred.temporal_client import connect, exit_after_stop
+from microcred.temporal.client import connect, exit_after_stop
 from workflows.enrolment import EnrolmentWorkflow
 from workflows.mail import MailDeliveryWorkflow
 from workflows.refund import LatePaymentWorkflow

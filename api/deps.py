@@ -16,7 +16,7 @@ from microcred.config import Settings
 from microcred.db import SessionFactory
 from microcred.errors import Forbidden, Unauthenticated
 from microcred.identity import Principal, Role
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -26,7 +26,7 @@ class AppState:
 
     settings: Settings
     sessions: SessionFactory
-    lifecycle: Lifecycle
+    lifecycle: WorkflowClient
     verifier: TokenVerifier
     issuer: BadgeIssuer
 

@@ -34,8 +34,8 @@ from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import create_db_engine, make_session_factory
-from microcred.lifecycle import Lifecycle
-from microcred.temporal_client import connect
+from microcred.temporal.client import WorkflowClient
+from microcred.temporal.client import connect
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -56,7 +56,7 @@ async def build_state(settings: Settings) -> BuiltState:
         engine=engine,
         settings=settings,
         sessions=make_session_factory(engine),
-        lifecycle=Lifecycle(client, task_queue=settings.task_queue),
+        lifecycle=WorkflowClient(client, task_queue=settings.task_queue),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(settings),
     )

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():  # as the product's workflow modu
 
     from microcred.config import Settings
     from microcred.sandbox import workflow_runner
-    from microcred.temporal_client import connect
+    from microcred.temporal.client import connect
 
 NOOP_TIMEOUT = timedelta(seconds=30)
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)

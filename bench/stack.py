@@ -44,8 +44,8 @@ from microcred.auth import issue_token
 from microcred.config import Settings
 from microcred.dev import api_healthy, child_commands, child_environment, stop_process
 from microcred.identity import Role
-from microcred.temporal_client import exit_after_stop
-from microcred.temporal_setup import dev_server_args, register_search_attributes, worker_polling
+from microcred.temporal.client import exit_after_stop
+from microcred.temporal.setup import dev_server_args, register_search_attributes, worker_polling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-auth-secret-0123456789abcdef0123456789abcdef"

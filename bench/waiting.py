@@ -37,7 +37,7 @@ from bench.stack import CpuMeter, Service, bench_settings, database, libpq_url, 
 from bench.stats import latency_ms
 from microcred.contracts import CredentialOutline
 from microcred.db import create_db_engine, make_session_factory, transaction
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog
 
@@ -101,7 +101,7 @@ def _prepare(
 
 
 async def _start_all(
-    lifecycle: Lifecycle,
+    lifecycle: WorkflowClient,
     pairs: list[tuple[str, str]],
     outline: CredentialOutline,
     concurrency: int,
@@ -178,7 +178,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 temporal=temporal,
                 max_cached_workflows=chosen.max_cached_workflows,
             )
-            lifecycle = Lifecycle(temporal.client, task_queue=settings.task_queue)
+            lifecycle = WorkflowClient(temporal.client, task_queue=settings.task_queue)
             async with service("worker", settings, temporal, workdir) as worker:
                 curve = [{"open_enrolments": 0, **worker.memory()}]
                 started = 0

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from microcred.temporal_names import DEFAULT_TASK_QUEUE
+from microcred.temporal.names import DEFAULT_TASK_QUEUE
 
 DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
 DEV_WEBHOOK_SECRET = "whsec_dev_only_change_me"

@@ -30,8 +30,8 @@ from microcred import binaries, demo, migrate
 from microcred.config import DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET, Settings
 from microcred.db import create_db_engine, make_session_factory
 from microcred.observability import configure_logging
-from microcred.temporal_client import connect
-from microcred.temporal_setup import dev_server_args, register_search_attributes, worker_polling
+from microcred.temporal.client import connect
+from microcred.temporal.setup import dev_server_args, register_search_attributes, worker_polling
 
 log = logging.getLogger("microcred.dev")
 STARTUP_TIMEOUT = 60.0

@@ -6,8 +6,8 @@ import logging
 
 from microcred import migrate
 from microcred.config import Settings
-from microcred.temporal_client import connect
-from microcred.temporal_setup import register_search_attributes
+from microcred.temporal.client import connect
+from microcred.temporal.setup import register_search_attributes
 
 log = logging.getLogger("microcred.setup")
 

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
-from microcred.temporal_setup import register_search_attributes
+from microcred.temporal.setup import register_search_attributes
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MICROCRED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"

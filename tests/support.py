@@ -19,7 +19,7 @@ from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory, transaction
 from microcred.identity import Principal, Role
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Evaluator, EvaluatorCredential, Payment
 from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.schemas import CredentialDoc
@@ -130,7 +130,7 @@ def member(sub: str | None = None) -> Principal:
 class Running:
     client: Client
     sessions: SessionFactory
-    lifecycle: Lifecycle
+    lifecycle: WorkflowClient
     task_queue: str
 
 
@@ -185,4 +185,4 @@ async def running_worker(
                 **FAIL_FAST,
             )
         async with built:
-            yield Running(client, sessions, Lifecycle(client, task_queue=task_queue), task_queue)
+            yield Running(client, sessions, WorkflowClient(client, task_queue=task_queue), task_queue)

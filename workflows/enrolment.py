@@ -28,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.payments import PaymentActivities
     from activities.store import StoreActivities
-    from microcred import policies, rules, temporal_names
+    from microcred import policies, rules
+    from microcred.temporal import names as temporal_names
     from microcred.contracts import (
         AssignInput,
         Audience,

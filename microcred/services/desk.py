@@ -14,7 +14,7 @@ from microcred import pagination
 from microcred.contracts import Status
 from microcred.models import Credential, Enrolment, Member, Notification, Payment
 from microcred.services import learning, people
-from microcred.temporal_names import enrolment_workflow_id
+from microcred.temporal.names import enrolment_workflow_id
 
 # Newest first, as My Learning (its index: ix_enrolment_created, or the filter's own).
 SEARCH_ORDER = learning.LEARNING_ORDER

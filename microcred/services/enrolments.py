@@ -14,7 +14,7 @@ from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, 
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
-from microcred.lifecycle import Lifecycle, RunEnded
+from microcred.temporal.client import WorkflowClient, RunEnded
 from microcred.models import TERMINAL_STATUSES, Enrolment, Member
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel, work
@@ -124,7 +124,7 @@ def _release(sessions: SessionFactory, enrolment_id: str) -> None:
             enrolment.status = Status.CANCELLED.value
 
 
-async def _release_unless_started(sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str) -> None:
+async def _release_unless_started(sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str) -> None:
     """After a failed start: release the reservation only when its workflow certainly does not exist.
 
     A start that timed out or lost its connection may have been accepted by the server; that
@@ -136,7 +136,7 @@ async def _release_unless_started(sessions: SessionFactory, lifecycle: Lifecycle
 
 
 async def enrol(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, principal: Principal, credential_id: str
+    *, sessions: SessionFactory, lifecycle: WorkflowClient, principal: Principal, credential_id: str
 ) -> EnrolmentCreated:
     """Buy a credential: reserve the enrolment, start (or join) its workflow, return its checkout."""
     enrolment_id, doc = await asyncio.to_thread(_reserve, sessions, principal, credential_id)
@@ -182,7 +182,7 @@ def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> li
 
 
 async def submit(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, member_id: str, enrolment_id: str, agree_terms: bool
+    *, sessions: SessionFactory, lifecycle: WorkflowClient, member_id: str, enrolment_id: str, agree_terms: bool
 ) -> SubmitResult:
     """Submit for review: the workflow validates and freezes the snapshot before it answers."""
     answered = await asyncio.to_thread(_answered, sessions, enrolment_id, member_id)
@@ -192,7 +192,7 @@ async def submit(
 
 
 async def start_resubmission(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, member_id: str, enrolment_id: str
+    *, sessions: SessionFactory, lifecycle: WorkflowClient, member_id: str, enrolment_id: str
 ) -> CheckoutInfo:
     await require(sessions=sessions, enrolment_id=enrolment_id, member_id=member_id)
     info = await lifecycle.start_resubmission(enrolment_id)

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Credential, Enrolment, Payment, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
 
@@ -58,7 +58,7 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
 
 
 async def handle(
-    *, payload: bytes, signature: str | None, secret: str, sessions: SessionFactory, lifecycle: Lifecycle
+    *, payload: bytes, signature: str | None, secret: str, sessions: SessionFactory, lifecycle: WorkflowClient
 ) -> WebhookResult:
     event = verify(payload, signature, secret)
     event_id, kind = event["id"], event["type"]
@@ -147,7 +147,7 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
         )
 
 
-async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, lifecycle: Lifecycle) -> str:
+async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, lifecycle: WorkflowClient) -> str:
     paid = await asyncio.to_thread(_record_paid, sessions, obj, event_id)
     if paid is None:
         return "unknown_checkout"
@@ -220,7 +220,7 @@ def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
 
 
 async def _end(
-    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, lifecycle: Lifecycle
+    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, lifecycle: WorkflowClient
 ) -> str:
     session_id = obj.get("id")
     if not isinstance(session_id, str):
@@ -327,7 +327,7 @@ def offline_event(payment: Payment, *, now: datetime) -> bytes:
 
 
 async def pay_offline(
-    *, session_id: str, secret: str, sessions: SessionFactory, lifecycle: Lifecycle
+    *, session_id: str, secret: str, sessions: SessionFactory, lifecycle: WorkflowClient
 ) -> WebhookResult:
     """The offline Pay button: deliver a signed completion through the webhook's own code."""
     payment, _ = await asyncio.to_thread(open_checkout, sessions, session_id=session_id)

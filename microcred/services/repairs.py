@@ -13,13 +13,13 @@ from microcred.contracts import (
 )
 from microcred.db import SessionFactory
 from microcred.errors import NotEligible, NotFound
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment, Evaluator
 from microcred.services import enrolments
 
 
 async def extend_deadline(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, actor: str, by: str, reason: str
+    *, sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str, actor: str, by: str, reason: str
 ) -> EnrolmentView:
     await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
     return await lifecycle.extend_deadline(enrolment_id, ExtendDeadline(actor=actor, by=by, reason=reason))
@@ -28,7 +28,7 @@ async def extend_deadline(
 async def reassign_review(
     *,
     sessions: SessionFactory,
-    lifecycle: Lifecycle,
+    lifecycle: WorkflowClient,
     enrolment_id: str,
     actor: str,
     evaluator_id: str | None,
@@ -57,7 +57,7 @@ def _check_reassignment(sessions: SessionFactory, enrolment_id: str, evaluator_i
 async def cancel(
     *,
     sessions: SessionFactory,
-    lifecycle: Lifecycle,
+    lifecycle: WorkflowClient,
     enrolment_id: str,
     actor: str,
     refund: bool | None,
@@ -70,7 +70,7 @@ async def cancel(
 async def resend_notification(
     *,
     sessions: SessionFactory,
-    lifecycle: Lifecycle,
+    lifecycle: WorkflowClient,
     enrolment_id: str,
     actor: str,
     notification_id: str,

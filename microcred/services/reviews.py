@@ -12,7 +12,7 @@ from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
 from microcred.errors import NotEligible, NotFound
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import (
     Credential,
     Criterion,
@@ -157,7 +157,7 @@ def _check_claim(sessions: SessionFactory, enrolment_id: str, evaluator_id: str)
 
 
 async def claim(
-    *, sessions: SessionFactory, lifecycle: Lifecycle, enrolment_id: str, evaluator_id: str
+    *, sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str, evaluator_id: str
 ) -> dict[str, Any]:
     """Take an unassigned review (the workflow checks eligibility against the registrations)."""
     await asyncio.to_thread(_check_claim, sessions, enrolment_id, evaluator_id)
@@ -168,7 +168,7 @@ async def claim(
 async def decide(
     *,
     sessions: SessionFactory,
-    lifecycle: Lifecycle,
+    lifecycle: WorkflowClient,
     enrolment_id: str,
     evaluator_id: str,
     outcome: Outcome,

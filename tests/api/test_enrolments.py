@@ -17,11 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 from microcred.contracts import CheckoutInfo
 from microcred.db import SessionFactory, transaction
 from microcred.errors import Unavailable
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment
 from microcred.payments import CheckoutSpec, OfflineGateway, OpenedCheckout
 from microcred.services import enrolments
-from microcred.temporal_names import enrolment_workflow_id
+from microcred.temporal.names import enrolment_workflow_id
 from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
 from tests.support import API_BASE, uid
 from tests.support import member as new_member
@@ -104,7 +104,7 @@ async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
     second purchase."""
     answer = Lifecycle.checkout
 
-    async def too_late(lifecycle: Lifecycle, enrolment_id: str) -> CheckoutInfo:
+    async def too_late(lifecycle: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
         monkeypatch.setattr(Lifecycle, "checkout", answer)  # only the first answer is lost
         raise Unavailable("the lifecycle engine did not answer in time; try again")
 
@@ -146,7 +146,7 @@ def release_when_asked(monkeypatch: pytest.MonkeyPatch, gateway: HeldGateway, *,
     answer = Lifecycle.checkout
     asked = 0
 
-    async def checkout(lifecycle: Lifecycle, enrolment_id: str) -> CheckoutInfo:
+    async def checkout(lifecycle: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
         nonlocal asked
         asked += 1
         if asked == requests:

@@ -11,7 +11,7 @@ from api.main import create_app
 from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.db import create_db_engine, make_session_factory
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from tests.api.conftest import SECRET, Api
 from tests.support import test_settings
 
@@ -31,7 +31,7 @@ async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object)
     state = AppState(
         settings=settings,
         sessions=sessions,
-        lifecycle=Lifecycle(client, task_queue="nowhere"),
+        lifecycle=WorkflowClient(client, task_queue="nowhere"),
         verifier=TokenVerifier(secret=SECRET, jwks_url=None),
         issuer=BadgeIssuer.from_settings(settings),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from microcred.temporal_names import enrolment_workflow_id
+from microcred.temporal.names import enrolment_workflow_id
 from tests.api.conftest import Api, Flow, eventually, eventually_status
 from tests.support import uid
 

@@ -20,7 +20,7 @@ from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory
 from microcred.identity import Role
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from tests.api.conftest import SECRET
 from tests.support import test_settings
 
@@ -47,7 +47,7 @@ async def serving(settings: Settings, sessions: SessionFactory) -> AsyncIterator
     state = AppState(
         settings=settings,
         sessions=sessions,
-        lifecycle=Lifecycle(client, task_queue="nowhere"),
+        lifecycle=WorkflowClient(client, task_queue="nowhere"),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(test_settings()),
     )

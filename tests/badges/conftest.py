@@ -24,7 +24,7 @@ from microcred.badges import BadgeIssuer
 from microcred.contracts import BadgeInput
 from microcred.db import SessionFactory, transaction
 from microcred.identity import Role
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment, Member, RubricMark, Submission
 from microcred.schemas import CredentialDoc
 from tests.support import publish, test_settings, uid

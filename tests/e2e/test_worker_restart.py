@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from microcred import migrate
 from microcred.contracts import PaymentConfirmed, SubmitRequest
 from microcred.db import create_db_engine, make_session_factory, transaction
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment
 from microcred.services import enrolments, work
 from tests.support import member, publish, register_evaluator, uid
@@ -67,7 +67,7 @@ async def test_sigterm_stops_the_worker_and_another_carries_on(
         "MICROCRED_TASK_QUEUE": queue,
         "MICROCRED_LOG_JSON": "true",
     }
-    lifecycle = Lifecycle(dev_env.client, task_queue=queue)
+    lifecycle = WorkflowClient(dev_env.client, task_queue=queue)
     doc = publish(sessions)
     register_evaluator(sessions, credential_ids=[doc.id])
     someone = member()

@@ -50,7 +50,7 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.errors import MicrocredError
 from microcred.identity import Principal
-from microcred.lifecycle import Lifecycle
+from microcred.temporal.client import WorkflowClient
 from microcred.models import (
     CommunityMembership,
     Enrolment,
@@ -65,7 +65,7 @@ from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.sandbox import workflow_runner
 from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
-from microcred.temporal_names import enrolment_workflow_id
+from microcred.temporal.names import enrolment_workflow_id
 from tests.support import API_BASE, FAIL_FAST, Running, member, test_settings, uid, webhook_processing
 from workflows.enrolment import EnrolmentWorkflow
 
@@ -111,7 +111,7 @@ class Enrolled:
 class Harness:
     env: WorkflowEnvironment
     db: SessionFactory
-    lifecycle: Lifecycle
+    lifecycle: WorkflowClient
     task_queue: str
     started: list[str] = field(default_factory=list)
 
@@ -456,7 +456,7 @@ async def running(
             **FAIL_FAST,
         )
         async with built:
-            harness = Harness(env, db, Lifecycle(env.client, task_queue=task_queue), task_queue)
+            harness = Harness(env, db, WorkflowClient(env.client, task_queue=task_queue), task_queue)
             try:
                 yield harness
             finally:

@@ -48,7 +48,7 @@ from temporalio.testing import WorkflowEnvironment
 from microcred import binaries, migrate
 from microcred.contracts import CancelEnrolment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
-from microcred.temporal_setup import register_search_attributes
+from microcred.temporal.setup import register_search_attributes
 from tests.support import (
     credential_doc,
     publish,

@@ -17,7 +17,7 @@ from microcred.models import Notification, Payment
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentRejected
 from microcred.services import enrolments
 from microcred.services.enrolments import EnrolmentCreated
-from microcred.temporal_names import enrolment_workflow_id
+from microcred.temporal.names import enrolment_workflow_id
 from tests.support import API_BASE, member, publish, running_worker, webhook_recorded
 
 

@@ -1,7 +1,9 @@
-"""The client side of the enrolment workflow: typed messages in, domain errors out.
+"""The Temporal client, built once per process (API lifespan, worker, commands), and the typed
+messages to enrolment workflows.
 
-The API, the webhook handler and the commands talk to enrolments only through ``Lifecycle``;
-it is the one place that knows workflow ids, update names and how Temporal reports failures.
+``WorkflowClient`` is the one place that knows workflow ids, message names and how Temporal
+reports failures; it addresses the workflows by name (``microcred.temporal.names``), so nothing
+outside ``workflows/`` and ``worker.py`` imports workflow code.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, NoReturn, TypeVar
 
 from temporalio.client import (
     Client,
@@ -27,11 +31,13 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.workflow import UpdateMethodMultiParam
 
-from microcred import errors, temporal_names
+from microcred import errors
+from microcred.config import Settings
 from microcred.contracts import (
     CancelEnrolment,
     CheckoutEnded,
@@ -53,29 +59,47 @@ from microcred.contracts import (
     SubmitRequest,
     SubmitResult,
 )
-from workflows.enrolment import EnrolmentWorkflow
-from workflows.refund import LatePaymentWorkflow
+from microcred.temporal import names
+from microcred.temporal.names import Query, Signal, Update
 
-log = logging.getLogger("microcred.lifecycle")
+log = logging.getLogger("microcred.temporal")
 
 # How long to wait to learn whether a workflow exists (a failed start), or how it ended.
 DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 T = TypeVar("T")
-P = ParamSpec("P")
-Handle = WorkflowHandle[EnrolmentWorkflow, Any]
-R = TypeVar("R")
+Handle = WorkflowHandle[Any, Any]
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: bool = False) -> Client:
+    """A client with the pydantic converter; ``lazy`` connects on first use (the API starts
+    even while Temporal is down, and ``/readyz`` says so)."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+        lazy=lazy,
+    )
 
 
-def _typed(
-    update: UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], Coroutine[Any, Any, R]],
-) -> UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], R]:
-    """The update with its awaited result type. temporalio's ``@workflow.update(description=...)``
-    overload types an ``async def`` handler as returning a coroutine; this undoes that, typed."""
-    return cast(UpdateMethodMultiParam[Concatenate[EnrolmentWorkflow, P], R], update)
+def exit_after_stop(code: int = 0) -> NoReturn:
+    """End a process whose Temporal work has stopped, skipping the interpreter's teardown.
+
+    The SDK's Rust bridge threads can outlive the event loop and abort CPython's finalization
+    (SIGABRT, "PyGILState_Release: thread state ... must be current when releasing";
+    temporalio/sdk-python#300): a clean stop would look like a crash to whatever supervises the
+    process (``microcred dev``, an orchestrator). Logs and output are flushed first.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
-class Lifecycle:
+class WorkflowClient:
+    """The enrolment workflows as the API, the webhook handler and the commands see them: typed
+    messages in, domain errors out."""
+
     def __init__(self, client: Client, *, task_queue: str) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -85,9 +109,7 @@ class Lifecycle:
         return self._client
 
     def _handle(self, enrolment_id: str) -> Handle:
-        return self._client.get_workflow_handle_for(
-            EnrolmentWorkflow.run, temporal_names.enrolment_workflow_id(enrolment_id)
-        )
+        return self._client.get_workflow_handle(names.enrolment_workflow_id(enrolment_id))
 
     async def start(
         self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
@@ -107,19 +129,19 @@ class Lifecycle:
         """
         async with _translated(), _run_ended_raised():
             await self._client.start_workflow(
-                EnrolmentWorkflow.run,
+                names.ENROLMENT_WORKFLOW,
                 EnrolmentInput(enrolment_id=enrolment_id, member_id=member_id, credential=credential),
-                id=temporal_names.enrolment_workflow_id(enrolment_id),
+                id=names.enrolment_workflow_id(enrolment_id),
                 task_queue=self._task_queue,
                 # A retried request joins the run it started; a finished enrolment never restarts.
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
                     [
-                        SearchAttributePair(temporal_names.ENROLMENT_STATUS, "awaiting_payment"),
-                        SearchAttributePair(temporal_names.MEMBER_ID, member_id),
-                        SearchAttributePair(temporal_names.CREDENTIAL_ID, credential.id),
-                        SearchAttributePair(temporal_names.REVIEW_OVERDUE, False),
+                        SearchAttributePair(names.ENROLMENT_STATUS, "awaiting_payment"),
+                        SearchAttributePair(names.MEMBER_ID, member_id),
+                        SearchAttributePair(names.CREDENTIAL_ID, credential.id),
+                        SearchAttributePair(names.REVIEW_OVERDUE, False),
                     ]
                 ),
                 static_summary=summary[:200],
@@ -142,76 +164,76 @@ class Lifecycle:
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.checkout))
+            enrolment_id, lambda handle: handle.execute_update(Update.CHECKOUT, result_type=CheckoutInfo)
         )
 
     async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
         return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.submit), request)
+            enrolment_id, lambda handle: handle.execute_update(Update.SUBMIT, request, result_type=SubmitResult)
         )
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
         return await self._call(
             enrolment_id,
-            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.start_resubmission)),
+            lambda handle: handle.execute_update(Update.START_RESUBMISSION, result_type=CheckoutInfo),
         )
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
         return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.claim), request)
+            enrolment_id, lambda handle: handle.execute_update(Update.CLAIM, request, result_type=EnrolmentView)
         )
 
     async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
         return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.decide), request)
+            enrolment_id, lambda handle: handle.execute_update(Update.DECIDE, request, result_type=DecisionResult)
         )
 
     async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
         return await self._call(
             enrolment_id,
-            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.extend_deadline), request),
+            lambda handle: handle.execute_update(Update.EXTEND_DEADLINE, request, result_type=EnrolmentView),
         )
 
     async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
         return await self._call(
             enrolment_id,
-            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.reassign_review), request),
+            lambda handle: handle.execute_update(Update.REASSIGN_REVIEW, request, result_type=EnrolmentView),
         )
 
     async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
         return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.cancel), request)
+            enrolment_id, lambda handle: handle.execute_update(Update.CANCEL, request, result_type=EnrolmentView)
         )
 
     async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
         await self._call(
             enrolment_id,
-            lambda handle: handle.execute_update(_typed(EnrolmentWorkflow.resend_notification), request),
+            lambda handle: handle.execute_update(Update.RESEND_NOTIFICATION, request),
         )
 
     async def state(self, enrolment_id: str) -> EnrolmentState:
-        return await self._call(enrolment_id, lambda handle: handle.query(EnrolmentWorkflow.state))
+        return await self._call(enrolment_id, lambda handle: handle.query(Query.STATE, result_type=EnrolmentState))
 
     async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Deliver a paid checkout; False when the enrolment's workflow has finished."""
         return await self._signal(
-            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_confirmed, payment)
+            self._handle(enrolment_id).signal(Signal.PAYMENT_CONFIRMED, payment)
         )
 
     async def payment_mismatched(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Report a checkout paid another amount than asked; False when the workflow has finished."""
         return await self._signal(
-            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_mismatched, payment)
+            self._handle(enrolment_id).signal(Signal.PAYMENT_MISMATCHED, payment)
         )
 
     async def payment_refunded_elsewhere(self, enrolment_id: str, refunded: RefundedElsewhere) -> bool:
         """Report a full refund made at the provider; False when the workflow has finished."""
         return await self._signal(
-            self._handle(enrolment_id).signal(EnrolmentWorkflow.payment_refunded_elsewhere, refunded)
+            self._handle(enrolment_id).signal(Signal.PAYMENT_REFUNDED_ELSEWHERE, refunded)
         )
 
     async def checkout_ended(self, enrolment_id: str, ended: CheckoutEnded) -> bool:
-        return await self._signal(self._handle(enrolment_id).signal(EnrolmentWorkflow.checkout_ended, ended))
+        return await self._signal(self._handle(enrolment_id).signal(Signal.CHECKOUT_ENDED, ended))
 
     async def refund_late_payment(self, payment: LatePayment) -> None:
         """Refund a payment its enrolment can no longer use (once per checkout session)."""
@@ -219,9 +241,9 @@ class Lifecycle:
         async with _translated():
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self._client.start_workflow(
-                    LatePaymentWorkflow.run,
+                    names.LATE_PAYMENT_WORKFLOW,
                     payment,
-                    id=f"refund-{payment.checkout_session_id}",
+                    id=names.late_payment_workflow_id(payment.checkout_session_id),
                     task_queue=self._task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"refund {payment.checkout_session_id} ({payment.reason})"[:200],

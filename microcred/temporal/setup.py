@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from microcred.temporal_names import SEARCH_ATTRIBUTES
+from microcred.temporal.names import SEARCH_ATTRIBUTES
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
