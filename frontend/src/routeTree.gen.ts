@@ -16,10 +16,17 @@ import { Route as AppNotificationsRouteImport } from './routes/_app/notification
 import { Route as SignInIndexRouteImport } from './routes/sign-in/index'
 import { Route as SignInCallbackRouteImport } from './routes/sign-in/callback'
 import { Route as SignInDevRouteImport } from './routes/sign-in/dev'
+import { Route as AppAdminIndexRouteImport } from './routes/_app/admin/index'
+import { Route as AppAdminAttentionRouteImport } from './routes/_app/admin/attention'
+import { Route as AppAdminEvaluatorsRouteImport } from './routes/_app/admin/evaluators'
 import { Route as AppLearningIndexRouteImport } from './routes/_app/learning/index'
 import { Route as AppLearningEnrolmentIdRouteImport } from './routes/_app/learning/$enrolmentId'
 import { Route as AppReviewsIndexRouteImport } from './routes/_app/reviews/index'
 import { Route as AppReviewsEnrolmentIdRouteImport } from './routes/_app/reviews/$enrolmentId'
+import { Route as AppAdminCatalogIndexRouteImport } from './routes/_app/admin/catalog/index'
+import { Route as AppAdminCatalogNewRouteImport } from './routes/_app/admin/catalog/new'
+import { Route as AppAdminEnrolmentsIndexRouteImport } from './routes/_app/admin/enrolments/index'
+import { Route as AppAdminEnrolmentsEnrolmentIdRouteImport } from './routes/_app/admin/enrolments/$enrolmentId'
 import { Route as AppReviewsDecidedIndexRouteImport } from './routes/_app/reviews/decided/index'
 import { Route as AppReviewsDecidedEnrolmentIdRouteImport } from './routes/_app/reviews/decided/$enrolmentId'
 
@@ -57,6 +64,21 @@ const SignInDevRoute = SignInDevRouteImport.update({
   path: '/sign-in/dev',
   getParentRoute: () => rootRouteImport,
 } as any)
+const AppAdminIndexRoute = AppAdminIndexRouteImport.update({
+  id: '/admin/',
+  path: '/admin/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminAttentionRoute = AppAdminAttentionRouteImport.update({
+  id: '/admin/attention',
+  path: '/admin/attention',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminEvaluatorsRoute = AppAdminEvaluatorsRouteImport.update({
+  id: '/admin/evaluators',
+  path: '/admin/evaluators',
+  getParentRoute: () => AppRoute,
+} as any)
 const AppLearningIndexRoute = AppLearningIndexRouteImport.update({
   id: '/learning/',
   path: '/learning/',
@@ -77,6 +99,27 @@ const AppReviewsEnrolmentIdRoute = AppReviewsEnrolmentIdRouteImport.update({
   path: '/reviews/$enrolmentId',
   getParentRoute: () => AppRoute,
 } as any)
+const AppAdminCatalogIndexRoute = AppAdminCatalogIndexRouteImport.update({
+  id: '/admin/catalog/',
+  path: '/admin/catalog/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminCatalogNewRoute = AppAdminCatalogNewRouteImport.update({
+  id: '/admin/catalog/new',
+  path: '/admin/catalog/new',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminEnrolmentsIndexRoute = AppAdminEnrolmentsIndexRouteImport.update({
+  id: '/admin/enrolments/',
+  path: '/admin/enrolments/',
+  getParentRoute: () => AppRoute,
+} as any)
+const AppAdminEnrolmentsEnrolmentIdRoute =
+  AppAdminEnrolmentsEnrolmentIdRouteImport.update({
+    id: '/admin/enrolments/$enrolmentId',
+    path: '/admin/enrolments/$enrolmentId',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppReviewsDecidedIndexRoute = AppReviewsDecidedIndexRouteImport.update({
   id: '/reviews/decided/',
   path: '/reviews/decided/',
@@ -96,11 +139,18 @@ export interface FileRoutesByFullPath {
   '/sign-in/callback': typeof SignInCallbackRoute
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in/': typeof SignInIndexRoute
+  '/admin/attention': typeof AppAdminAttentionRoute
+  '/admin/evaluators': typeof AppAdminEvaluatorsRoute
   '/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
   '/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
+  '/admin/': typeof AppAdminIndexRoute
   '/learning/': typeof AppLearningIndexRoute
   '/reviews/': typeof AppReviewsIndexRoute
+  '/admin/catalog/new': typeof AppAdminCatalogNewRoute
+  '/admin/enrolments/$enrolmentId': typeof AppAdminEnrolmentsEnrolmentIdRoute
   '/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/admin/catalog/': typeof AppAdminCatalogIndexRoute
+  '/admin/enrolments/': typeof AppAdminEnrolmentsIndexRoute
   '/reviews/decided/': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRoutesByTo {
@@ -110,11 +160,18 @@ export interface FileRoutesByTo {
   '/sign-in/callback': typeof SignInCallbackRoute
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in': typeof SignInIndexRoute
+  '/admin/attention': typeof AppAdminAttentionRoute
+  '/admin/evaluators': typeof AppAdminEvaluatorsRoute
   '/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
   '/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
+  '/admin': typeof AppAdminIndexRoute
   '/learning': typeof AppLearningIndexRoute
   '/reviews': typeof AppReviewsIndexRoute
+  '/admin/catalog/new': typeof AppAdminCatalogNewRoute
+  '/admin/enrolments/$enrolmentId': typeof AppAdminEnrolmentsEnrolmentIdRoute
   '/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/admin/catalog': typeof AppAdminCatalogIndexRoute
+  '/admin/enrolments': typeof AppAdminEnrolmentsIndexRoute
   '/reviews/decided': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRoutesById {
@@ -126,11 +183,18 @@ export interface FileRoutesById {
   '/sign-in/callback': typeof SignInCallbackRoute
   '/sign-in/dev': typeof SignInDevRoute
   '/sign-in/': typeof SignInIndexRoute
+  '/_app/admin/attention': typeof AppAdminAttentionRoute
+  '/_app/admin/evaluators': typeof AppAdminEvaluatorsRoute
   '/_app/learning/$enrolmentId': typeof AppLearningEnrolmentIdRoute
   '/_app/reviews/$enrolmentId': typeof AppReviewsEnrolmentIdRoute
+  '/_app/admin/': typeof AppAdminIndexRoute
   '/_app/learning/': typeof AppLearningIndexRoute
   '/_app/reviews/': typeof AppReviewsIndexRoute
+  '/_app/admin/catalog/new': typeof AppAdminCatalogNewRoute
+  '/_app/admin/enrolments/$enrolmentId': typeof AppAdminEnrolmentsEnrolmentIdRoute
   '/_app/reviews/decided/$enrolmentId': typeof AppReviewsDecidedEnrolmentIdRoute
+  '/_app/admin/catalog/': typeof AppAdminCatalogIndexRoute
+  '/_app/admin/enrolments/': typeof AppAdminEnrolmentsIndexRoute
   '/_app/reviews/decided/': typeof AppReviewsDecidedIndexRoute
 }
 export interface FileRouteTypes {
@@ -142,11 +206,18 @@ export interface FileRouteTypes {
     | '/sign-in/callback'
     | '/sign-in/dev'
     | '/sign-in/'
+    | '/admin/attention'
+    | '/admin/evaluators'
     | '/learning/$enrolmentId'
     | '/reviews/$enrolmentId'
+    | '/admin/'
     | '/learning/'
     | '/reviews/'
+    | '/admin/catalog/new'
+    | '/admin/enrolments/$enrolmentId'
     | '/reviews/decided/$enrolmentId'
+    | '/admin/catalog/'
+    | '/admin/enrolments/'
     | '/reviews/decided/'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -156,11 +227,18 @@ export interface FileRouteTypes {
     | '/sign-in/callback'
     | '/sign-in/dev'
     | '/sign-in'
+    | '/admin/attention'
+    | '/admin/evaluators'
     | '/learning/$enrolmentId'
     | '/reviews/$enrolmentId'
+    | '/admin'
     | '/learning'
     | '/reviews'
+    | '/admin/catalog/new'
+    | '/admin/enrolments/$enrolmentId'
     | '/reviews/decided/$enrolmentId'
+    | '/admin/catalog'
+    | '/admin/enrolments'
     | '/reviews/decided'
   id:
     | '__root__'
@@ -171,11 +249,18 @@ export interface FileRouteTypes {
     | '/sign-in/callback'
     | '/sign-in/dev'
     | '/sign-in/'
+    | '/_app/admin/attention'
+    | '/_app/admin/evaluators'
     | '/_app/learning/$enrolmentId'
     | '/_app/reviews/$enrolmentId'
+    | '/_app/admin/'
     | '/_app/learning/'
     | '/_app/reviews/'
+    | '/_app/admin/catalog/new'
+    | '/_app/admin/enrolments/$enrolmentId'
     | '/_app/reviews/decided/$enrolmentId'
+    | '/_app/admin/catalog/'
+    | '/_app/admin/enrolments/'
     | '/_app/reviews/decided/'
   fileRoutesById: FileRoutesById
 }
@@ -238,6 +323,27 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof SignInDevRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/_app/admin/': {
+      id: '/_app/admin/'
+      path: '/admin'
+      fullPath: '/admin/'
+      preLoaderRoute: typeof AppAdminIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/attention': {
+      id: '/_app/admin/attention'
+      path: '/admin/attention'
+      fullPath: '/admin/attention'
+      preLoaderRoute: typeof AppAdminAttentionRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/evaluators': {
+      id: '/_app/admin/evaluators'
+      path: '/admin/evaluators'
+      fullPath: '/admin/evaluators'
+      preLoaderRoute: typeof AppAdminEvaluatorsRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/learning/': {
       id: '/_app/learning/'
       path: '/learning'
@@ -266,6 +372,34 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppReviewsEnrolmentIdRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/admin/catalog/': {
+      id: '/_app/admin/catalog/'
+      path: '/admin/catalog'
+      fullPath: '/admin/catalog/'
+      preLoaderRoute: typeof AppAdminCatalogIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/catalog/new': {
+      id: '/_app/admin/catalog/new'
+      path: '/admin/catalog/new'
+      fullPath: '/admin/catalog/new'
+      preLoaderRoute: typeof AppAdminCatalogNewRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/enrolments/': {
+      id: '/_app/admin/enrolments/'
+      path: '/admin/enrolments'
+      fullPath: '/admin/enrolments/'
+      preLoaderRoute: typeof AppAdminEnrolmentsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/admin/enrolments/$enrolmentId': {
+      id: '/_app/admin/enrolments/$enrolmentId'
+      path: '/admin/enrolments/$enrolmentId'
+      fullPath: '/admin/enrolments/$enrolmentId'
+      preLoaderRoute: typeof AppAdminEnrolmentsEnrolmentIdRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/reviews/decided/': {
       id: '/_app/reviews/decided/'
       path: '/reviews/decided'
@@ -286,22 +420,36 @@ declare module '@tanstack/react-router' {
 interface AppRouteChildren {
   AppCatalogRoute: typeof AppCatalogRoute
   AppNotificationsRoute: typeof AppNotificationsRoute
+  AppAdminAttentionRoute: typeof AppAdminAttentionRoute
+  AppAdminEvaluatorsRoute: typeof AppAdminEvaluatorsRoute
   AppLearningEnrolmentIdRoute: typeof AppLearningEnrolmentIdRoute
   AppReviewsEnrolmentIdRoute: typeof AppReviewsEnrolmentIdRoute
+  AppAdminIndexRoute: typeof AppAdminIndexRoute
   AppLearningIndexRoute: typeof AppLearningIndexRoute
   AppReviewsIndexRoute: typeof AppReviewsIndexRoute
+  AppAdminCatalogNewRoute: typeof AppAdminCatalogNewRoute
+  AppAdminEnrolmentsEnrolmentIdRoute: typeof AppAdminEnrolmentsEnrolmentIdRoute
   AppReviewsDecidedEnrolmentIdRoute: typeof AppReviewsDecidedEnrolmentIdRoute
+  AppAdminCatalogIndexRoute: typeof AppAdminCatalogIndexRoute
+  AppAdminEnrolmentsIndexRoute: typeof AppAdminEnrolmentsIndexRoute
   AppReviewsDecidedIndexRoute: typeof AppReviewsDecidedIndexRoute
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppCatalogRoute: AppCatalogRoute,
   AppNotificationsRoute: AppNotificationsRoute,
+  AppAdminAttentionRoute: AppAdminAttentionRoute,
+  AppAdminEvaluatorsRoute: AppAdminEvaluatorsRoute,
   AppLearningEnrolmentIdRoute: AppLearningEnrolmentIdRoute,
   AppReviewsEnrolmentIdRoute: AppReviewsEnrolmentIdRoute,
+  AppAdminIndexRoute: AppAdminIndexRoute,
   AppLearningIndexRoute: AppLearningIndexRoute,
   AppReviewsIndexRoute: AppReviewsIndexRoute,
+  AppAdminCatalogNewRoute: AppAdminCatalogNewRoute,
+  AppAdminEnrolmentsEnrolmentIdRoute: AppAdminEnrolmentsEnrolmentIdRoute,
   AppReviewsDecidedEnrolmentIdRoute: AppReviewsDecidedEnrolmentIdRoute,
+  AppAdminCatalogIndexRoute: AppAdminCatalogIndexRoute,
+  AppAdminEnrolmentsIndexRoute: AppAdminEnrolmentsIndexRoute,
   AppReviewsDecidedIndexRoute: AppReviewsDecidedIndexRoute,
 }
 
