@@ -27,6 +27,7 @@ from microcred.contracts import Audience, MailInput, NotifyInput, NotifyResult, 
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
 from microcred.models import Evaluator, Member, Notification
+from microcred.temporal import names
 
 ADMINS = "admins"
 MESSAGE_ID_DOMAIN = "microcred.local"
@@ -150,15 +151,13 @@ class NotificationActivities:
     async def _start_mail(self, rows: list[Notification]) -> None:
         if self._client is None:
             return
-        from workflows.mail import MailDeliveryWorkflow  # the workflow module imports this one
-
         for row in rows:
             # Already started: a retry of this activity, the delivery is under way or done.
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await self._client.start_workflow(
-                    MailDeliveryWorkflow.run,
+                    names.MAIL_WORKFLOW,
                     MailInput(notification_id=row.id),
-                    id=f"mail-{row.id}",
+                    id=names.mail_workflow_id(row.id),
                     task_queue=self._settings.task_queue,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"mail {row.kind} to {row.recipient_id}",

@@ -16,8 +16,8 @@ from microcred.config import Settings
 from microcred.db import SessionFactory
 from microcred.errors import Forbidden, Unauthenticated
 from microcred.identity import Principal, Role
-from microcred.temporal.client import WorkflowClient
 from microcred.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from microcred.temporal.client import WorkflowClient
 
 
 @dataclass
@@ -26,7 +26,7 @@ class AppState:
 
     settings: Settings
     sessions: SessionFactory
-    lifecycle: WorkflowClient
+    workflows: WorkflowClient
     verifier: TokenVerifier
     issuer: BadgeIssuer
 

@@ -34,8 +34,7 @@ from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import create_db_engine, make_session_factory
-from microcred.temporal.client import WorkflowClient
-from microcred.temporal.client import connect
+from microcred.temporal.client import WorkflowClient, connect
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -56,7 +55,7 @@ async def build_state(settings: Settings) -> BuiltState:
         engine=engine,
         settings=settings,
         sessions=make_session_factory(engine),
-        lifecycle=WorkflowClient(client, task_queue=settings.task_queue),
+        workflows=WorkflowClient(client, task_queue=settings.task_queue),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(settings),
     )

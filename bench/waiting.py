@@ -37,9 +37,9 @@ from bench.stack import CpuMeter, Service, bench_settings, database, libpq_url, 
 from bench.stats import latency_ms
 from microcred.contracts import CredentialOutline
 from microcred.db import create_db_engine, make_session_factory, transaction
-from microcred.temporal.client import WorkflowClient
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog
+from microcred.temporal.client import WorkflowClient
 
 SETTLE_SECONDS = 2.0  # after a checkpoint, before memory is read: the last tasks finish
 LAG_TIMEOUT = 180.0
@@ -101,7 +101,7 @@ def _prepare(
 
 
 async def _start_all(
-    lifecycle: WorkflowClient,
+    workflows: WorkflowClient,
     pairs: list[tuple[str, str]],
     outline: CredentialOutline,
     concurrency: int,
@@ -120,7 +120,7 @@ async def _start_all(
                 left = max(1.0, (window_until - datetime.now(UTC)).total_seconds())
                 policies = outline.policies.model_copy(update={"payment_window": f"PT{left:.3f}S"})
                 credential = outline.model_copy(update={"policies": policies})
-            await lifecycle.start(
+            await workflows.start(
                 enrolment_id=enrolment_id,
                 member_id=member_id,
                 credential=credential,
@@ -178,7 +178,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 temporal=temporal,
                 max_cached_workflows=chosen.max_cached_workflows,
             )
-            lifecycle = WorkflowClient(temporal.client, task_queue=settings.task_queue)
+            workflows = WorkflowClient(temporal.client, task_queue=settings.task_queue)
             async with service("worker", settings, temporal, workdir) as worker:
                 curve = [{"open_enrolments": 0, **worker.memory()}]
                 started = 0
@@ -187,7 +187,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 cpu.start()
                 for checkpoint in chosen.checkpoints:
                     seconds = await _start_all(
-                        lifecycle, pairs[started:checkpoint], parked, chosen.start_concurrency
+                        workflows, pairs[started:checkpoint], parked, chosen.start_concurrency
                     )
                     rate = (checkpoint - started) / seconds
                     total_seconds += seconds
@@ -205,7 +205,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 lead = len(batch) / start_rate * BATCH_LEAD_FACTOR + 5
                 due = datetime.now(UTC) + timedelta(seconds=lead)
                 batch_seconds = await _start_all(
-                    lifecycle, batch, short, BATCH_START_CONCURRENCY, window_until=due
+                    workflows, batch, short, BATCH_START_CONCURRENCY, window_until=due
                 )
                 lag = await _lag(url, [e for e, _ in batch], due)
                 lag["batch_started_in_s"] = round(batch_seconds, 2)

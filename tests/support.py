@@ -19,11 +19,11 @@ from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory, transaction
 from microcred.identity import Principal, Role
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Evaluator, EvaluatorCredential, Payment
 from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel
+from microcred.temporal.client import WorkflowClient
 
 API_BASE = "http://testserver/api/v1"
 # In tests a bug in a workflow fails it at once (in production the task retries until a fix ships),
@@ -130,7 +130,7 @@ def member(sub: str | None = None) -> Principal:
 class Running:
     client: Client
     sessions: SessionFactory
-    lifecycle: WorkflowClient
+    workflows: WorkflowClient
     task_queue: str
 
 

@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.store import StoreActivities
     from microcred import policies, rules
-    from microcred.temporal import names as temporal_names
     from microcred.contracts import (
         AssignInput,
         Audience,
@@ -73,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from microcred.errors import AlreadyClaimed, InvalidRequest, InvalidState, MicrocredError, NotEligible
+    from microcred.temporal import names as temporal_names
 
 T = TypeVar("T")
 SYSTEM = "system"

@@ -29,7 +29,7 @@ async def extend_deadline(
     """Move the member's submission deadline later by an ISO 8601 duration, with a reason."""
     view = await repairs.extend_deadline(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         actor=admin.sub,
         by=body.by,
@@ -48,7 +48,7 @@ async def reassign_review(
     loaded). 403 ``not_eligible`` when the named one cannot take it (off duty, say)."""
     view = await repairs.reassign_review(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         actor=admin.sub,
         evaluator_id=body.evaluator_id,
@@ -66,7 +66,7 @@ async def cancel_enrolment(
     """Cancel the enrolment; the current attempt's payment is refunded unless it was already reviewed."""
     view = await repairs.cancel(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         actor=admin.sub,
         refund=body.refund,
@@ -86,7 +86,7 @@ async def resend_notification(
     """Send one of the enrolment's notifications again (recorded anew, and mailed when SMTP is on)."""
     await repairs.resend_notification(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         actor=admin.sub,
         notification_id=notification_id,

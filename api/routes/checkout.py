@@ -105,7 +105,7 @@ async def pay(session_id: str, request: Request, state: StateDep) -> RedirectRes
             session_id=session_id,
             secret=state.settings.stripe_webhook_secret.get_secret_value(),
             sessions=state.sessions,
-            lifecycle=state.lifecycle,
+            workflows=state.workflows,
         )
     except InvalidState:
         if not prefers_html(request.headers.get("accept", "")):

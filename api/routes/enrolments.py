@@ -41,7 +41,7 @@ async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> En
 
     409 ``already_enrolled``, ``already_earned``, or ``credential_retired`` (no longer sold)."""
     created = await enrolments.enrol(
-        sessions=state.sessions, lifecycle=state.lifecycle, principal=member, credential_id=body.credential_id
+        sessions=state.sessions, workflows=state.workflows, principal=member, credential_id=body.credential_id
     )
     return EnrolmentCreated.model_validate(created.model_dump())
 
@@ -97,7 +97,7 @@ async def submit(enrolment_id: str, body: SubmitBody, state: StateDep, member: M
     """Submit for review. No save is accepted afterwards."""
     result = await enrolments.submit(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         member_id=member.sub,
         enrolment_id=enrolment_id,
         agree_terms=body.agree_terms,
@@ -138,7 +138,7 @@ def list_attempts(enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDe
 async def start_resubmission(enrolment_id: str, state: StateDep, member: MemberDep) -> CheckoutPublic:
     """Start a resubmission: answers with the checkout of the resubmission price."""
     info = await enrolments.start_resubmission(
-        sessions=state.sessions, lifecycle=state.lifecycle, member_id=member.sub, enrolment_id=enrolment_id
+        sessions=state.sessions, workflows=state.workflows, member_id=member.sub, enrolment_id=enrolment_id
     )
     return CheckoutPublic.model_validate(info.model_dump())
 

@@ -35,7 +35,7 @@ async def readyz(state: StateDep) -> JSONResponse:
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        await asyncio.wait_for(state.lifecycle.client.service_client.check_health(), PROBE_TIMEOUT)
+        await asyncio.wait_for(state.workflows.client.service_client.check_health(), PROBE_TIMEOUT)
         checks["temporal"] = "ok"
     except Exception as exc:
         checks["temporal"] = f"error: {type(exc).__name__}"

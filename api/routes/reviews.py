@@ -58,7 +58,7 @@ async def claim_review(enrolment_id: str, state: StateDep, evaluator: EvaluatorD
     """Claim an unassigned review you are eligible for."""
     item = await reviews.claim(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         evaluator_id=evaluator.sub,
     )
@@ -76,7 +76,7 @@ async def decide_review(
     """Approve, or request a resubmission, marking every rubric criterion."""
     result = await reviews.decide(
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
         enrolment_id=enrolment_id,
         evaluator_id=evaluator.sub,
         outcome=body.outcome,

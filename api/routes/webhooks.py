@@ -35,6 +35,6 @@ async def stripe_webhook(
         signature=stripe_signature,
         secret=state.settings.stripe_webhook_secret.get_secret_value(),
         sessions=state.sessions,
-        lifecycle=state.lifecycle,
+        workflows=state.workflows,
     )
     return WebhookAck(received=True, event_id=result.event_id, outcome=result.outcome)

@@ -14,10 +14,10 @@ from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, 
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
-from microcred.temporal.client import WorkflowClient, RunEnded
 from microcred.models import TERMINAL_STATUSES, Enrolment, Member
 from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel, work
+from microcred.temporal.client import RunEnded, WorkflowClient
 
 
 class EnrolmentCreated(BaseModel):
@@ -124,24 +124,26 @@ def _release(sessions: SessionFactory, enrolment_id: str) -> None:
             enrolment.status = Status.CANCELLED.value
 
 
-async def _release_unless_started(sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str) -> None:
+async def _release_unless_started(
+    sessions: SessionFactory, workflows: WorkflowClient, enrolment_id: str
+) -> None:
     """After a failed start: release the reservation only when its workflow certainly does not exist.
 
     A start that timed out or lost its connection may have been accepted by the server; that
     workflow would write the row back beside the member's next purchase. Such a reservation is
     kept, and the member's retry joins it (see ``_reserve``).
     """
-    if not await lifecycle.workflow_may_exist(enrolment_id):
+    if not await workflows.workflow_may_exist(enrolment_id):
         await asyncio.to_thread(_release, sessions, enrolment_id)
 
 
 async def enrol(
-    *, sessions: SessionFactory, lifecycle: WorkflowClient, principal: Principal, credential_id: str
+    *, sessions: SessionFactory, workflows: WorkflowClient, principal: Principal, credential_id: str
 ) -> EnrolmentCreated:
     """Buy a credential: reserve the enrolment, start (or join) its workflow, return its checkout."""
     enrolment_id, doc = await asyncio.to_thread(_reserve, sessions, principal, credential_id)
     try:
-        await lifecycle.begin(
+        await workflows.begin(
             enrolment_id=enrolment_id,
             member_id=principal.sub,
             credential=catalog.outline(doc),
@@ -152,17 +154,17 @@ async def enrol(
         # (an operator terminated it, say): it is dead. Released, and this purchase starts anew.
         await asyncio.to_thread(_release, sessions, enrolment_id)
         return await enrol(
-            sessions=sessions, lifecycle=lifecycle, principal=principal, credential_id=credential_id
+            sessions=sessions, workflows=workflows, principal=principal, credential_id=credential_id
         )
     except BaseException:
         # Also on cancellation (a client gone): a reservation without a workflow must not block a
         # new purchase. Shielded, so a repeated cancellation cannot cut the check short.
-        await asyncio.shield(_release_unless_started(sessions, lifecycle, enrolment_id))
+        await asyncio.shield(_release_unless_started(sessions, workflows, enrolment_id))
         raise
     # From here the workflow owns the enrolment: if its checkout is slow to answer, the purchase
     # stays open, never released under a running workflow. A retry joins it (201, this id) until
     # the workflow has written; after that it is told already_enrolled, with this id.
-    info: CheckoutInfo = await lifecycle.checkout(enrolment_id)
+    info: CheckoutInfo = await workflows.checkout(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(
             "payments are unavailable right now; an admin has been told", status=info.status.value
@@ -182,20 +184,25 @@ def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> li
 
 
 async def submit(
-    *, sessions: SessionFactory, lifecycle: WorkflowClient, member_id: str, enrolment_id: str, agree_terms: bool
+    *,
+    sessions: SessionFactory,
+    workflows: WorkflowClient,
+    member_id: str,
+    enrolment_id: str,
+    agree_terms: bool,
 ) -> SubmitResult:
     """Submit for review: the workflow validates and freezes the snapshot before it answers."""
     answered = await asyncio.to_thread(_answered, sessions, enrolment_id, member_id)
-    return await lifecycle.submit(
+    return await workflows.submit(
         enrolment_id, SubmitRequest(agree_terms=agree_terms, answered_task_ids=answered)
     )
 
 
 async def start_resubmission(
-    *, sessions: SessionFactory, lifecycle: WorkflowClient, member_id: str, enrolment_id: str
+    *, sessions: SessionFactory, workflows: WorkflowClient, member_id: str, enrolment_id: str
 ) -> CheckoutInfo:
     await require(sessions=sessions, enrolment_id=enrolment_id, member_id=member_id)
-    info = await lifecycle.start_resubmission(enrolment_id)
+    info = await workflows.start_resubmission(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(
             "payments are unavailable right now; an admin has been told", status=info.status.value

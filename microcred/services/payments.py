@@ -23,9 +23,9 @@ from sqlmodel import col, select
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Credential, Enrolment, Payment, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
+from microcred.temporal.client import WorkflowClient
 
 COMPLETED = "checkout.session.completed"
 ASYNC_SUCCEEDED = "checkout.session.async_payment_succeeded"
@@ -58,7 +58,7 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
 
 
 async def handle(
-    *, payload: bytes, signature: str | None, secret: str, sessions: SessionFactory, lifecycle: WorkflowClient
+    *, payload: bytes, signature: str | None, secret: str, sessions: SessionFactory, workflows: WorkflowClient
 ) -> WebhookResult:
     event = verify(payload, signature, secret)
     event_id, kind = event["id"], event["type"]
@@ -67,20 +67,20 @@ async def handle(
     obj = (event.get("data") or {}).get("object") or {}
     if kind == COMPLETED:
         if obj.get("payment_status") == "paid":
-            outcome = await _fulfil(obj, event_id, sessions, lifecycle)
+            outcome = await _fulfil(obj, event_id, sessions, workflows)
         else:  # a delayed method (a bank debit): its result comes days later, by another event
             outcome = await asyncio.to_thread(_mark_processing, sessions, obj)
     elif kind == ASYNC_SUCCEEDED:
-        outcome = await _fulfil(obj, event_id, sessions, lifecycle)
+        outcome = await _fulfil(obj, event_id, sessions, workflows)
     elif kind == ASYNC_FAILED:
-        outcome = await _end(obj, "failed", "the payment failed", sessions, lifecycle)
+        outcome = await _end(obj, "failed", "the payment failed", sessions, workflows)
     elif kind == EXPIRED:
-        outcome = await _end(obj, "expired", "the checkout expired", sessions, lifecycle)
+        outcome = await _end(obj, "expired", "the checkout expired", sessions, workflows)
     elif kind == REFUNDED:
         outcome, refunded = await asyncio.to_thread(_refunded, sessions, obj)
         if refunded is not None:  # the workflow tells the admins, unless the refund was its own
             enrolment_id, session_id = refunded
-            await lifecycle.payment_refunded_elsewhere(
+            await workflows.payment_refunded_elsewhere(
                 enrolment_id, RefundedElsewhere(checkout_session_id=session_id)
             )
     else:
@@ -147,7 +147,9 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
         )
 
 
-async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, lifecycle: WorkflowClient) -> str:
+async def _fulfil(
+    obj: dict[str, Any], event_id: str, sessions: SessionFactory, workflows: WorkflowClient
+) -> str:
     paid = await asyncio.to_thread(_record_paid, sessions, obj, event_id)
     if paid is None:
         return "unknown_checkout"
@@ -162,14 +164,14 @@ async def _fulfil(obj: dict[str, Any], event_id: str, sessions: SessionFactory, 
     if not paid.matches:
         # Recorded, never fulfilled: the workflow refunds it and tells the admins. Once it has
         # finished, nothing could use it: refunded like any late payment.
-        if await lifecycle.payment_mismatched(paid.enrolment_id, confirmed):
+        if await workflows.payment_mismatched(paid.enrolment_id, confirmed):
             return "amount_mismatch"
-    elif await lifecycle.payment_confirmed(paid.enrolment_id, confirmed):
+    elif await workflows.payment_confirmed(paid.enrolment_id, confirmed):
         return "delivered"
     elif await asyncio.to_thread(_applied, sessions, paid.enrolment_id, session_id):
         # The workflow found this payment itself when the checkout's window passed, and used it.
         return "already_applied"
-    await lifecycle.refund_late_payment(
+    await workflows.refund_late_payment(
         LatePayment(
             enrolment_id=paid.enrolment_id,
             member_id=paid.member_id,
@@ -220,7 +222,7 @@ def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
 
 
 async def _end(
-    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, lifecycle: WorkflowClient
+    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, workflows: WorkflowClient
 ) -> str:
     session_id = obj.get("id")
     if not isinstance(session_id, str):
@@ -228,7 +230,7 @@ async def _end(
     enrolment_id = await asyncio.to_thread(_mark_ended, sessions, session_id, status)
     if enrolment_id is None:
         return "unknown_checkout"
-    await lifecycle.checkout_ended(enrolment_id, CheckoutEnded(checkout_session_id=session_id, reason=reason))
+    await workflows.checkout_ended(enrolment_id, CheckoutEnded(checkout_session_id=session_id, reason=reason))
     return "checkout_ended"
 
 
@@ -327,7 +329,7 @@ def offline_event(payment: Payment, *, now: datetime) -> bytes:
 
 
 async def pay_offline(
-    *, session_id: str, secret: str, sessions: SessionFactory, lifecycle: WorkflowClient
+    *, session_id: str, secret: str, sessions: SessionFactory, workflows: WorkflowClient
 ) -> WebhookResult:
     """The offline Pay button: deliver a signed completion through the webhook's own code."""
     payment, _ = await asyncio.to_thread(open_checkout, sessions, session_id=session_id)
@@ -336,5 +338,5 @@ async def pay_offline(
     payload = offline_event(payment, now=datetime.now(UTC))
     signature = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, int(time.time()))
     return await handle(
-        payload=payload, signature=signature, secret=secret, sessions=sessions, lifecycle=lifecycle
+        payload=payload, signature=signature, secret=secret, sessions=sessions, workflows=workflows
     )

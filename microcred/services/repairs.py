@@ -13,22 +13,28 @@ from microcred.contracts import (
 )
 from microcred.db import SessionFactory
 from microcred.errors import NotEligible, NotFound
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment, Evaluator
 from microcred.services import enrolments
+from microcred.temporal.client import WorkflowClient
 
 
 async def extend_deadline(
-    *, sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str, actor: str, by: str, reason: str
+    *,
+    sessions: SessionFactory,
+    workflows: WorkflowClient,
+    enrolment_id: str,
+    actor: str,
+    by: str,
+    reason: str,
 ) -> EnrolmentView:
     await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
-    return await lifecycle.extend_deadline(enrolment_id, ExtendDeadline(actor=actor, by=by, reason=reason))
+    return await workflows.extend_deadline(enrolment_id, ExtendDeadline(actor=actor, by=by, reason=reason))
 
 
 async def reassign_review(
     *,
     sessions: SessionFactory,
-    lifecycle: WorkflowClient,
+    workflows: WorkflowClient,
     enrolment_id: str,
     actor: str,
     evaluator_id: str | None,
@@ -36,7 +42,7 @@ async def reassign_review(
 ) -> EnrolmentView:
     """Hand the open review to the named evaluator (on duty), or to the least loaded eligible one."""
     await asyncio.to_thread(_check_reassignment, sessions, enrolment_id, evaluator_id)
-    return await lifecycle.reassign_review(
+    return await workflows.reassign_review(
         enrolment_id, ReassignReview(actor=actor, evaluator_id=evaluator_id, reason=reason)
     )
 
@@ -57,26 +63,26 @@ def _check_reassignment(sessions: SessionFactory, enrolment_id: str, evaluator_i
 async def cancel(
     *,
     sessions: SessionFactory,
-    lifecycle: WorkflowClient,
+    workflows: WorkflowClient,
     enrolment_id: str,
     actor: str,
     refund: bool | None,
     reason: str,
 ) -> EnrolmentView:
     await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
-    return await lifecycle.cancel(enrolment_id, CancelEnrolment(actor=actor, refund=refund, reason=reason))
+    return await workflows.cancel(enrolment_id, CancelEnrolment(actor=actor, refund=refund, reason=reason))
 
 
 async def resend_notification(
     *,
     sessions: SessionFactory,
-    lifecycle: WorkflowClient,
+    workflows: WorkflowClient,
     enrolment_id: str,
     actor: str,
     notification_id: str,
     reason: str,
 ) -> None:
     await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
-    await lifecycle.resend_notification(
+    await workflows.resend_notification(
         enrolment_id, ResendNotification(actor=actor, notification_id=notification_id, reason=reason)
     )

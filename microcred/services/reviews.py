@@ -12,7 +12,6 @@ from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
 from microcred.errors import NotEligible, NotFound
-from microcred.temporal.client import WorkflowClient
 from microcred.models import (
     Credential,
     Criterion,
@@ -26,6 +25,7 @@ from microcred.models import (
 )
 from microcred.pagination import Key
 from microcred.services import enrolments, learning, people
+from microcred.temporal.client import WorkflowClient
 
 # The most urgent review first.
 QUEUE_ORDER = (Key(col(Enrolment.review_due_at), is_datetime=True), Key(col(Enrolment.id)))
@@ -157,18 +157,18 @@ def _check_claim(sessions: SessionFactory, enrolment_id: str, evaluator_id: str)
 
 
 async def claim(
-    *, sessions: SessionFactory, lifecycle: WorkflowClient, enrolment_id: str, evaluator_id: str
+    *, sessions: SessionFactory, workflows: WorkflowClient, enrolment_id: str, evaluator_id: str
 ) -> dict[str, Any]:
     """Take an unassigned review (the workflow checks eligibility against the registrations)."""
     await asyncio.to_thread(_check_claim, sessions, enrolment_id, evaluator_id)
-    await lifecycle.claim(enrolment_id, ClaimRequest(evaluator_id=evaluator_id))
+    await workflows.claim(enrolment_id, ClaimRequest(evaluator_id=evaluator_id))
     return await asyncio.to_thread(_review_item, sessions, enrolment_id)
 
 
 async def decide(
     *,
     sessions: SessionFactory,
-    lifecycle: WorkflowClient,
+    workflows: WorkflowClient,
     enrolment_id: str,
     evaluator_id: str,
     outcome: Outcome,
@@ -176,7 +176,7 @@ async def decide(
     feedback: str,
 ) -> DecisionResult:
     await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
-    return await lifecycle.decide(
+    return await workflows.decide(
         enrolment_id,
         DecisionRequest(evaluator_id=evaluator_id, outcome=outcome, marks=marks, feedback=feedback),
     )

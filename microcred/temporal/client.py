@@ -68,7 +68,8 @@ log = logging.getLogger("microcred.temporal")
 DESCRIBE_TIMEOUT = timedelta(seconds=10)
 
 T = TypeVar("T")
-Handle = WorkflowHandle[Any, Any]
+Handle = WorkflowHandle[Any, EnrolmentResult]
+
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None, lazy: bool = False) -> Client:
     """A client with the pydantic converter; ``lazy`` connects on first use (the API starts
@@ -109,7 +110,9 @@ class WorkflowClient:
         return self._client
 
     def _handle(self, enrolment_id: str) -> Handle:
-        return self._client.get_workflow_handle(names.enrolment_workflow_id(enrolment_id))
+        return self._client.get_workflow_handle(
+            names.enrolment_workflow_id(enrolment_id), result_type=EnrolmentResult
+        )
 
     async def start(
         self, *, enrolment_id: str, member_id: str, credential: CredentialOutline, summary: str
@@ -163,68 +166,44 @@ class WorkflowClient:
         return True
 
     async def checkout(self, enrolment_id: str) -> CheckoutInfo:
-        return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(Update.CHECKOUT, result_type=CheckoutInfo)
-        )
+        return await self._update(enrolment_id, Update.CHECKOUT, result_type=CheckoutInfo)
 
     async def submit(self, enrolment_id: str, request: SubmitRequest) -> SubmitResult:
-        return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(Update.SUBMIT, request, result_type=SubmitResult)
-        )
+        return await self._update(enrolment_id, Update.SUBMIT, request, result_type=SubmitResult)
 
     async def start_resubmission(self, enrolment_id: str) -> CheckoutInfo:
-        return await self._call(
-            enrolment_id,
-            lambda handle: handle.execute_update(Update.START_RESUBMISSION, result_type=CheckoutInfo),
-        )
+        return await self._update(enrolment_id, Update.START_RESUBMISSION, result_type=CheckoutInfo)
 
     async def claim(self, enrolment_id: str, request: ClaimRequest) -> EnrolmentView:
-        return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(Update.CLAIM, request, result_type=EnrolmentView)
-        )
+        return await self._update(enrolment_id, Update.CLAIM, request, result_type=EnrolmentView)
 
     async def decide(self, enrolment_id: str, request: DecisionRequest) -> DecisionResult:
-        return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(Update.DECIDE, request, result_type=DecisionResult)
-        )
+        return await self._update(enrolment_id, Update.DECIDE, request, result_type=DecisionResult)
 
     async def extend_deadline(self, enrolment_id: str, request: ExtendDeadline) -> EnrolmentView:
-        return await self._call(
-            enrolment_id,
-            lambda handle: handle.execute_update(Update.EXTEND_DEADLINE, request, result_type=EnrolmentView),
-        )
+        return await self._update(enrolment_id, Update.EXTEND_DEADLINE, request, result_type=EnrolmentView)
 
     async def reassign_review(self, enrolment_id: str, request: ReassignReview) -> EnrolmentView:
-        return await self._call(
-            enrolment_id,
-            lambda handle: handle.execute_update(Update.REASSIGN_REVIEW, request, result_type=EnrolmentView),
-        )
+        return await self._update(enrolment_id, Update.REASSIGN_REVIEW, request, result_type=EnrolmentView)
 
     async def cancel(self, enrolment_id: str, request: CancelEnrolment) -> EnrolmentView:
-        return await self._call(
-            enrolment_id, lambda handle: handle.execute_update(Update.CANCEL, request, result_type=EnrolmentView)
-        )
+        return await self._update(enrolment_id, Update.CANCEL, request, result_type=EnrolmentView)
 
     async def resend_notification(self, enrolment_id: str, request: ResendNotification) -> None:
-        await self._call(
-            enrolment_id,
-            lambda handle: handle.execute_update(Update.RESEND_NOTIFICATION, request),
-        )
+        await self._update(enrolment_id, Update.RESEND_NOTIFICATION, request, result_type=type(None))
 
     async def state(self, enrolment_id: str) -> EnrolmentState:
-        return await self._call(enrolment_id, lambda handle: handle.query(Query.STATE, result_type=EnrolmentState))
+        return await self._call(
+            enrolment_id, lambda handle: handle.query(Query.STATE, result_type=EnrolmentState)
+        )
 
     async def payment_confirmed(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Deliver a paid checkout; False when the enrolment's workflow has finished."""
-        return await self._signal(
-            self._handle(enrolment_id).signal(Signal.PAYMENT_CONFIRMED, payment)
-        )
+        return await self._signal(self._handle(enrolment_id).signal(Signal.PAYMENT_CONFIRMED, payment))
 
     async def payment_mismatched(self, enrolment_id: str, payment: PaymentConfirmed) -> bool:
         """Report a checkout paid another amount than asked; False when the workflow has finished."""
-        return await self._signal(
-            self._handle(enrolment_id).signal(Signal.PAYMENT_MISMATCHED, payment)
-        )
+        return await self._signal(self._handle(enrolment_id).signal(Signal.PAYMENT_MISMATCHED, payment))
 
     async def payment_refunded_elsewhere(self, enrolment_id: str, refunded: RefundedElsewhere) -> bool:
         """Report a full refund made at the provider; False when the workflow has finished."""
@@ -248,6 +227,13 @@ class WorkflowClient:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     static_summary=f"refund {payment.checkout_session_id} ({payment.reason})"[:200],
                 )
+
+    async def _update(self, enrolment_id: str, name: str, request: Any = None, *, result_type: type[T]) -> T:
+        """Run update ``name`` (with ``request``, if any) and answer with its typed result."""
+        args = [] if request is None else [request]
+        return await self._call(
+            enrolment_id, lambda handle: handle.execute_update(name, args=args, result_type=result_type)
+        )
 
     async def _signal(self, call: Awaitable[None]) -> bool:
         try:

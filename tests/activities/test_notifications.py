@@ -386,10 +386,10 @@ async def test_a_mail_server_that_is_down_never_holds_up_an_enrolment(
     someone = member()
     async with running_worker(ts_env.client, sessions, mail=mail_settings(smtp)) as run:
         created = await enrolments.enrol(
-            sessions=sessions, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+            sessions=sessions, workflows=run.workflows, principal=someone, credential_id=doc.id
         )
         assert created.checkout_session_id is not None
-        await run.lifecycle.payment_confirmed(
+        await run.workflows.payment_confirmed(
             created.id,
             PaymentConfirmed(
                 checkout_session_id=created.checkout_session_id,
@@ -413,7 +413,7 @@ async def test_a_mail_server_that_is_down_never_holds_up_an_enrolment(
                 )
             ).all()
         assert receipt.mail_status == "pending"
-        assert (await run.lifecycle.state(created.id)).status == "in_progress"
+        assert (await run.workflows.state(created.id)).status == "in_progress"
 
         # Meanwhile its mail keeps being retried.
         mail = ts_env.client.get_workflow_handle(f"mail-{receipt.id}")

@@ -89,7 +89,7 @@ async def serving(
         state = AppState(
             settings=settings,
             sessions=sessions,
-            lifecycle=run.lifecycle,
+            workflows=run.workflows,
             verifier=TokenVerifier(secret=SECRET, jwks_url=None),
             issuer=BadgeIssuer.from_settings(settings),
         )

@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from microcred.contracts import CheckoutInfo
 from microcred.db import SessionFactory, transaction
 from microcred.errors import Unavailable
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment
 from microcred.payments import CheckoutSpec, OfflineGateway, OpenedCheckout
 from microcred.services import enrolments
+from microcred.temporal.client import WorkflowClient
 from microcred.temporal.names import enrolment_workflow_id
 from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
 from tests.support import API_BASE, uid
@@ -102,13 +102,13 @@ async def test_a_purchase_whose_checkout_answers_late_stays_the_one_open(
     """The workflow started but its checkout did not answer in time: the 503 leaves the purchase
     to the workflow, which opens the checkout; once it has, a retry is pointed at it, never a
     second purchase."""
-    answer = Lifecycle.checkout
+    answer = WorkflowClient.checkout
 
-    async def too_late(lifecycle: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
-        monkeypatch.setattr(Lifecycle, "checkout", answer)  # only the first answer is lost
+    async def too_late(workflows: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
+        monkeypatch.setattr(WorkflowClient, "checkout", answer)  # only the first answer is lost
         raise Unavailable("the lifecycle engine did not answer in time; try again")
 
-    monkeypatch.setattr(Lifecycle, "checkout", too_late)
+    monkeypatch.setattr(WorkflowClient, "checkout", too_late)
     buyer = Buyer(api, (await api.publish())["id"])
     first = await buyer.buy()
     assert first.status_code == 503 and code(first) == "unavailable"
@@ -143,17 +143,17 @@ class HeldGateway(OfflineGateway):
 def release_when_asked(monkeypatch: pytest.MonkeyPatch, gateway: HeldGateway, *, requests: int) -> None:
     """Let the checkout open once ``requests`` purchase requests have asked for it, that is once
     each has reserved and started (or joined) the workflow, so none of them races its first write."""
-    answer = Lifecycle.checkout
+    answer = WorkflowClient.checkout
     asked = 0
 
-    async def checkout(lifecycle: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
+    async def checkout(workflows: WorkflowClient, enrolment_id: str) -> CheckoutInfo:
         nonlocal asked
         asked += 1
         if asked == requests:
             gateway.release.set()
-        return await answer(lifecycle, enrolment_id)
+        return await answer(workflows, enrolment_id)
 
-    monkeypatch.setattr(Lifecycle, "checkout", checkout)
+    monkeypatch.setattr(WorkflowClient, "checkout", checkout)
 
 
 async def test_a_start_lost_after_the_server_took_it_keeps_the_purchase_and_a_retry_joins_it(
@@ -240,7 +240,7 @@ async def test_a_purchase_cancelled_after_its_workflow_started_is_kept(
     buying = asyncio.create_task(
         enrolments.enrol(
             sessions=api.sessions,
-            lifecycle=api.run.lifecycle,
+            workflows=api.run.workflows,
             principal=buyer,
             credential_id=credential["id"],
         )

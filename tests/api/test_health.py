@@ -31,7 +31,7 @@ async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object)
     state = AppState(
         settings=settings,
         sessions=sessions,
-        lifecycle=WorkflowClient(client, task_queue="nowhere"),
+        workflows=WorkflowClient(client, task_queue="nowhere"),
         verifier=TokenVerifier(secret=SECRET, jwks_url=None),
         issuer=BadgeIssuer.from_settings(settings),
     )

@@ -47,7 +47,7 @@ async def serving(settings: Settings, sessions: SessionFactory) -> AsyncIterator
     state = AppState(
         settings=settings,
         sessions=sessions,
-        lifecycle=WorkflowClient(client, task_queue="nowhere"),
+        workflows=WorkflowClient(client, task_queue="nowhere"),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(test_settings()),
     )

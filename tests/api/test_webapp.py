@@ -35,7 +35,7 @@ async def client(settings: Settings, sessions: SessionFactory) -> AsyncIterator[
     state = AppState(
         settings=settings,
         sessions=sessions,
-        lifecycle=None,  # type: ignore[arg-type]  # no route here reaches Temporal
+        workflows=None,  # type: ignore[arg-type]  # no route here reaches Temporal
         verifier=TokenVerifier(secret="s" * 40, jwks_url=None),
         issuer=BadgeIssuer.from_settings(settings),
     )

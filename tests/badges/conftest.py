@@ -24,9 +24,9 @@ from microcred.badges import BadgeIssuer
 from microcred.contracts import BadgeInput
 from microcred.db import SessionFactory, transaction
 from microcred.identity import Role
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment, Member, RubricMark, Submission
 from microcred.schemas import CredentialDoc
+from microcred.temporal.client import WorkflowClient
 from tests.support import publish, test_settings, uid
 
 AUTH_SECRET = "badge-tests-auth-secret-0123456789abcdef"
@@ -146,7 +146,7 @@ async def badge_api(sessions: SessionFactory, issuer: BadgeIssuer) -> AsyncItera
     state = AppState(
         settings=test_settings(auth_secret=AUTH_SECRET),
         sessions=sessions,
-        lifecycle=Mock(spec=Lifecycle),
+        workflows=Mock(spec=WorkflowClient),
         verifier=TokenVerifier(secret=AUTH_SECRET, jwks_url=None),
         issuer=issuer,
     )

@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from microcred import migrate
 from microcred.contracts import PaymentConfirmed, SubmitRequest
 from microcred.db import create_db_engine, make_session_factory, transaction
-from microcred.temporal.client import WorkflowClient
 from microcred.models import Enrolment
 from microcred.services import enrolments, work
+from microcred.temporal.client import WorkflowClient
 from tests.support import member, publish, register_evaluator, uid
 
 
@@ -67,7 +67,7 @@ async def test_sigterm_stops_the_worker_and_another_carries_on(
         "MICROCRED_TASK_QUEUE": queue,
         "MICROCRED_LOG_JSON": "true",
     }
-    lifecycle = WorkflowClient(dev_env.client, task_queue=queue)
+    workflows = WorkflowClient(dev_env.client, task_queue=queue)
     doc = publish(sessions)
     register_evaluator(sessions, credential_ids=[doc.id])
     someone = member()
@@ -82,9 +82,9 @@ async def test_sigterm_stops_the_worker_and_another_carries_on(
     async with worker_process(env, log) as first:
         await wait_for_log(log, "worker polling task queue")
         created = await enrolments.enrol(
-            sessions=sessions, lifecycle=lifecycle, principal=someone, credential_id=doc.id
+            sessions=sessions, workflows=workflows, principal=someone, credential_id=doc.id
         )
-        await lifecycle.payment_confirmed(
+        await workflows.payment_confirmed(
             created.id,
             PaymentConfirmed(
                 checkout_session_id=created.checkout_session_id or "",
@@ -112,7 +112,7 @@ async def test_sigterm_stops_the_worker_and_another_carries_on(
                 now=datetime.now(UTC),
             )
     submitted = asyncio.create_task(
-        lifecycle.submit(
+        workflows.submit(
             created.id, SubmitRequest(agree_terms=True, answered_task_ids=["plan-1", "reflect-1"])
         )
     )

@@ -15,9 +15,10 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from microcred import binaries, setup, temporal_names
+from microcred import binaries, setup
 from microcred.db import SessionFactory, create_db_engine
 from microcred.models import TimelineEntry
+from microcred.temporal import names as temporal_names
 from tests.support import member, publish, register_evaluator, running_worker, test_settings
 from tests.workflows.harness import Harness
 from tests.workflows.harness import eventually as harness_eventually

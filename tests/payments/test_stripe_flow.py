@@ -165,7 +165,7 @@ async def stripe_api(ts_env: WorkflowEnvironment, own_sqlite: SessionFactory) ->
         state = AppState(
             settings=settings,
             sessions=own_sqlite,
-            lifecycle=run.lifecycle,
+            workflows=run.workflows,
             verifier=TokenVerifier(secret=SECRET, jwks_url=None),
             issuer=BadgeIssuer.from_settings(settings),
         )

@@ -50,7 +50,6 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.errors import MicrocredError
 from microcred.identity import Principal
-from microcred.temporal.client import WorkflowClient
 from microcred.models import (
     CommunityMembership,
     Enrolment,
@@ -65,6 +64,7 @@ from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.sandbox import workflow_runner
 from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
+from microcred.temporal.client import WorkflowClient
 from microcred.temporal.names import enrolment_workflow_id
 from tests.support import API_BASE, FAIL_FAST, Running, member, test_settings, uid, webhook_processing
 from workflows.enrolment import EnrolmentWorkflow
@@ -111,14 +111,14 @@ class Enrolled:
 class Harness:
     env: WorkflowEnvironment
     db: SessionFactory
-    lifecycle: WorkflowClient
+    workflows: WorkflowClient
     task_queue: str
     started: list[str] = field(default_factory=list)
 
     @classmethod
     def over(cls, env: WorkflowEnvironment, run: Running) -> Harness:
         """Drive enrolments on a worker from ``tests.support.running_worker``."""
-        return cls(env, run.sessions, run.lifecycle, run.task_queue)
+        return cls(env, run.sessions, run.workflows, run.task_queue)
 
     # --- time -------------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class Harness:
     async def enrol(self, doc: CredentialDoc, who: Principal | None = None) -> Enrolled:
         who = who or member()
         created = await enrolments.enrol(
-            sessions=self.db, lifecycle=self.lifecycle, principal=who, credential_id=doc.id
+            sessions=self.db, workflows=self.workflows, principal=who, credential_id=doc.id
         )
         self.started.append(enrolment_workflow_id(created.id))
         assert created.checkout_session_id is not None
@@ -154,7 +154,7 @@ class Harness:
         amount: int | None = None,
     ) -> bool:
         """Deliver the payment webhook's signal for ``session_id`` (default: the first checkout)."""
-        return await self.lifecycle.payment_confirmed(
+        return await self.workflows.payment_confirmed(
             e.id,
             PaymentConfirmed(
                 checkout_session_id=session_id or e.checkout_session_id,
@@ -197,7 +197,7 @@ class Harness:
         if answer:
             for task_id in self.required_tasks(e):
                 self.save(e, task_id, f"answer to {task_id}")
-        return await self.lifecycle.submit(
+        return await self.workflows.submit(
             e.id, SubmitRequest(agree_terms=True, answered_task_ids=work_answered(self.db, e.id))
         )
 
@@ -213,7 +213,7 @@ class Harness:
         self, e: Enrolled, evaluator_id: str, *, unmet: Iterable[str] = (), outcome: Outcome | None = None
     ) -> DecisionResult:
         unmet = set(unmet)
-        return await self.lifecycle.decide(
+        return await self.workflows.decide(
             e.id,
             DecisionRequest(
                 evaluator_id=evaluator_id,
@@ -285,7 +285,7 @@ class Harness:
             )
 
     async def state(self, e: Enrolled) -> EnrolmentState:
-        return await self.lifecycle.state(e.id)
+        return await self.workflows.state(e.id)
 
     async def snapshot(self, e: Enrolled) -> tuple[dict[str, Any], dict[str, Any]]:
         """The workflow state and the read-model row, to compare before and after a rejection."""

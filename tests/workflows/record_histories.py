@@ -87,7 +87,7 @@ async def resubmission(h: Harness, db: SessionFactory) -> Enrolled:
     await h.submit(e)
     await h.assigned(e, evaluator)
     await h.decide(e, evaluator, unmet=["reflect-c"])
-    checkout = await h.lifecycle.start_resubmission(e.id)
+    checkout = await h.workflows.start_resubmission(e.id)
     await h.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
     await eventually(lambda: h.row_if(e, status="in_progress", attempt=2), what="attempt 2")
     h.save(e, "reflect-1", "a deeper reflection")
@@ -136,7 +136,7 @@ async def late_resubmission_payment(h: Harness, db: SessionFactory) -> Enrolled:
         due_at = first.row(e).due_at
         assert due_at is not None
         await first.advance_to(due_at - timedelta(hours=1))
-        checkout = await first.lifecycle.start_resubmission(e.id)
+        checkout = await first.workflows.start_resubmission(e.id)
         await first.quiet(e)
     await first.advance_to(due_at + timedelta(seconds=1))
     await first.pay(e, checkout.checkout_session_id, amount=doc.resubmission_price.amount)
@@ -170,7 +170,7 @@ async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
     wrong = PaymentConfirmed(
         checkout_session_id=e.checkout_session_id, event_id="evt_1", amount=100, currency="usd"
     )
-    await h.lifecycle.payment_mismatched(e.id, wrong)
+    await h.workflows.payment_mismatched(e.id, wrong)
     await h.result(e)
     return e
 
@@ -178,7 +178,7 @@ async def wrong_amount(h: Harness, db: SessionFactory) -> Enrolled:
 async def cancelled_checkout(h: Harness, db: SessionFactory) -> Enrolled:
     doc = publish(db, credential_doc())
     e = await h.enrol(doc)
-    await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
+    await h.workflows.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
     await h.result(e)
     return e
 

@@ -35,19 +35,19 @@ async def test_extend_deadline_moves_expiry_and_reminders(
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
         for by in ("P14D", "banana", "P0D", "-P1D"):
-            error = await refused(h, e, h.lifecycle.extend_deadline(e.id, extend(by)), InvalidState)  # unpaid
+            error = await refused(h, e, h.workflows.extend_deadline(e.id, extend(by)), InvalidState)  # unpaid
             assert error.extra == {"status": "awaiting_payment"}
 
         paid = await h.paid(e)
         assert paid.due_at is not None
         old_due = paid.due_at
         for by in ("banana", "P0D", "-P1D", ""):
-            await refused(h, e, h.lifecycle.extend_deadline(e.id, extend(by)), InvalidRequest)
+            await refused(h, e, h.workflows.extend_deadline(e.id, extend(by)), InvalidRequest)
 
         await h.advance_to(old_due - timedelta(days=6))
         await eventually(lambda: h.notes(e, "due_reminder"), what="first reminder")
 
-        view = await h.lifecycle.extend_deadline(e.id, extend("P14D"))
+        view = await h.workflows.extend_deadline(e.id, extend("P14D"))
         new_due = old_due + timedelta(days=14)
         assert view.due_at == new_due
         assert h.row(e).due_at == new_due  # shown as soon as the update answers
@@ -91,21 +91,21 @@ async def test_extensions_stop_before_the_end_of_the_calendar(
         assert paid.due_at is not None
         due = paid.due_at
         while due.year + 200 <= 9999:
-            extended = (await h.lifecycle.extend_deadline(e.id, extend("P100Y"))).due_at
+            extended = (await h.workflows.extend_deadline(e.id, extend("P100Y"))).due_at
             assert extended is not None
             due = extended
-        error = await refused(h, e, h.lifecycle.extend_deadline(e.id, extend("P100Y")), InvalidRequest)
+        error = await refused(h, e, h.workflows.extend_deadline(e.id, extend("P100Y")), InvalidRequest)
         assert error.message == "the extended deadline would lie within P100Y of the year 9999"
         assert (await h.state(e)).due_at == due and h.row(e).due_at == due
-        assert (await h.lifecycle.extend_deadline(e.id, extend("P1D"))).due_at == due + timedelta(days=1)
+        assert (await h.workflows.extend_deadline(e.id, extend("P1D"))).due_at == due + timedelta(days=1)
 
 
 async def refused_finished(h: Harness, e: Enrolled) -> InvalidState:
     """Every repair of a finished enrolment is refused as invalid_state."""
     calls = [
-        h.lifecycle.extend_deadline(e.id, extend("P1D")),
-        h.lifecycle.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")),
-        h.lifecycle.cancel(e.id, CancelEnrolment(actor=ADMIN, reason="r")),
+        h.workflows.extend_deadline(e.id, extend("P1D")),
+        h.workflows.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")),
+        h.workflows.cancel(e.id, CancelEnrolment(actor=ADMIN, reason="r")),
     ]
     errors = [await refused(h, e, call, InvalidState) for call in calls]
     return errors[0]
@@ -135,7 +135,7 @@ async def test_reassign_review(ts_env: WorkflowEnvironment, db: SessionFactory) 
         e = await h.enrol(doc, who)
         await h.paid(e)
         await refused(
-            h, e, h.lifecycle.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")), InvalidState
+            h, e, h.workflows.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")), InvalidState
         )
         await h.submit(e)
         await h.assigned(e, a)
@@ -143,12 +143,12 @@ async def test_reassign_review(ts_env: WorkflowEnvironment, db: SessionFactory) 
         def reassign(to: str | None) -> ReassignReview:
             return ReassignReview(actor=ADMIN, reason="on leave", evaluator_id=to)
 
-        await refused(h, e, h.lifecycle.reassign_review(e.id, reassign(a)), InvalidState)  # already theirs
-        await refused(h, e, h.lifecycle.reassign_review(e.id, reassign(e.member.sub)), NotEligible)
-        error = await refused(h, e, h.lifecycle.reassign_review(e.id, reassign(outsider)), NotEligible)
+        await refused(h, e, h.workflows.reassign_review(e.id, reassign(a)), InvalidState)  # already theirs
+        await refused(h, e, h.workflows.reassign_review(e.id, reassign(e.member.sub)), NotEligible)
+        error = await refused(h, e, h.workflows.reassign_review(e.id, reassign(outsider)), NotEligible)
         assert error.extra == {"evaluator_id": outsider}
 
-        view = await h.lifecycle.reassign_review(e.id, reassign(c))
+        view = await h.workflows.reassign_review(e.id, reassign(c))
         assert view.evaluator_id == c and h.row(e).evaluator_id == c
         [moved] = h.timeline(e, "review_reassigned")
         assert moved.actor == ADMIN
@@ -157,7 +157,7 @@ async def test_reassign_review(ts_env: WorkflowEnvironment, db: SessionFactory) 
 
         # Without a name: the least loaded eligible evaluator other than the current one (a, whose
         # earlier turn does not exclude them; a and b tie on load, the id decides).
-        view = await h.lifecycle.reassign_review(e.id, reassign(None))
+        view = await h.workflows.reassign_review(e.id, reassign(None))
         assert view.evaluator_id == a
         assert (await h.state(e)).past_evaluator_ids == [a, c]
         await h.quiet(e)
@@ -177,7 +177,7 @@ async def test_reassign_review_without_anyone_else_is_refused(
         await h.submit(e)
         await h.assigned(e, only)
         await refused(
-            h, e, h.lifecycle.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")), NotEligible
+            h, e, h.workflows.reassign_review(e.id, ReassignReview(actor=ADMIN, reason="r")), NotEligible
         )
         assert h.row(e).evaluator_id == only
 
@@ -209,7 +209,7 @@ async def test_cancel_refunds_by_policy_or_as_told(ts_env: WorkflowEnvironment, 
             (reviewed_refunded, True, True, True),  # told to
         ]
         for e, refund, decided, refunded in cases:
-            view = await h.lifecycle.cancel(
+            view = await h.workflows.cancel(
                 e.id, CancelEnrolment(actor=ADMIN, reason="duplicate", refund=refund)
             )
             assert (view.status, view.checkout_session_id) == (Status.CANCELLED, None)
@@ -235,10 +235,10 @@ async def test_resend_notification(ts_env: WorkflowEnvironment, db: SessionFacto
         [foreign] = await eventually(lambda: h.notes(other, "purchase_receipt"), what="other receipt")
 
         for missing in (uid("notification"), foreign.id):
-            error = await refused(h, e, h.lifecycle.resend_notification(e.id, resend(missing)), NotFound)
+            error = await refused(h, e, h.workflows.resend_notification(e.id, resend(missing)), NotFound)
             assert error.extra == {"notification_id": missing}
 
-        await h.lifecycle.resend_notification(e.id, resend(receipt.id))
+        await h.workflows.resend_notification(e.id, resend(receipt.id))
         copies = [n for n in h.notes(e, "purchase_receipt") if n.id != receipt.id]
         assert len(copies) == 1
         copy = copies[0]

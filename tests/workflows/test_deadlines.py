@@ -104,7 +104,7 @@ async def test_expires_while_the_resubmission_payment_is_awaited(
         requested = await resubmission_requested(h, e, evaluator, review=timedelta(days=1))
         assert requested.due_at is not None
         await h.advance_to(requested.due_at - timedelta(hours=2))
-        checkout = await h.lifecycle.start_resubmission(e.id)
+        checkout = await h.workflows.start_resubmission(e.id)
         assert checkout.checkout_session_id is not None
         session = checkout.checkout_session_id
         assert h.payments(e)[session].expires_at > requested.due_at  # the deadline comes first
@@ -116,7 +116,7 @@ async def test_expires_while_the_resubmission_payment_is_awaited(
 
         # Paying the abandoned checkout now reaches no workflow: the webhook refunds it instead.
         assert await h.pay(e, session, amount=2900) is False
-        await h.lifecycle.refund_late_payment(
+        await h.workflows.refund_late_payment(
             LatePayment(
                 enrolment_id=e.id,
                 member_id=e.member.sub,

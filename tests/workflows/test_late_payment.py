@@ -56,10 +56,10 @@ async def test_a_refused_refund_alerts_admins(
     gateway = RefusingGateway(api_base_url=API_BASE)
     async with running_worker(ts_env.client, own_sqlite, gateway=gateway) as run:
         created = await enrolments.enrol(
-            sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+            sessions=own_sqlite, workflows=run.workflows, principal=someone, credential_id=doc.id
         )
         session_id = created.checkout_session_id or ""
-        await run.lifecycle.refund_late_payment(late(created, someone, doc.title))
+        await run.workflows.refund_late_payment(late(created, someone, doc.title))
         with pytest.raises(WorkflowFailureError):
             await ts_env.client.get_workflow_handle(f"refund-{session_id}").result()
     with own_sqlite() as session:
@@ -83,11 +83,11 @@ async def test_the_refund_notice_names_what_was_given_back_after_a_partial_refun
         ts_env.client, own_sqlite, gateway=PartlyRefundedGateway(api_base_url=API_BASE)
     ) as run:
         created = await enrolments.enrol(
-            sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+            sessions=own_sqlite, workflows=run.workflows, principal=someone, credential_id=doc.id
         )
         session_id = created.checkout_session_id or ""
         webhook_recorded(own_sqlite, session_id, amount=9900)
-        await run.lifecycle.refund_late_payment(late(created, someone, doc.title))
+        await run.workflows.refund_late_payment(late(created, someone, doc.title))
         result = await ts_env.client.get_workflow_handle(f"refund-{session_id}").result()
     assert result["amount"] == 5900
     with own_sqlite() as session:
@@ -125,7 +125,7 @@ async def test_a_checkout_the_provider_will_not_close_ends_unpaid_and_admins_are
     someone = member()
     async with running_worker(ts_env.client, own_sqlite, gateway=UnclosableGateway(failure)) as run:
         created = await enrolments.enrol(
-            sessions=own_sqlite, lifecycle=run.lifecycle, principal=someone, credential_id=doc.id
+            sessions=own_sqlite, workflows=run.workflows, principal=someone, credential_id=doc.id
         )
         await ts_env.sleep(timedelta(days=2))  # past the payment window (PT24H)
         result = await ts_env.client.get_workflow_handle(enrolment_workflow_id(created.id)).result()

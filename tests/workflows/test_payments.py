@@ -62,7 +62,7 @@ async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends
         # The member pays the dead checkout anyway: the finished workflow takes no signal, so the
         # webhook hands the payment to the late-payment refund, which refunds and tells the member.
         assert await h.pay(e) is False
-        await h.lifecycle.refund_late_payment(
+        await h.workflows.refund_late_payment(
             LatePayment(
                 enrolment_id=e.id,
                 member_id=e.member.sub,
@@ -166,7 +166,7 @@ async def test_a_delayed_payment_that_fails_during_the_hold_ends_the_purchase(
     async with running(ts_env, db) as h:
         e = await h.held(doc)
 
-        await h.lifecycle.checkout_ended(  # the signal of checkout.session.async_payment_failed
+        await h.workflows.checkout_ended(  # the signal of checkout.session.async_payment_failed
             e.id, CheckoutEnded(checkout_session_id=e.checkout_session_id, reason="the payment failed")
         )
         assert (await h.result(e)).status is Status.CANCELLED
@@ -200,13 +200,13 @@ async def test_a_full_refund_made_outside_microcred_alerts_the_admins_once(
         e = await h.enrol(doc)
         await h.paid(e)
         not_ours = RefundedElsewhere(checkout_session_id="cs_of_something_else")
-        assert await h.lifecycle.payment_refunded_elsewhere(e.id, not_ours) is True
+        assert await h.workflows.payment_refunded_elsewhere(e.id, not_ours) is True
         await h.quiet(e)
         assert not h.notes(e, "operator_alert")
 
         refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
         for _ in range(2):  # Stripe redelivers webhooks
-            assert await h.lifecycle.payment_refunded_elsewhere(e.id, refunded) is True
+            assert await h.workflows.payment_refunded_elsewhere(e.id, refunded) is True
             await h.quiet(e)
 
         [alert] = h.notes(e, "operator_alert", ADMINS)
@@ -222,12 +222,12 @@ async def test_the_refund_of_an_admins_cancellation_alerts_nobody(
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
         await h.paid(e)
-        await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="duplicate", refund=True))
+        await h.workflows.cancel(e.id, CancelEnrolment(actor="admin-1", reason="duplicate", refund=True))
         assert (await h.ended(e)).status is Status.CANCELLED
         assert h.payments(e)[e.checkout_session_id].status == "refunded"
 
         refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
-        assert await h.lifecycle.payment_refunded_elsewhere(e.id, refunded) is False  # finished
+        assert await h.workflows.payment_refunded_elsewhere(e.id, refunded) is False  # finished
         assert not h.notes(e, "operator_alert")
 
 
@@ -241,7 +241,7 @@ async def test_a_purchase_cancelled_with_its_checkout_open_closes_the_checkout(
         unpaid, paid = await h.enrol(doc), await h.enrol(doc)
         webhook_recorded(db, paid.checkout_session_id, amount=9900)
         for e in (unpaid, paid):
-            await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
+            await h.workflows.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought by mistake"))
             assert (await h.ended(e)).status is Status.CANCELLED
 
         assert h.payments(unpaid)[unpaid.checkout_session_id].status == "expired"
@@ -260,13 +260,13 @@ async def test_checkout_ended_signal_cancels_only_for_the_open_session(
         e = await h.enrol(doc)
         await h.quiet(e)
         before = await h.snapshot(e)
-        await h.lifecycle.checkout_ended(
+        await h.workflows.checkout_ended(
             e.id, CheckoutEnded(checkout_session_id="cs_other", reason="expired")
         )
         await h.quiet(e)
         assert changes(before, await h.snapshot(e)) == {}
 
-        await h.lifecycle.checkout_ended(
+        await h.workflows.checkout_ended(
             e.id, CheckoutEnded(checkout_session_id=e.checkout_session_id, reason="the checkout expired")
         )
         result = await h.result(e)
@@ -424,7 +424,7 @@ async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_befor
         first, second = e.checkout_session_id, uid("cs_second")
         gates.notices["cancelled"] = threading.Event()
         gates.refunds[first] = asyncio.Event()
-        await h.lifecycle.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought twice"))
+        await h.workflows.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought twice"))
         await gates.reach("notice:cancelled")  # the run loop's last notices are going out
 
         assert await h.pay(e, first)  # refunded by its handler, held at the provider

@@ -35,7 +35,7 @@ async def resubmission_started_an_hour_before_the_deadline(
     due_at = h.row(e).due_at
     assert due_at is not None
     await h.advance_to(due_at - timedelta(hours=1))
-    checkout = await h.lifecycle.start_resubmission(e.id)
+    checkout = await h.workflows.start_resubmission(e.id)
     assert checkout.checkout_session_id is not None
     return due_at, checkout.checkout_session_id
 
@@ -86,7 +86,7 @@ async def test_resubmission_edits_only_failed_sections_and_continues_as_new(
             h.save(e, "reflect-1", "not before paying")
         assert len(await run_ids(h, e)) == 1
 
-        checkout = await h.lifecycle.start_resubmission(e.id)
+        checkout = await h.workflows.start_resubmission(e.id)
         assert checkout.status is Status.AWAITING_RESUBMISSION_PAYMENT
         assert checkout.checkout_session_id and checkout.checkout_session_id != e.checkout_session_id
         row = h.row(e)
@@ -156,7 +156,7 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
     async with running(ts_env, db) as h:
         e = await h.enrol(doc)
         await resubmission_requested(h, evaluator, e)
-        stale = await h.lifecycle.start_resubmission(e.id)
+        stale = await h.workflows.start_resubmission(e.id)
         assert stale.checkout_session_id is not None
         expires_at = h.payments(e)[stale.checkout_session_id].expires_at
 
@@ -188,11 +188,11 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
 
         # Starting again opens a new checkout (never the expired, refunded one). The provider
         # reports that one ended too (checkout.session.expired): back to resubmission_requested.
-        again = await h.lifecycle.start_resubmission(e.id)
+        again = await h.workflows.start_resubmission(e.id)
         assert again.checkout_session_id is not None
         assert again.checkout_session_id != stale.checkout_session_id
         assert h.payments(e)[again.checkout_session_id].status == "open"
-        await h.lifecycle.checkout_ended(
+        await h.workflows.checkout_ended(
             e.id,
             CheckoutEnded(checkout_session_id=again.checkout_session_id, reason="the member abandoned it"),
         )
@@ -204,7 +204,7 @@ async def test_resubmission_payment_window_returns_to_requested_and_a_stale_paym
         }
 
         # The third checkout is paid: attempt 2 starts.
-        third = await h.lifecycle.start_resubmission(e.id)
+        third = await h.workflows.start_resubmission(e.id)
         assert third.checkout_session_id not in (None, stale.checkout_session_id, again.checkout_session_id)
         await h.pay(e, third.checkout_session_id, amount=2900)
         attempt2 = await eventually(lambda: h.row_if(e, status="in_progress", attempt=2), what="attempt 2")
@@ -231,13 +231,13 @@ async def test_start_resubmission_is_refused_before_a_resubmission_is_requested(
             elif step == "under_review":
                 await h.submit(e)
                 await h.assigned(e, evaluator)
-            error = await refused(h, e, h.lifecycle.start_resubmission(e.id), InvalidState)
+            error = await refused(h, e, h.workflows.start_resubmission(e.id), InvalidState)
             assert error.extra == {"status": step}
         # Once started, starting again answers with the open checkout (a second click).
         await h.decide(e, evaluator, unmet=["plan-c"])
-        started = await h.lifecycle.start_resubmission(e.id)
+        started = await h.workflows.start_resubmission(e.id)
         assert started.checkout_session_id is not None
-        assert await h.lifecycle.start_resubmission(e.id) == started
+        assert await h.workflows.start_resubmission(e.id) == started
         assert len(h.timeline(e, "resubmission_started")) == 1
 
 

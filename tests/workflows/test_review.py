@@ -107,7 +107,7 @@ async def test_each_evaluator_is_reminded_and_none_once_the_review_is_overdue(
         e, submitted = await assigned_review(h, doc, first)
         await h.advance_to(submitted.review_due_at - timedelta(days=2))
         await eventually(lambda: h.notes(e, "evaluator_reminder", first), what="first reminded")
-        await h.lifecycle.reassign_review(
+        await h.workflows.reassign_review(
             e.id, ReassignReview(actor="admin-1", reason="on leave", evaluator_id=second)
         )
         await eventually(lambda: h.notes(e, "evaluator_reminder", second), what="second reminded")
@@ -123,7 +123,7 @@ async def test_each_evaluator_is_reminded_and_none_once_the_review_is_overdue(
         await eventually(lambda: h.row_if(e, review_overdue=True), what="flagged overdue")
         await h.quiet(e)
         claimer = register_evaluator(db, uid("c"), credential_ids=[late.id])
-        await h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=claimer))
+        await h.workflows.claim(e.id, ClaimRequest(evaluator_id=claimer))
         await h.quiet(e)
         assert h.notes(e, "evaluator_assigned", claimer)
         assert not h.notes(e, "evaluator_reminder")
@@ -197,12 +197,12 @@ async def test_unassigned_review_tells_admins_and_an_eligible_evaluator_claims_i
         assert e.id in told.body
         assert h.row(e).evaluator_id is None
 
-        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=e.member.sub)), NotEligible)
-        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=outsider)), NotEligible)
-        await refused(h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=uid("nobody"))), NotEligible)
+        await refused(h, e, h.workflows.claim(e.id, ClaimRequest(evaluator_id=e.member.sub)), NotEligible)
+        await refused(h, e, h.workflows.claim(e.id, ClaimRequest(evaluator_id=outsider)), NotEligible)
+        await refused(h, e, h.workflows.claim(e.id, ClaimRequest(evaluator_id=uid("nobody"))), NotEligible)
 
         claimer = register_evaluator(db, credential_ids=[doc.id])  # registered since the submission
-        view = await h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=claimer))
+        view = await h.workflows.claim(e.id, ClaimRequest(evaluator_id=claimer))
         assert (view.evaluator_id, view.status) == (claimer, Status.UNDER_REVIEW)
         assert h.row(e).evaluator_id == claimer  # visible as soon as the claim answers
         [claimed] = h.timeline(e, "review_claimed")
@@ -211,7 +211,7 @@ async def test_unassigned_review_tells_admins_and_an_eligible_evaluator_claims_i
 
         late_comer = register_evaluator(db, credential_ids=[doc.id])
         error: MicrocredError = await refused(
-            h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=late_comer)), AlreadyClaimed
+            h, e, h.workflows.claim(e.id, ClaimRequest(evaluator_id=late_comer)), AlreadyClaimed
         )
         assert error.extra == {"evaluator_id": claimer}
         assert (await h.decide(e, claimer)).status is Status.APPROVED
@@ -224,7 +224,7 @@ async def test_claim_is_refused_outside_review(ts_env: WorkflowEnvironment, db: 
         await h.paid(e)
         evaluator = register_evaluator(db, credential_ids=[doc.id])
         error = await refused(
-            h, e, h.lifecycle.claim(e.id, ClaimRequest(evaluator_id=evaluator)), InvalidState
+            h, e, h.workflows.claim(e.id, ClaimRequest(evaluator_id=evaluator)), InvalidState
         )
         assert error.extra == {"status": "in_progress"}
 
@@ -240,7 +240,7 @@ async def test_every_decision_refusal_leaves_the_review_as_it_was(
         await h.paid(e)
         approve = DecisionRequest(evaluator_id=evaluator, outcome=Outcome.APPROVED, marks=marks(doc))
         error: MicrocredError = await refused(
-            h, e, h.lifecycle.decide(e.id, approve), InvalidState
+            h, e, h.workflows.decide(e.id, approve), InvalidState
         )  # nothing submitted
         assert error.extra == {"status": "in_progress"}
 
@@ -250,7 +250,7 @@ async def test_every_decision_refusal_leaves_the_review_as_it_was(
         await h.assigned(e, assigned)
 
         def decide(outcome: Outcome, given: list[Mark], who: str = assigned) -> Awaitable[Any]:
-            return h.lifecycle.decide(e.id, DecisionRequest(evaluator_id=who, outcome=outcome, marks=given))
+            return h.workflows.decide(e.id, DecisionRequest(evaluator_id=who, outcome=outcome, marks=given))
 
         every = marks(doc)
         one_unmet = marks(doc, unmet=["plan-c"])

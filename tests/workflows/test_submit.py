@@ -23,7 +23,7 @@ async def test_every_submit_refusal_leaves_the_enrolment_as_it_was(
 
         def submit(agree: bool = True, answered: list[str] | None = None) -> Awaitable[SubmitResult]:
             claimed = work_answered(db, e.id) if answered is None else answered
-            return h.lifecycle.submit(e.id, SubmitRequest(agree_terms=agree, answered_task_ids=claimed))
+            return h.workflows.submit(e.id, SubmitRequest(agree_terms=agree, answered_task_ids=claimed))
 
         error: MicrocredError = await refused(
             h, e, submit(answered=["plan-1", "reflect-1"]), InvalidState
@@ -50,7 +50,7 @@ async def test_every_submit_refusal_leaves_the_enrolment_as_it_was(
         assert not h.timeline(e, "submitted")
         assert h.save(e, "plan-2", "still editable after every refusal").version == 1
 
-        submitted = await h.lifecycle.submit(
+        submitted = await h.workflows.submit(
             e.id, SubmitRequest(agree_terms=True, answered_task_ids=work_answered(db, e.id))
         )
         assert submitted.status is Status.UNDER_REVIEW
