@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.failures import business_failure
-from microcred import mail, notices
+from microcred import mail, notification_texts
 from microcred.contracts import Audience, MailInput, NotifyInput, NotifyResult, ResendInput
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
@@ -100,7 +100,7 @@ class NotificationActivities:
             context = {**inp.context, "enrolment_id": inp.enrolment_id}
             if "badge_id" in context:
                 context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
-            subject, body = notices.render(inp.kind, context)
+            subject, body = notification_texts.render(inp.kind, context)
             row = Notification(
                 id=str(uuid.uuid4()),
                 key=inp.key,

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from microcred.contracts import EventKind, Mark, NotificationKind, Outcome, Status
-from microcred.schemas import Slug
+from microcred.documents import Slug
 
 Item = TypeVar("Item")
 

@@ -37,8 +37,8 @@ from bench.drive import credential_doc
 from bench.stack import auth, bench_settings, database, libpq_url, service
 from bench.stats import latency_ms, ratio
 from microcred.db import create_db_engine, make_session_factory, transaction
+from microcred.documents import CredentialDoc
 from microcred.identity import Role
-from microcred.schemas import CredentialDoc
 from microcred.services import catalog
 
 TARGET_P95_RATIO = 2.0

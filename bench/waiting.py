@@ -37,7 +37,7 @@ from bench.stack import CpuMeter, Service, bench_settings, database, libpq_url, 
 from bench.stats import latency_ms
 from microcred.contracts import CredentialOutline
 from microcred.db import create_db_engine, make_session_factory, transaction
-from microcred.schemas import CredentialDoc
+from microcred.documents import CredentialDoc
 from microcred.services import catalog
 from microcred.temporal.client import WorkflowClient
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from microcred.db import SessionFactory, transaction
+from microcred.documents import CredentialDoc
 from microcred.identity import Role
 from microcred.models import Credential, Evaluator
-from microcred.schemas import CredentialDoc
 from microcred.services import catalog, people
 
 DEMO_MEMBER = "demo-member"

@@ -18,10 +18,10 @@ from activities.notifications import MailSettings
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import SessionFactory, transaction
+from microcred.documents import CredentialDoc
 from microcred.identity import Principal, Role
 from microcred.models import Evaluator, EvaluatorCredential, Payment
 from microcred.payments import OfflineGateway, PaymentGateway
-from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel
 from microcred.temporal.client import WorkflowClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from microcred import currency, notices
+from microcred import currency, notification_texts
 from microcred.contracts import NotificationKind
 
 
@@ -24,7 +24,7 @@ def test_amounts_are_written_with_their_currencys_digits(amount: int, code: str,
 
 
 def test_a_refund_notice_in_yen() -> None:
-    _, body = notices.render(
+    _, body = notification_texts.render(
         NotificationKind.PAYMENT_REFUNDED,
         {"amount": 500, "currency": "jpy", "credential_title": "Inquiry", "reason": "duplicate"},
     )

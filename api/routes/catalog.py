@@ -9,8 +9,8 @@ from fastapi import APIRouter, status
 from api.deps import AdminDep, PageDep, PrincipalDep, SessionDep
 from api.errors import documented
 from api.schemas import AdminReason, Page
+from microcred.documents import CredentialDoc, CredentialPublic
 from microcred.identity import Role
-from microcred.schemas import CredentialDoc, CredentialPublic
 from microcred.services import catalog
 
 router = APIRouter(tags=["catalog"])

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import StateDep, prefers_html
 from microcred import currency
 from microcred.errors import InvalidState, NotFound
-from microcred.services import payments
+from microcred.payments import webhooks
 
 router = APIRouter(tags=["checkout"])
 TO_THE_APP: dict[int | str, dict[str, Any]] = {
@@ -33,7 +33,7 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "tem
 async def checkout_complete(request: Request, state: StateDep, session_id: str = "") -> Response:
     """Where a completed checkout returns to (Stripe's ``success_url`` too): the micro-credential
     in the web app, which says "payment processing" until the payment's webhook has arrived."""
-    enrolment_id = await asyncio.to_thread(payments.checkout_enrolment, state.sessions, session_id)
+    enrolment_id = await asyncio.to_thread(webhooks.checkout_enrolment, state.sessions, session_id)
     if enrolment_id is None:
         return templates.TemplateResponse(
             request,
@@ -75,7 +75,7 @@ def app_page(state: StateDep, enrolment_id: str, checkout: str) -> str:
 async def checkout_page(session_id: str, request: Request, state: StateDep) -> HTMLResponse:
     """The offline checkout page of one session."""
     _offline_only(state)
-    payment, title = await asyncio.to_thread(payments.open_checkout, state.sessions, session_id=session_id)
+    payment, title = await asyncio.to_thread(webhooks.open_checkout, state.sessions, session_id=session_id)
     expired = payment.expires_at <= datetime.now(UTC)
     payable = payment.status == "open" and not expired
     closed = {"paid": "This checkout is paid.", "refunded": "This payment was refunded."}
@@ -101,7 +101,7 @@ async def pay(session_id: str, request: Request, state: StateDep) -> RedirectRes
     """The Pay button: sends the signed completion event through the webhook code."""
     _offline_only(state)
     try:
-        await payments.pay_offline(
+        await webhooks.pay_offline(
             session_id=session_id,
             secret=state.settings.stripe_webhook_secret.get_secret_value(),
             sessions=state.sessions,

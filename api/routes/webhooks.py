@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel
 
 from api.deps import StateDep
-from microcred.services import payments
+from microcred.payments import webhooks
 
 router = APIRouter(tags=["webhooks"])
 
@@ -30,7 +30,7 @@ async def stripe_webhook(
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ) -> WebhookAck:
     """Receive a signed Stripe event; duplicates and unknown event types are acknowledged."""
-    result = await payments.handle(
+    result = await webhooks.handle(
         payload=await request.body(),
         signature=stripe_signature,
         secret=state.settings.stripe_webhook_secret.get_secret_value(),

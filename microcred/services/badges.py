@@ -18,10 +18,10 @@ from sqlmodel import Session, col, select
 from microcred import badges as ob
 from microcred import signing_keys
 from microcred.contracts import Outcome
+from microcred.documents import CredentialDoc
 from microcred.errors import InvalidState, NotFound
 from microcred.markdown import render_markdown
 from microcred.models import Badge, Enrolment, Member, RubricMark, SigningKey, Submission
-from microcred.schemas import CredentialDoc
 from microcred.services import catalog
 
 LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"

@@ -9,10 +9,7 @@ from sqlmodel import Session, col, select
 
 from microcred import pagination, policies
 from microcred.contracts import CredentialOutline, Money, Policies, SectionOutline
-from microcred.errors import AlreadyExists, Conflict, CredentialRetired, InvalidRequest, NotFound
-from microcred.models import Community, Credential, Criterion, Resource, Section, Task
-from microcred.pagination import Key
-from microcred.schemas import (
+from microcred.documents import (
     CommunityDoc,
     CredentialDoc,
     CredentialPublic,
@@ -21,6 +18,9 @@ from microcred.schemas import (
     SectionDoc,
     TaskDoc,
 )
+from microcred.errors import AlreadyExists, Conflict, CredentialRetired, InvalidRequest, NotFound
+from microcred.models import Community, Credential, Criterion, Resource, Section, Task
+from microcred.pagination import Key
 
 
 def publish(session: Session, *, doc: CredentialDoc) -> None:

@@ -12,10 +12,10 @@ from sqlmodel import Session, select
 
 from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, SubmitResult
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
+from microcred.documents import CredentialDoc
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
 from microcred.models import TERMINAL_STATUSES, Enrolment, Member
-from microcred.schemas import CredentialDoc
 from microcred.services import catalog, readmodel, work
 from microcred.temporal.client import RunEnded, WorkflowClient
 

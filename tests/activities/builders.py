@@ -9,8 +9,8 @@ from typing import Any
 
 from microcred.contracts import EnrolmentView, EventKind, FreezeInput, Status, TimelineEvent
 from microcred.db import SessionFactory, transaction
+from microcred.documents import CredentialDoc
 from microcred.models import Enrolment, Member
-from microcred.schemas import CredentialDoc
 from microcred.services import work
 from tests.support import publish, uid
 

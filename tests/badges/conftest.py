@@ -23,9 +23,9 @@ from microcred.auth import TokenVerifier, issue_token
 from microcred.badges import BadgeIssuer
 from microcred.contracts import BadgeInput
 from microcred.db import SessionFactory, transaction
+from microcred.documents import CredentialDoc
 from microcred.identity import Role
 from microcred.models import Enrolment, Member, RubricMark, Submission
-from microcred.schemas import CredentialDoc
 from microcred.temporal.client import WorkflowClient
 from tests.support import publish, test_settings, uid
 

@@ -13,9 +13,9 @@ from joserfc.jwk import KeySet
 
 from api.deps import prefers_html
 from microcred.db import transaction
+from microcred.documents import CredentialDoc
 from microcred.identity import Role
 from microcred.models import Member
-from microcred.schemas import CredentialDoc
 from tests.badges.conftest import BadgeApi
 from tests.support import credential_doc
 

@@ -48,6 +48,7 @@ from microcred.contracts import (
     SubmitResult,
 )
 from microcred.db import SessionFactory, transaction
+from microcred.documents import CredentialDoc
 from microcred.errors import MicrocredError
 from microcred.identity import Principal
 from microcred.models import (
@@ -62,7 +63,6 @@ from microcred.models import (
 )
 from microcred.payments import OfflineGateway, PaymentGateway
 from microcred.sandbox import workflow_runner
-from microcred.schemas import CredentialDoc
 from microcred.services import enrolments, work
 from microcred.temporal.client import WorkflowClient
 from microcred.temporal.names import enrolment_workflow_id

@@ -19,6 +19,7 @@ from microcred.contracts import (
     SubmitResult,
 )
 from microcred.db import SessionFactory
+from microcred.documents import CredentialDoc
 from microcred.errors import (
     AlreadyClaimed,
     InvalidState,
@@ -28,7 +29,6 @@ from microcred.errors import (
     RubricIncomplete,
     RubricInconsistent,
 )
-from microcred.schemas import CredentialDoc
 from tests.support import credential_doc, member, publish, register_evaluator, uid
 from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, marks, refused, running
 

@@ -1,4 +1,4 @@
-"""The catalog document (``POST /credentials`` in; ``GET /credentials/{id}`` out, as ``CredentialPublic``)."""
+"""The catalog document: what an admin publishes (``POST /credentials``) and everyone reads back."""
 
 from __future__ import annotations
 

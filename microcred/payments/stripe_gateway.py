@@ -36,7 +36,7 @@ from stripe.params.checkout import SessionCreateParams
 
 from microcred.config import Settings
 from microcred.contracts import CheckoutRequest, PurchaseKind
-from microcred.payments import (
+from microcred.payments.gateway import (
     CheckoutSpec,
     IssuedRefund,
     OpenedCheckout,
