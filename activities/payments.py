@@ -26,7 +26,7 @@ from microcred.contracts import (
 )
 from microcred.db import SessionFactory, transaction
 from microcred.errors import NotFound
-from microcred.models import Member, Payment
+from microcred.models import Member, Payment, PaymentStatus
 from microcred.payments import (
     CheckoutSpec,
     IssuedRefund,
@@ -87,9 +87,9 @@ class PaymentActivities:
             except PaymentRejected as rejected:
                 raise _rejected(rejected) from rejected
             payment = await asyncio.to_thread(self._record_closed, request, charge)
-        if payment.status == "processing":
+        if payment.status == PaymentStatus.PROCESSING:
             return ClosedCheckout(processing=True)
-        if payment.status not in ("paid", "mismatch"):
+        if payment.status not in (PaymentStatus.PAID, PaymentStatus.MISMATCH):
             return ClosedCheckout()  # never paid, or already refunded
         return ClosedCheckout(
             paid=PaymentConfirmed(
@@ -99,14 +99,14 @@ class PaymentActivities:
                 currency=payment.charged_currency,
                 payment_intent=payment.payment_intent,
             ),
-            matches=payment.status == "paid",
+            matches=payment.status == PaymentStatus.PAID,
         )
 
     @activity.defn(name="payments.refund")
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund a payment that cannot be used (late, duplicate, or a cancelled enrolment)."""
         payment = await asyncio.to_thread(self._payment, request.checkout_session_id)
-        if payment.status == "refunded":
+        if payment.status == PaymentStatus.REFUNDED:
             return RefundResult(
                 refund_id=payment.refund_id,
                 refunded=True,
@@ -156,7 +156,7 @@ class PaymentActivities:
                     attempt=request.attempt,
                     amount=request.price.amount,
                     currency=request.price.currency,
-                    status="open",
+                    status=PaymentStatus.OPEN,
                     url=opened.url,
                     expires_at=opened.expires_at,
                 )
@@ -168,8 +168,8 @@ class PaymentActivities:
         with transaction(self._sessions) as session:
             payment = session.get_one(Payment, request.checkout_session_id)
             if charge is None:
-                if payment.status == "open":
-                    payment.status = "expired"
+                if payment.status == PaymentStatus.OPEN:
+                    payment.status = PaymentStatus.EXPIRED
             elif isinstance(charge, Processing):
                 readmodel.record_processing(payment)
             else:
@@ -186,8 +186,8 @@ class PaymentActivities:
     def _record_refund(self, request: RefundRequest, issued: IssuedRefund) -> None:
         with transaction(self._sessions) as session:
             payment = session.get_one(Payment, request.checkout_session_id)
-            if payment.status != "refunded":
-                payment.status = "refunded"
+            if payment.status != PaymentStatus.REFUNDED:
+                payment.status = PaymentStatus.REFUNDED
                 payment.refund_id = issued.refund_id
                 payment.refunded_amount = issued.amount
                 payment.refunded_at = datetime.now(UTC)

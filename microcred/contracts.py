@@ -14,31 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-class Status(StrEnum):
-    AWAITING_PAYMENT = "awaiting_payment"
-    IN_PROGRESS = "in_progress"
-    UNDER_REVIEW = "under_review"
-    RESUBMISSION_REQUESTED = "resubmission_requested"
-    AWAITING_RESUBMISSION_PAYMENT = "awaiting_resubmission_payment"
-    APPROVED = "approved"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-    @property
-    def member_holds_work(self) -> bool:
-        """The statuses in which the submission deadline runs and can expire the enrolment."""
-        return self in MEMBER_HOLDS_WORK
-
-
-TERMINAL = frozenset({Status.APPROVED, Status.EXPIRED, Status.CANCELLED})
-MEMBER_HOLDS_WORK = frozenset(
-    {Status.IN_PROGRESS, Status.RESUBMISSION_REQUESTED, Status.AWAITING_RESUBMISSION_PAYMENT}
-)
+from microcred.lifecycle import Status as Status  # the lifecycle's, carried by the messages
 
 
 class Outcome(StrEnum):

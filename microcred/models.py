@@ -8,12 +8,15 @@ marks, payments, notifications and the timeline are the content the workflow nev
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
+
+from microcred.lifecycle import TERMINAL
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -155,7 +158,8 @@ class EvaluatorCredential(SQLModel, table=True):
 
 # --- enrolments: the read model -------------------------------------------------------------
 
-TERMINAL_STATUSES = ("approved", "expired", "cancelled")
+# The database keeps at most one unfinished enrolment per member and credential.
+_UNFINISHED = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(TERMINAL)))
 
 
 class Enrolment(SQLModel, table=True):
@@ -172,8 +176,8 @@ class Enrolment(SQLModel, table=True):
             "member_id",
             "credential_id",
             unique=True,
-            postgresql_where=sa.text("status NOT IN ('approved', 'expired', 'cancelled')"),
-            sqlite_where=sa.text("status NOT IN ('approved', 'expired', 'cancelled')"),
+            postgresql_where=sa.text(_UNFINISHED),
+            sqlite_where=sa.text(_UNFINISHED),
         ),
     )
 
@@ -242,6 +246,24 @@ class RubricMark(SQLModel, table=True):
 # --- payments, communities, notifications, timeline ------------------------------------------
 
 
+class PaymentStatus(StrEnum):
+    """What became of a checkout session."""
+
+    OPEN = "open"
+    PROCESSING = "processing"  # completed with a payment that confirms days later (a bank debit)
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    MISMATCH = "mismatch"  # paid another amount than asked: never used
+
+
+# No payment is known for the session: it may still come, or be found at the provider.
+UNPAID = frozenset(
+    {PaymentStatus.OPEN, PaymentStatus.PROCESSING, PaymentStatus.EXPIRED, PaymentStatus.FAILED}
+)
+
+
 class Payment(SQLModel, table=True):
     """One checkout session and what became of it."""
 
@@ -254,10 +276,7 @@ class Payment(SQLModel, table=True):
     attempt: int
     amount: int
     currency: str = Field(max_length=3)
-    status: str = Field(
-        max_length=20,
-        description="open, processing (a delayed payment), paid, expired, failed, refunded, mismatch",
-    )
+    status: PaymentStatus = Field(sa_column=Column(sa.String(20), nullable=False))
     url: str = Field(max_length=2000)
     expires_at: datetime = _created()
     payment_intent: str | None = Field(default=None, max_length=255)
@@ -273,7 +292,7 @@ class Payment(SQLModel, table=True):
     @property
     def unpaid(self) -> bool:
         """No payment is known for the session (it may still come, or be found at the provider)."""
-        return self.status in ("open", "processing", "expired", "failed")
+        return self.status in UNPAID
 
     @property
     def charged_amount(self) -> int:

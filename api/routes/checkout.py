@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from api.deps import StateDep, prefers_html
 from microcred import currency
 from microcred.errors import InvalidState, NotFound
+from microcred.models import PaymentStatus
 from microcred.payments import webhooks
 
 router = APIRouter(tags=["checkout"])
@@ -77,8 +78,11 @@ async def checkout_page(session_id: str, request: Request, state: StateDep) -> H
     _offline_only(state)
     payment, title = await asyncio.to_thread(webhooks.open_checkout, state.sessions, session_id=session_id)
     expired = payment.expires_at <= datetime.now(UTC)
-    payable = payment.status == "open" and not expired
-    closed = {"paid": "This checkout is paid.", "refunded": "This payment was refunded."}
+    payable = payment.status == PaymentStatus.OPEN and not expired
+    closed = {
+        PaymentStatus.PAID: "This checkout is paid.",
+        PaymentStatus.REFUNDED: "This payment was refunded.",
+    }
     return templates.TemplateResponse(
         request,
         "checkout.html",

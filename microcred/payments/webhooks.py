@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
 from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
-from microcred.models import Credential, Enrolment, Payment, TimelineEntry, WebhookEvent
+from microcred.models import Credential, Enrolment, Payment, PaymentStatus, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
 from microcred.temporal.client import WorkflowClient
 
@@ -73,9 +73,9 @@ async def handle(
     elif kind == ASYNC_SUCCEEDED:
         outcome = await _fulfil(obj, event_id, sessions, workflows)
     elif kind == ASYNC_FAILED:
-        outcome = await _end(obj, "failed", "the payment failed", sessions, workflows)
+        outcome = await _end(obj, PaymentStatus.FAILED, "the payment failed", sessions, workflows)
     elif kind == EXPIRED:
-        outcome = await _end(obj, "expired", "the checkout expired", sessions, workflows)
+        outcome = await _end(obj, PaymentStatus.EXPIRED, "the checkout expired", sessions, workflows)
     elif kind == REFUNDED:
         outcome, refunded = await asyncio.to_thread(_refunded, sessions, obj)
         if refunded is not None:  # the workflow tells the admins, unless the refund was its own
@@ -143,7 +143,7 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
             amount=payment.charged_amount,
             currency=payment.charged_currency,
             payment_intent=payment.payment_intent,
-            matches=payment.status != "mismatch",
+            matches=payment.status != PaymentStatus.MISMATCH,
         )
 
 
@@ -197,19 +197,19 @@ def _applied(sessions: SessionFactory, enrolment_id: str, session_id: str) -> bo
     return any((e.detail or {}).get("checkout_session_id") == session_id for e in events)
 
 
-def _mark_ended(sessions: SessionFactory, session_id: str, status: str) -> str | None:
+def _mark_ended(sessions: SessionFactory, session_id: str, status: PaymentStatus) -> str | None:
     with transaction(sessions) as session:
         payment = session.get(Payment, session_id)
         if payment is None:
             return None
-        if payment.status in ("open", "processing"):
+        if payment.status in (PaymentStatus.OPEN, PaymentStatus.PROCESSING):
             payment.status = status
         return payment.enrolment_id
 
 
 def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
     """The checkout was completed with a payment that confirms later: the workflow holds the
-    checkout for it when the payment window passes (see the workflow's HOLD_PROCESSING)."""
+    checkout for it when the payment window passes."""
     session_id = obj.get("id")
     if not isinstance(session_id, str):
         raise BadWebhook("the checkout session has no id")
@@ -222,7 +222,11 @@ def _mark_processing(sessions: SessionFactory, obj: dict[str, Any]) -> str:
 
 
 async def _end(
-    obj: dict[str, Any], status: str, reason: str, sessions: SessionFactory, workflows: WorkflowClient
+    obj: dict[str, Any],
+    status: PaymentStatus,
+    reason: str,
+    sessions: SessionFactory,
+    workflows: WorkflowClient,
 ) -> str:
     session_id = obj.get("id")
     if not isinstance(session_id, str):
@@ -261,8 +265,8 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> tuple[str, tu
                 },
             )
             return "partial_refund_recorded", None  # still paid: a refund later refunds the rest
-        if payment.status != "refunded":
-            payment.status = "refunded"
+        if payment.status != PaymentStatus.REFUNDED:
+            payment.status = PaymentStatus.REFUNDED
             payment.refunded_at = datetime.now(UTC)
             readmodel.add_event(
                 session,
@@ -333,7 +337,7 @@ async def pay_offline(
 ) -> WebhookResult:
     """The offline Pay button: deliver a signed completion through the webhook's own code."""
     payment, _ = await asyncio.to_thread(open_checkout, sessions, session_id=session_id)
-    if payment.status != "open" or payment.expires_at <= datetime.now(UTC):
+    if payment.status != PaymentStatus.OPEN or payment.expires_at <= datetime.now(UTC):
         raise InvalidState("this checkout can no longer be paid", status=payment.status)
     payload = offline_event(payment, now=datetime.now(UTC))
     signature = stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, int(time.time()))

@@ -15,7 +15,8 @@ from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
 from microcred.documents import CredentialDoc
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
-from microcred.models import TERMINAL_STATUSES, Enrolment, Member
+from microcred.lifecycle import TERMINAL
+from microcred.models import Enrolment, Member
 from microcred.services import catalog, readmodel, work
 from microcred.temporal.client import RunEnded, WorkflowClient
 
@@ -80,7 +81,7 @@ def _reserve(sessions: SessionFactory, principal: Principal, credential_id: str)
         if any(e.status == Status.APPROVED for e in mine):
             raise AlreadyEarned("you have already earned this credential", credential_id=credential_id)
         for e in mine:
-            if e.status in TERMINAL_STATUSES:
+            if e.status in TERMINAL:
                 continue
             if e.seq == 0:
                 # Its workflow has never written: it did not start (the start failed and it could

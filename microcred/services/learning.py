@@ -19,6 +19,7 @@ from microcred.models import (
     Enrolment,
     Notification,
     Payment,
+    PaymentStatus,
     Resource,
     RubricMark,
     Section,
@@ -280,7 +281,7 @@ def _payment_processing(session: Session, enrolment: Enrolment) -> bool:
         select(Payment.checkout_session_id).where(
             Payment.enrolment_id == enrolment.id,
             Payment.attempt == enrolment.attempt,
-            Payment.status == "processing",
+            Payment.status == PaymentStatus.PROCESSING,
         )
     ).first()
     return processing is not None

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from microcred.contracts import EnrolmentView, EventKind, TimelineEvent
 from microcred.db import insert_ignoring_duplicates
-from microcred.models import Enrolment, Payment, TimelineEntry
+from microcred.models import Enrolment, Payment, PaymentStatus, TimelineEntry
 
 
 def apply_view(enrolment: Enrolment, view: EnrolmentView) -> bool:
@@ -76,8 +76,8 @@ def record_processing(payment: Payment) -> None:
     """Record that ``payment``'s session was completed with a payment that confirms days later (a
     bank debit), from its webhook or found when its checkout was closed. Only an open checkout's:
     one already ended, paid or refunded keeps what it is."""
-    if payment.status == "open":
-        payment.status = "processing"
+    if payment.status == PaymentStatus.OPEN:
+        payment.status = PaymentStatus.PROCESSING
 
 
 def record_paid(
@@ -95,7 +95,7 @@ def record_paid(
     if not payment.unpaid:
         return
     matches = amount == payment.amount and currency == payment.currency
-    payment.status = "paid" if matches else "mismatch"
+    payment.status = PaymentStatus.PAID if matches else PaymentStatus.MISMATCH
     payment.paid_amount = amount if isinstance(amount, int) else None
     payment.paid_currency = currency[:3] or None
     payment.payment_intent = payment_intent

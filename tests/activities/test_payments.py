@@ -21,7 +21,7 @@ from microcred.contracts import (
     RefundResult,
 )
 from microcred.db import SessionFactory, transaction
-from microcred.models import Payment, TimelineEntry
+from microcred.models import Payment, PaymentStatus, TimelineEntry
 from microcred.payments import (
     CheckoutSpec,
     IssuedRefund,
@@ -125,7 +125,7 @@ async def test_refund_of_a_paid_payment_is_recorded_once(sessions: SessionFactor
     with transaction(sessions) as session:
         payment = session.get(Payment, opened.session_id)
         assert payment is not None
-        payment.status, payment.paid_amount, payment.paid_currency = "paid", 9900, "usd"
+        payment.status, payment.paid_amount, payment.paid_currency = PaymentStatus.PAID, 9900, "usd"
         payment.paid_at, payment.payment_intent = AT + timedelta(hours=1), "pi_1"
     req = RefundRequest(
         enrolment_id=seeded.enrolment_id,

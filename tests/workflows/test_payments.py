@@ -22,7 +22,7 @@ from microcred.contracts import (
     Status,
 )
 from microcred.db import SessionFactory, transaction
-from microcred.models import Notification, Payment
+from microcred.models import Notification, Payment, PaymentStatus
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
 from tests.support import credential_doc, publish, uid, webhook_processing, webhook_recorded
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
@@ -445,7 +445,7 @@ async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_befor
                     attempt=1,
                     amount=doc.price.amount,
                     currency=doc.price.currency,
-                    status="paid",
+                    status=PaymentStatus.PAID,
                     url="https://example.org/checkout",
                 )
             )
