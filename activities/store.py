@@ -22,6 +22,7 @@ from microcred.contracts import (
 )
 from microcred.db import SessionFactory, lock_enrolment, transaction
 from microcred.errors import InvalidState, TasksIncomplete
+from microcred.lifecycle import Status
 from microcred.models import CommunityMembership, RubricMark, Submission
 from microcred.services import assignment, readmodel, work
 
@@ -39,8 +40,8 @@ class StoreActivities:
 
     @activity.defn(name="store.freeze_submission")
     def freeze_submission(self, inp: FreezeInput) -> FreezeResult:
-        """Freeze the newest responses as the attempt's submission and show it under review
-        (with its evaluator, when the workflow picked one before: see ``FreezeInput``).
+        """Freeze the newest responses as the attempt's submission and show it under review,
+        with the evaluator the workflow picked (or none: then it is claimable).
 
         Runs under the enrolment's row lock, as every task save does: a save either made it
         into the snapshot or is refused afterwards.
@@ -51,7 +52,7 @@ class StoreActivities:
             enrolment = lock_enrolment(session, view.enrolment_id)
             existing = session.get(Submission, (view.enrolment_id, view.attempt))
             if existing is None:
-                if enrolment.status != "in_progress":
+                if enrolment.status != Status.IN_PROGRESS:
                     raise business_failure(
                         InvalidState("the enrolment is not in progress", status=enrolment.status)
                     )
@@ -68,8 +69,7 @@ class StoreActivities:
                 existing = work.freeze(
                     session, enrolment=enrolment, attempt=view.attempt, submitted_at=view.submitted_at
                 )
-            events = [inp.event] if inp.assignment is None else [inp.event, inp.assignment]
-            readmodel.record(session, enrolment=enrolment, view=view, events=events)
+            readmodel.record(session, enrolment=enrolment, view=view, events=[inp.event, inp.assignment])
             return FreezeResult(task_count=len(existing.responses))
 
     @activity.defn(name="store.record_decision")

@@ -170,7 +170,6 @@ class EnrolmentState(BaseModel):
     evaluator_reminded: bool = False
     decision: Outcome | None = None
     unmet_sections: list[str] = Field(default_factory=list)
-    assignment_needed: bool = False
     checkout: Checkout | None = None
     checkouts_opened: int = Field(default=0, description="Checkouts opened for the purchase at hand.")
     settled_sessions: list[str] = Field(default_factory=list, description="Checkout sessions handled.")
@@ -178,7 +177,11 @@ class EnrolmentState(BaseModel):
     community_granted: bool = False
     reminders_sent: list[str] = Field(default_factory=list)
     badge_id: str | None = None
-    outbox: list[NotifyInput] = Field(default_factory=list, description="Notices not yet recorded.")
+    arrivals: list[Arrival] = Field(
+        default_factory=list,
+        description="What the payment provider said, noted by signals, not yet acted on.",
+    )
+    outbox: list[NotifyInput] = Field(default_factory=list, description="Notifications not yet recorded.")
     seq: int = 0
 
     @property
@@ -266,6 +269,22 @@ class CheckoutEnded(BaseModel):
     reason: str
 
 
+class ArrivalKind(StrEnum):
+    PAID = "paid"
+    MISMATCHED = "mismatched"  # paid another amount than asked
+    REFUNDED_ELSEWHERE = "refunded_elsewhere"
+    CHECKOUT_ENDED = "checkout_ended"
+
+
+class Arrival(BaseModel):
+    """A payment provider's message, as its signal handler noted it for the run loop."""
+
+    kind: ArrivalKind
+    checkout_session_id: str
+    payment: PaymentConfirmed | None = Field(default=None, description="Of a payment (paid, mismatched).")
+    reason: str = Field(default="", description="Why the checkout ended.")
+
+
 class AdminAction(BaseModel):
     actor: str
     reason: str = Field(min_length=1)
@@ -327,9 +346,8 @@ class FreezeInput(BaseModel):
     event: TimelineEvent
     required_task_ids: list[str]
     # The review's assignment (evaluator_assigned or review_unassigned), recorded with the
-    # submission so the review reaches the queues assigned. Absent from workflows that assign
-    # after the submission (before the ``assign-on-submit`` patch).
-    assignment: TimelineEvent | None = None
+    # submission so the review reaches the queues assigned.
+    assignment: TimelineEvent
 
 
 class FreezeResult(BaseModel):

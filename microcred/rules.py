@@ -1,25 +1,34 @@
-"""Lifecycle rules that need no I/O: shared by the workflow (validators) and the services."""
+"""The rules each message to an enrolment must meet, with no I/O: the workflow's validators run
+them before anything changes (and its handlers again, under the lock), the services share them.
+Each raises the domain error that tells the caller what is wrong."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from microcred import policies
 from microcred.contracts import (
+    ClaimRequest,
     CredentialOutline,
     DecisionRequest,
     EnrolmentState,
+    ExtendDeadline,
     Outcome,
-    Status,
+    ReassignReview,
     SubmitRequest,
 )
 from microcred.errors import (
+    AlreadyClaimed,
+    InvalidRequest,
     InvalidState,
     NotAssigned,
+    NotEligible,
     RubricIncomplete,
     RubricInconsistent,
     TasksIncomplete,
     TermsNotAgreed,
 )
+from microcred.lifecycle import Status
 
 
 def require_status(state: EnrolmentState, *allowed: Status, action: str) -> None:
@@ -77,3 +86,64 @@ def unmet_sections(outline: CredentialOutline, request: DecisionRequest) -> list
     """The sections the member edits on the next attempt: those with an unmet criterion."""
     unmet = {m.criterion_id for m in request.marks if not m.met}
     return [s.id for s in outline.sections if unmet.intersection(s.criterion_ids)]
+
+
+def check_resubmission_start(state: EnrolmentState, now: datetime) -> None:
+    """A resubmission starts after a "Request to resubmit", before the deadline (or is started
+    already: a second click is answered with its open checkout)."""
+    if state.status is Status.AWAITING_RESUBMISSION_PAYMENT and state.checkout is not None:
+        return
+    require_status(state, Status.RESUBMISSION_REQUESTED, action="start a resubmission")
+    if state.due_at is not None and now >= state.due_at:
+        raise InvalidState("the submission deadline has passed", status=state.status.value)
+
+
+def check_claim(state: EnrolmentState, member_id: str, request: ClaimRequest) -> None:
+    """An unassigned review under review, claimed by someone other than its member."""
+    require_status(state, Status.UNDER_REVIEW, action="claim the review")
+    if request.evaluator_id == member_id:
+        raise NotEligible("members never evaluate their own work")
+    if state.evaluator_id is not None:
+        raise AlreadyClaimed("this review is already assigned", evaluator_id=state.evaluator_id)
+
+
+def check_extend(state: EnrolmentState, request: ExtendDeadline) -> None:
+    """A paid, unfinished enrolment's deadline, moved later by a bounded duration."""
+    if state.status.terminal or state.due_at is None:
+        raise InvalidState(
+            "only a paid, unfinished enrolment has a deadline to extend", status=state.status.value
+        )
+    try:
+        length = policies.approximate(request.by)
+        policies.check_bounded(request.by)
+    except policies.InvalidDuration as exc:
+        raise InvalidRequest(str(exc)) from exc
+    if length <= timedelta(0):
+        raise InvalidRequest("the extension must be longer than zero")
+    try:
+        # A century of calendar is left beyond it: time under review moves the deadline later,
+        # and that must never pass the end of the calendar (a later step would fail).
+        policies.add(policies.add(state.due_at, request.by), policies.LONGEST)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidRequest(
+            f"the extended deadline would lie within {policies.LONGEST} of the year 9999"
+        ) from exc
+
+
+def check_reassign(state: EnrolmentState, member_id: str, request: ReassignReview) -> None:
+    """A review under review, handed to someone other than its evaluator and its member."""
+    require_status(state, Status.UNDER_REVIEW, action="reassign the review")
+    if request.evaluator_id is not None and request.evaluator_id == state.evaluator_id:
+        raise InvalidState("the review is already assigned to that evaluator", status=state.status.value)
+    if request.evaluator_id == member_id:
+        raise NotEligible("members never evaluate their own work")
+
+
+def check_cancel(state: EnrolmentState) -> None:
+    if state.status.terminal:
+        raise InvalidState("the enrolment is already finished", status=state.status.value)
+
+
+def check_checkout(state: EnrolmentState) -> None:
+    if not state.status.awaiting_payment:
+        raise InvalidState("no checkout is open", status=state.status.value)

@@ -7,48 +7,31 @@ refunded by the enrolment workflow itself.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows import activities
+
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import NotificationActivities
-    from activities.payments import PaymentActivities
-    from microcred.contracts import (
-        Audience,
-        LatePayment,
-        NotificationKind,
-        NotifyInput,
-        RefundRequest,
-        RefundResult,
-    )
-
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+    from microcred.contracts import Audience, LatePayment, NotificationKind, NotifyInput, RefundResult
+    from microcred.temporal.names import LATE_PAYMENT_WORKFLOW
 
 
-@workflow.defn
+@workflow.defn(name=LATE_PAYMENT_WORKFLOW)
 class LatePaymentWorkflow:
     @workflow.run
     async def run(self, payment: LatePayment) -> RefundResult:
         try:
-            result = await workflow.execute_activity_method(
-                PaymentActivities.refund,
-                RefundRequest(
-                    enrolment_id=payment.enrolment_id,
-                    checkout_session_id=payment.checkout_session_id,
-                    reason=payment.reason,
-                    idempotency_key=f"enrolment:{payment.enrolment_id}:refund:{payment.checkout_session_id}",
-                ),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RETRY,
+            result = await activities.refund(
+                enrolment_id=payment.enrolment_id,
+                checkout_session_id=payment.checkout_session_id,
+                reason=payment.reason,
                 summary="refund the late payment",
             )
         except ActivityError as err:
             # The provider refused the refund for good: admins refund by hand. The workflow then
             # fails, so it stays listed as failed in the UI until someone has looked.
-            await self._tell(
+            await activities.notify(
                 NotifyInput(
                     key=f"{payment.enrolment_id}:refund-failed:{payment.checkout_session_id}",
                     kind=NotificationKind.OPERATOR_ALERT,
@@ -63,7 +46,7 @@ class LatePaymentWorkflow:
                 ),
             )
             raise
-        await self._tell(
+        await activities.notify(
             NotifyInput(
                 key=f"{payment.enrolment_id}:refund:{payment.checkout_session_id}",
                 kind=NotificationKind.PAYMENT_REFUNDED,
@@ -81,12 +64,3 @@ class LatePaymentWorkflow:
             ),
         )
         return result
-
-    async def _tell(self, notice: NotifyInput) -> None:
-        await workflow.execute_activity_method(
-            NotificationActivities.notify,
-            notice,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
-            summary=f"notify {notice.kind.value}",
-        )

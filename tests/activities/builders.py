@@ -116,6 +116,7 @@ def freeze_input(seeded: Seeded, *, seq: int, attempt: int = 1, submitted_at: da
         ),
         event=event(EventKind.SUBMITTED, at=submitted_at, actor=seeded.member_id, attempt=attempt),
         required_task_ids=REQUIRED,
+        assignment=event(EventKind.REVIEW_UNASSIGNED, at=submitted_at),
     )
 
 

@@ -140,7 +140,8 @@ def test_freeze_snapshots_the_newest_version_of_each_task(sessions: SessionFacto
     assert (stored.status, stored.seq, stored.submitted_at) == ("under_review", 5, AT)
     assert stored.review_due_at == AT + timedelta(days=14)
     assert [(e.key, e.kind, e.actor) for e in timeline(sessions, seeded.enrolment_id)] == [
-        ("wf:5", "submitted", seeded.member_id)
+        ("wf:4", "submitted", seeded.member_id),
+        ("wf:5", "review_unassigned", "system"),  # written with it: the review's assignment
     ]
     with pytest.raises(NotEditable):
         save(sessions, seeded, "plan-2", "too late")
@@ -186,7 +187,7 @@ def test_freeze_is_idempotent_on_retry(sessions: SessionFactory) -> None:
     again = submission(sessions, seeded.enrolment_id)
     assert frozen is not None and again is not None
     assert again.responses == frozen.responses
-    assert [e.key for e in timeline(sessions, seeded.enrolment_id)] == ["wf:5"]
+    assert [e.key for e in timeline(sessions, seeded.enrolment_id)] == ["wf:4", "wf:5"]  # not twice
     with sessions() as session:
         assert (
             len(session.exec(select(Submission).where(Submission.enrolment_id == seeded.enrolment_id)).all())
@@ -305,7 +306,8 @@ def test_record_decision_stores_the_marks_once(sessions: SessionFactory) -> None
     ]
     stored = row(sessions, seeded.enrolment_id)
     assert (stored.status, stored.decision, stored.seq) == ("resubmission_requested", "resubmit", 6)
-    assert [e.kind for e in timeline(sessions, seeded.enrolment_id)] == ["submitted", "decided"]
+    kinds = [e.kind for e in timeline(sessions, seeded.enrolment_id)]
+    assert kinds == ["submitted", "review_unassigned", "decided"]
 
 
 def test_record_decision_without_a_submission_is_refused(sessions: SessionFactory) -> None:

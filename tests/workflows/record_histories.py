@@ -1,13 +1,14 @@
 """Record the event histories that ``test_replay.py`` replays against the current workflow code.
 
-Run once, from the repository root, after a *deliberate* (patched) change to the enrolment
-workflow, naming the change by its patch id, and commit the JSON it writes::
+Run from the repository root, and commit the JSON it writes (docs/workflow-versioning.md says
+when)::
 
-    .venv/bin/python -m tests.workflows.record_histories <patch-id>
+    .venv/bin/python -m tests.workflows.record_histories <folder>
 
-It starts its own time-skipping test server and a throwaway SQLite database, drives
-representative lifecycles through the real activities (the badge activity is faked, as in the
-workflow tests), and writes every run's history to ``tests/workflows/histories/<patch-id>/``:
+``<folder>`` is ``baseline`` for the first release's histories, or the patch id of a change
+to the workflow's commands. It starts its own time-skipping test server and a throwaway SQLite
+database, drives every scenario below through the real activities (the badge activity is faked,
+as in the workflow tests), and writes each run's history to ``tests/workflows/histories/<folder>/``:
 
 - ``happy``: purchase, submission, assignment, approval, badge;
 - ``resubmission-run1`` / ``resubmission-run2``: a resubmission request, its checkout and
@@ -28,8 +29,7 @@ workflow tests), and writes every run's history to ``tests/workflows/histories/<
 - ``refunded-elsewhere``: a paid enrolment refunded in full in Stripe's dashboard (the admins are
   told), then approved.
 
-Older histories stay where they are (those of the first release directly in ``histories/``):
-each must still replay, and the folder of a patch id that was recorded already is refused.
+A folder recorded before is refused: histories are never rewritten, every one must replay.
 """
 
 from __future__ import annotations
@@ -204,9 +204,8 @@ async def refunded_elsewhere(h: Harness, db: SessionFactory) -> Enrolled:
     evaluator = register_evaluator(db, credential_ids=[doc.id])
     e = await h.enrol(doc)
     await h.paid(e)
-    # By name: a worker of a release before alert-refunds-elsewhere had no handler for it.
     refunded = RefundedElsewhere(checkout_session_id=e.checkout_session_id)
-    await h.handle(e).signal("payment_refunded_elsewhere", refunded)
+    await h.workflows.payment_refunded_elsewhere(e.id, refunded)
     await h.quiet(e)
     return await approved(h, e, evaluator)
 
@@ -216,20 +215,13 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "resubmission": resubmission,
     "expiry": expiry,
     "sla-reassigned": sla_reassigned,
-    # A resubmission paid once its deadline has passed: refunded (from refund-after-deadline).
     "late-resubmission-payment": late_resubmission_payment,
-    # A purchase never paid: its checkout's window ends (first recorded with remind-each-evaluator).
     "checkout-expiry": checkout_expiry,
-    # A wrong amount (first recorded with remind-each-evaluator, to replay its old path).
     "wrong-amount": wrong_amount,
-    # An admin cancels a purchase whose checkout is open (first recorded with remind-each-evaluator).
     "cancelled-checkout": cancelled_checkout,
-    # A payment found when the window passes (from close-checkouts).
     "last-moment-payment": last_moment_payment,
-    # A delayed payment processing when the window ends: held (from hold-processing-payments).
     "processing-payment": processing_payment,
     "processing-never-confirms": processing_never_confirms,
-    # A full refund made in Stripe's dashboard (from alert-refunds-elsewhere).
     "refunded-elsewhere": refunded_elsewhere,
 }
 
@@ -255,11 +247,11 @@ async def record(env: WorkflowEnvironment, db: SessionFactory, name: str, folder
     return written
 
 
-async def main(patch_id: str) -> None:
+async def main(name: str) -> None:
     server = binaries.find("temporal-test-server")
     assert server, "temporal-test-server is not on PATH: install the dev requirements"
-    folder = HISTORIES / patch_id
-    folder.mkdir(parents=True)  # refuses a patch id recorded before: its histories are kept
+    folder = HISTORIES / name
+    folder.mkdir(parents=True)  # refuses a folder recorded before: its histories are kept
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'microcred.db'}"
         migrate.upgrade(url)
@@ -281,5 +273,5 @@ async def main(patch_id: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m tests.workflows.record_histories <patch-id>")
+        sys.exit("usage: python -m tests.workflows.record_histories <baseline|patch-id>")
     asyncio.run(main(sys.argv[1]))

@@ -26,7 +26,7 @@ from microcred.models import Notification, Payment, PaymentStatus
 from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
 from tests.support import credential_doc, publish, uid, webhook_processing, webhook_recorded
 from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
-from workflows.enrolment import PROCESSING_HOLD
+from workflows.enrolment.payments import PROCESSING_HOLD
 
 
 async def test_unpaid_checkout_cancels_the_purchase_when_the_payment_window_ends(
@@ -414,9 +414,9 @@ async def settled_but_for_one_activity(h: Harness, e: Enrolled) -> WorkflowExecu
 async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_before_it_ends(
     ts_env: WorkflowEnvironment, db: SessionFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A cancelled enrolment sends its last notices; payments arriving meanwhile are refunded by
-    their signal handlers. The run ends only once every handler has finished and its notices are
-    out, however the handlers and the notices interleave."""
+    """A cancelled enrolment sends its last notifications; payments arriving meanwhile (noted by
+    their signals) are refunded by the ending run. The run ends only once every arrival has been
+    acted on and every notification is out, however they interleave."""
     gates = Gates(monkeypatch)
     doc = publish(db, credential_doc())
     async with running(ts_env, db) as h:
@@ -425,16 +425,12 @@ async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_befor
         gates.notices["cancelled"] = threading.Event()
         gates.refunds[first] = asyncio.Event()
         await h.workflows.cancel(e.id, CancelEnrolment(actor="admin-1", reason="bought twice"))
-        await gates.reach("notice:cancelled")  # the run loop's last notices are going out
+        await gates.reach("notice:cancelled")  # the run's last notifications are going out
 
-        assert await h.pay(e, first)  # refunded by its handler, held at the provider
-        await gates.reach(f"refund:{first}")
+        assert await h.pay(e, first)  # noted while they go out
+        gates.notices["cancelled"].set()
+        await gates.reach(f"refund:{first}")  # the ending run refunds it (held at the provider)
         gates.notices["payment_refunded"] = threading.Event()
-        gates.notices["cancelled"].set()  # the loop's notices are out; the run waits for the handler
-        gates.refunds[second] = asyncio.Event()
-        gates.refunds[first].set()
-        await gates.reach("notice:payment_refunded")  # the handler's notice goes out last
-
         with transaction(db) as session:  # a second checkout of this enrolment, also paid
             session.add(
                 Payment(
@@ -449,13 +445,16 @@ async def test_a_payment_that_arrives_as_the_run_ends_is_refunded_and_told_befor
                     url="https://example.org/checkout",
                 )
             )
-        assert await h.pay(e, second)
-        await gates.reach(f"refund:{second}")
-        gates.notices["payment_refunded"].set()
-        # The last notice is out and handled; the second refund is still held: the run waits.
+        assert await h.pay(e, second)  # noted while the first refund is under way
+        gates.refunds[second] = asyncio.Event()
+        gates.refunds[first].set()
+        await gates.reach(f"refund:{second}")  # acted on in the order they arrived
+        # The second refund is held at the provider: the run waits for it.
         running_for = await settled_but_for_one_activity(h, e)
         assert running_for == WorkflowExecutionStatus.RUNNING
         gates.refunds[second].set()
+        await gates.reach("notice:payment_refunded")  # then the refunds are told
+        gates.notices["payment_refunded"].set()
 
         assert (await h.ended(e)).status is Status.CANCELLED
         told = h.notes(e, "payment_refunded", e.member.sub)

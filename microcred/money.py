@@ -1,0 +1,57 @@
+"""What a payment is used for: pure rules that guarantee no money is lost.
+
+Every payment that reaches an enrolment ends exactly one way: it pays the open checkout (and
+moves the enrolment on), or it is refunded (and, when even the refund fails, the admins are
+alerted to settle it by hand). A duplicate of a payment already handled changes nothing.
+Pure: no Temporal, no I/O; the workflow acts on these answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from microcred.contracts import EnrolmentState, PaymentConfirmed
+from microcred.lifecycle import Status
+
+
+class Use(StrEnum):
+    FULFIL = "fulfil"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    use: Use
+    reason: str = ""
+
+
+def settle(state: EnrolmentState, checkout_session_id: str) -> bool:
+    """Note the session as handled; False when it was already (a replayed or duplicated event)."""
+    if checkout_session_id in state.settled_sessions:
+        return False
+    state.settled_sessions.append(checkout_session_id)
+    return True
+
+
+def verdict(state: EnrolmentState, checkout_session_id: str, now: datetime) -> Verdict:
+    """What a payment of the price asked, for ``checkout_session_id``, is used for at ``now``."""
+    s, current = state, state.checkout
+    if not s.status.awaiting_payment or current is None or current.session_id != checkout_session_id:
+        return Verdict(Use.REFUND, f"payment arrived while the enrolment was {s.status.value}")
+    # The payment and the deadline can reach the workflow together (after a worker outage, say):
+    # the attempt bought could never be worked on.
+    if s.due_at is not None and now >= s.due_at:
+        return Verdict(Use.REFUND, "payment arrived after the submission deadline")
+    return Verdict(Use.FULFIL)
+
+
+def last_payment(state: EnrolmentState) -> PaymentConfirmed | None:
+    """The payment the current attempt was bought with (the latest one used)."""
+    return state.paid_payments[-1] if state.paid_payments else None
+
+
+def refund_by_policy(state: EnrolmentState) -> bool:
+    """A cancellation refunds the current attempt's payment unless its work was already reviewed."""
+    return state.status in (Status.IN_PROGRESS, Status.UNDER_REVIEW) and last_payment(state) is not None
