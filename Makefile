@@ -45,10 +45,11 @@ client: $(STAMP) $(WEB_DEPS) ## Regenerate frontend/openapi.json and the web app
 	$(BIN)/python -m api.openapi frontend/openapi.json
 	$(NPM) run generate-client --silent
 
-lint: $(STAMP) $(WEB_DEPS) ## ruff, strict mypy, tsc and ESLint (never changes a file)
+lint: $(STAMP) $(WEB_DEPS) ## ruff, strict mypy, the import layers, tsc and ESLint (never changes a file)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 	$(NPM) run typecheck --silent
 	$(NPM) run lint --silent
 

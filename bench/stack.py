@@ -8,9 +8,9 @@ through ``MICROCRED_*`` variables exactly as ``microcred dev`` configures its ow
 
 - ``worker`` and ``api``: ``microcred dev``'s two children (``python -m microcred worker``,
   ``python -m microcred api``); ``dev_stack`` runs both, as ``microcred dev`` does;
-- ``learning-api``: the API plus the benchmark's bare endpoint (``python -m bench.stack
+- ``learning-api``: the API plus the benchmark's bare endpoint (``python -m bench.children
   learning-api``, see bench/learning.py);
-- ``bare-worker``: the bare-engine baseline's worker (``python -m bench.stack bare-worker``,
+- ``bare-worker``: the bare-engine baseline's worker (``python -m bench.children bare-worker``,
   see bench/bare.py).
 
 Children keep the load generator off the measured processes' GIL, and make their memory and
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import sys
 import uuid
@@ -35,7 +34,6 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import psycopg
-import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -44,7 +42,6 @@ from microcred.auth import issue_token
 from microcred.config import Settings
 from microcred.dev import api_healthy, child_commands, child_environment, stop_process
 from microcred.identity import Role
-from microcred.temporal.client import exit_after_stop
 from microcred.temporal.setup import dev_server_args, register_search_attributes, worker_polling
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -193,7 +190,7 @@ def bench_settings(
 
 def child_env(settings: Settings) -> dict[str, str]:
     """The environment of a process under test: ``microcred dev``'s for its children, plus the
-    project on the import path (for ``bench.stack``) and a bytecode cache."""
+    project on the import path (for ``bench.children``) and a bytecode cache."""
     env = child_environment(settings)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     # Bytecode as a deployed worker has it (the Dockerfile runs compileall): without it, the
@@ -256,12 +253,12 @@ def memory_mib(pid: int) -> dict[str, float]:
 
 def command(role: str, settings: Settings) -> list[str]:
     """The command line of a process under test: ``microcred dev``'s own children for ``api``
-    and ``worker``, ``python -m bench.stack ROLE`` for the benchmark's own."""
+    and ``worker``, ``python -m bench.children ROLE`` for the benchmark's own."""
     if role in ("api", "worker"):
         port = urlsplit(settings.public_base_url).port or 8000
         return child_commands(host="127.0.0.1", port=port)[role]
     if role in ("learning-api", "bare-worker"):
-        return [sys.executable, "-m", "bench.stack", role]
+        return [sys.executable, "-m", "bench.children", role]
     raise ValueError(f"unknown role {role!r}")
 
 
@@ -320,45 +317,3 @@ async def _until_ready(running: Service, temporal: Temporal | None) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"the {running.role} did not start:\n{tail(running.log)}")
             await asyncio.sleep(0.2)
-
-
-# --- the benchmark's own processes --------------------------------------------------------------
-
-
-async def _bare_worker(settings: Settings) -> None:
-    from bench import bare
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await bare.run_worker(settings, stop=stop)
-
-
-def _learning_api(settings: Settings) -> None:
-    """The product API plus the bare endpoint, served as ``microcred api`` serves the product."""
-    from api.main import create_app
-    from bench import learning
-
-    app = create_app(settings)
-    learning.mount_bare_endpoint(app)
-    port = urlsplit(settings.public_base_url).port or 8000
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-
-
-def main(argv: list[str]) -> None:
-    from microcred.observability import configure_logging
-
-    if argv not in (["learning-api"], ["bare-worker"]):
-        raise SystemExit("usage: python -m bench.stack {learning-api,bare-worker}")
-    settings = Settings()
-    configure_logging(settings)
-    if argv == ["bare-worker"]:
-        asyncio.run(_bare_worker(settings))
-        exit_after_stop(0)
-    else:
-        _learning_api(settings)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -12,8 +12,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from microcred.temporal.names import DEFAULT_TASK_QUEUE
-
 DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
 DEV_WEBHOOK_SECRET = "whsec_dev_only_change_me"
 
@@ -45,7 +43,7 @@ class Settings(BaseSettings):
         description="The Temporal Web UI (e.g. http://localhost:8233), for links from the admins' "
         "enrolment page to its workflow; none when unset.",
     )
-    task_queue: str = DEFAULT_TASK_QUEUE
+    task_queue: str = "microcred"
     auth_secret: SecretStr | None = Field(default=None, description="HS256 key for bearer tokens.")
     auth_jwks_url: str | None = Field(default=None, description="RS256 keys for bearer tokens.")
     auth_audience: str | None = Field(

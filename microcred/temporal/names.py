@@ -1,5 +1,5 @@
-"""The names the workers, the API and operators share: task queue, workflow ids and types,
-message and activity names, search attributes.
+"""The names the workers, the API and operators share: workflow ids and types, message and
+activity names, search attributes (the task queue is configuration: ``Settings.task_queue``).
 
 Both sides address each other by these names only: the API's client never imports the workflow
 code, and the workflows never import the activities' code (they reach them by name, with the
@@ -9,8 +9,6 @@ typed inputs and results of ``microcred.contracts``).
 from __future__ import annotations
 
 from temporalio.common import SearchAttributeKey
-
-DEFAULT_TASK_QUEUE = "microcred"
 
 # --- workflows --------------------------------------------------------------------------------
 

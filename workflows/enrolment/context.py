@@ -41,9 +41,13 @@ class Enrolment:
 
     # --- the status -------------------------------------------------------------------------
 
-    def move(self, trigger: Trigger) -> None:
-        """Change the status: the one place the workflow does, by the lifecycle's table."""
-        self.state.status = lifecycle.move(self.state.status, trigger)
+    def move(self, trigger: Trigger, state: EnrolmentState | None = None) -> None:
+        """Change the status: the one place the workflow does, by the lifecycle's table.
+
+        ``state`` is a next state still waiting for the store to accept it (a submission).
+        """
+        target = self.state if state is None else state
+        target.status = lifecycle.move(target.status, trigger)
 
     # --- recording ----------------------------------------------------------------------------
 

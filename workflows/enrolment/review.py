@@ -11,7 +11,7 @@ from workflows import activities
 from workflows.enrolment.context import Enrolment
 
 with workflow.unsafe.imports_passed_through():
-    from microcred import lifecycle, policies, rules
+    from microcred import policies, rules
     from microcred.contracts import (
         AssignInput,
         Audience,
@@ -42,7 +42,7 @@ async def submit(e: Enrolment, request: SubmitRequest) -> SubmitResult:
     """
     now = workflow.now()
     nxt = e.state.model_copy(deep=True)
-    nxt.status = lifecycle.move(nxt.status, Trigger.SUBMITTED)
+    e.move(Trigger.SUBMITTED, nxt)
     nxt.submitted_at = now
     nxt.review_due_at = policies.add(now, e.credential.policies.review_window)
     nxt.decision = None if nxt.attempt == 1 else nxt.decision
