@@ -68,4 +68,4 @@ lock: ## Re-pin requirements*.lock from pyproject.toml (names, versions, hashes 
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --no-header -o requirements-dev.lock
 
 clean: ## Remove the environments, the built app and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache frontend/node_modules frontend/dist frontend/test-results
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis frontend/node_modules frontend/dist frontend/test-results

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from microcred.contracts import EnrolmentState, PaymentConfirmed
+from microcred import policies
+from microcred.contracts import EnrolmentState, PaymentConfirmed, PurchaseKind
 from microcred.lifecycle import Status
 
 
 class Use(StrEnum):
-    FULFIL = "fulfil"
-    REFUND = "refund"
+    FULFIL = "fulfil"  # it pays the open checkout: the enrolment moves on (``fulfil``)
+    REFUND = "refund"  # nothing can use it: it is given back
+    REFUSE = "refuse"  # not the price asked: given back, the admins told, its checkout ended
+    HANDLED = "handled"  # a duplicate of a payment already handled: nothing changes
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,16 @@ def settle(state: EnrolmentState, checkout_session_id: str) -> bool:
     return True
 
 
+def use(state: EnrolmentState, payment: PaymentConfirmed, *, matches: bool, now: datetime) -> Verdict:
+    """What ``payment`` is used for, noting it handled: each payment gets one answer other than
+    ``HANDLED``, the first time it reaches the enrolment. ``matches``: it paid the price asked."""
+    if not settle(state, payment.checkout_session_id):
+        return Verdict(Use.HANDLED)
+    if not matches:
+        return Verdict(Use.REFUSE, "the payment was not the price asked")
+    return verdict(state, payment.checkout_session_id, now)
+
+
 def verdict(state: EnrolmentState, checkout_session_id: str, now: datetime) -> Verdict:
     """What a payment of the price asked, for ``checkout_session_id``, is used for at ``now``."""
     s, current = state, state.checkout
@@ -45,6 +58,27 @@ def verdict(state: EnrolmentState, checkout_session_id: str, now: datetime) -> V
     if s.due_at is not None and now >= s.due_at:
         return Verdict(Use.REFUND, "payment arrived after the submission deadline")
     return Verdict(Use.FULFIL)
+
+
+def fulfil(
+    state: EnrolmentState, payment: PaymentConfirmed, *, now: datetime, submission_window: str
+) -> PurchaseKind:
+    """Record ``payment`` as paying the open checkout (after ``use`` said ``FULFIL``): the purchase
+    starts the submission window, a resubmission the next attempt. The caller moves the status
+    (``Trigger.PAID``)."""
+    s, checkout = state, state.checkout
+    assert checkout is not None and checkout.session_id == payment.checkout_session_id
+    s.checkout = None
+    s.checkouts_opened = 0
+    s.paid_payments.append(payment)
+    if checkout.kind is PurchaseKind.PURCHASE:
+        s.purchased_at = now
+        s.base_due_at = policies.add(now, submission_window)
+    else:  # a new attempt: its review starts afresh
+        s.attempt += 1
+        s.submitted_at = s.review_due_at = s.evaluator_id = None
+        s.past_evaluator_ids, s.review_overdue, s.evaluator_reminded = [], False, False
+    return checkout.kind
 
 
 def last_payment(state: EnrolmentState) -> PaymentConfirmed | None:

@@ -108,13 +108,10 @@ async def window_passed(e: Enrolment) -> None:
     elif closed.processing:
         await _hold(e, checkout)  # its result comes by the webhook: paid, or the checkout ended
         return
-    paid = closed.paid
-    if paid is not None and money.settle(e.state, paid.checkout_session_id):
-        if closed.matches:
-            await _use(e, paid)  # refunded if the submission deadline has passed
+    if closed.paid is not None:
+        used = await take(e, closed.paid, matches=closed.matches)
+        if used is Use.REFUND:
             reason = "the payment came after the submission deadline and is refunded"
-        else:
-            await _refuse(e, paid)
     if e.state.checkout is not None:
         await end_checkout(e, reason)
 
@@ -169,14 +166,9 @@ async def act_on(e: Enrolment, arrival: Arrival) -> None:
     """Act on one message from the payment provider, in the order they arrived."""
     s = e.state
     match arrival.kind:
-        case ArrivalKind.PAID:
+        case ArrivalKind.PAID | ArrivalKind.MISMATCHED:
             assert arrival.payment is not None
-            if money.settle(s, arrival.checkout_session_id):
-                await _use(e, arrival.payment)
-        case ArrivalKind.MISMATCHED:  # never used: refunded, and the admins are told
-            assert arrival.payment is not None
-            if money.settle(s, arrival.checkout_session_id):
-                await _refuse(e, arrival.payment)
+            await take(e, arrival.payment, matches=arrival.kind is ArrivalKind.PAID)
         case ArrivalKind.REFUNDED_ELSEWHERE:
             used = {p.checkout_session_id for p in s.paid_payments}
             if not s.status.terminal and arrival.checkout_session_id in used:
@@ -191,47 +183,45 @@ async def act_on(e: Enrolment, arrival: Arrival) -> None:
                 await end_checkout(e, arrival.reason)
 
 
-async def _use(e: Enrolment, payment: PaymentConfirmed) -> None:
-    """Fulfil the open checkout that ``payment`` paid; refund a payment nothing can use."""
-    verdict = money.verdict(e.state, payment.checkout_session_id, workflow.now())
-    if verdict.use is Use.REFUND:
-        await refund(e, payment, reason=verdict.reason)
-        return
-    assert e.state.checkout is not None
-    await _fulfil(e, e.state.checkout, payment)
+async def take(e: Enrolment, payment: PaymentConfirmed, *, matches: bool) -> Use:
+    """Use ``payment`` as ``microcred.money`` says: pay the open checkout, or give it back."""
+    verdict = money.use(e.state, payment, matches=matches, now=workflow.now())
+    match verdict.use:
+        case Use.FULFIL:
+            await _fulfil(e, payment)
+        case Use.REFUND:
+            await refund(e, payment, reason=verdict.reason)
+        case Use.REFUSE:
+            await _refuse(e, payment, verdict.reason)
+        case Use.HANDLED:
+            pass
+    return verdict.use
 
 
-async def _fulfil(e: Enrolment, checkout: Checkout, payment: PaymentConfirmed) -> None:
-    s, now = e.state, workflow.now()
-    s.checkout = None
-    s.checkouts_opened = 0
-    s.paid_payments.append(payment)
+async def _fulfil(e: Enrolment, payment: PaymentConfirmed) -> None:
+    s = e.state
+    kind = money.fulfil(
+        s, payment, now=workflow.now(), submission_window=e.credential.policies.submission_window
+    )
+    e.move(Trigger.PAID)
     paid = {
         "amount": payment.amount,
         "currency": payment.currency,
         "checkout_session_id": payment.checkout_session_id,
     }
-    e.move(Trigger.PAID)
-    if checkout.kind is PurchaseKind.PURCHASE:
-        s.purchased_at = now
-        s.base_due_at = policies.add(now, e.credential.policies.submission_window)
-        await e.record(EventKind.PAYMENT_CONFIRMED, actor=e.member, kind=checkout.kind.value, **paid)
-    else:  # a new attempt: its review starts afresh
-        s.attempt += 1
-        s.submitted_at = s.review_due_at = s.evaluator_id = None
-        s.past_evaluator_ids, s.review_overdue, s.evaluator_reminded = [], False, False
-        await e.record(EventKind.ATTEMPT_STARTED, actor=e.member, kind=checkout.kind.value, **paid)
+    event = EventKind.PAYMENT_CONFIRMED if kind is PurchaseKind.PURCHASE else EventKind.ATTEMPT_STARTED
+    await e.record(event, actor=e.member, kind=kind.value, **paid)
     e.tell_member(
         NotificationKind.PURCHASE_RECEIPT,
         f"receipt:{payment.checkout_session_id}",
-        kind=checkout.kind.value,
+        kind=kind.value,
         amount=payment.amount,
         currency=payment.currency,
         due_at=s.due_at.isoformat() if s.due_at else None,
     )
 
 
-async def _refuse(e: Enrolment, payment: PaymentConfirmed) -> None:
+async def _refuse(e: Enrolment, payment: PaymentConfirmed, reason: str) -> None:
     """A payment of another amount than asked: the admins are told, it is refunded, and the
     checkout it paid, which cannot be paid again, ends with it."""
     e.alert_admins(
@@ -240,7 +230,6 @@ async def _refuse(e: Enrolment, payment: PaymentConfirmed) -> None:
         message=f"checkout session {payment.checkout_session_id} was paid {payment.amount} "
         f"{payment.currency}, not the price asked, and was not applied: it is refunded",
     )
-    reason = "the payment was not the price asked"
     await refund(e, payment, reason=reason)
     if e.state.checkout is not None and e.state.checkout.session_id == payment.checkout_session_id:
         await end_checkout(e, f"{reason}; it is refunded")
