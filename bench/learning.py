@@ -6,12 +6,13 @@ the rest for 6 each), and members holding 1 + Geometric(0.3) enrolments each (me
 most 40), in the statuses a mature catalogue has; reviews under way are assigned to an
 eligible evaluator (1% wait unassigned and claimable).
 
-The API runs as its own process with the product's app plus two bare routes mounted by this
-module only (never in api/): the same authentication and session dependencies, then one
-indexed query and no more (``/bench/bare/learning``: the member's enrolment rows by
-``ix_enrolment_member_created``; ``/bench/bare/reviews``: the evaluator's assigned reviews by
-``ix_enrolment_review_queue``). ``concurrency`` clients (one random member or evaluator per
-request) run against each endpoint in turn, in alternating rounds, so drift hits all alike.
+The API runs as its own process (``python -m bench.learning``, started by ``bench.stack``)
+with the product's app plus two bare routes mounted by this module only (never in api/): the
+same authentication and session dependencies, then one indexed query and no more
+(``/bench/bare/learning``: the member's enrolment rows by ``ix_enrolment_member_created``;
+``/bench/bare/reviews``: the evaluator's assigned reviews by ``ix_enrolment_review_queue``).
+``concurrency`` clients (one random member or evaluator per request) run against each endpoint
+in turn, in alternating rounds, so drift hits all alike.
 """
 
 from __future__ import annotations
@@ -26,19 +27,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 import sqlalchemy as sa
+import uvicorn
 from fastapi import FastAPI
 
 from api.deps import EvaluatorDep, MemberDep, SessionDep
+from api.main import create_app
 from bench.drive import credential_doc
 from bench.stack import auth, bench_settings, database, libpq_url, service
 from bench.stats import latency_ms, ratio
+from microcred.config import Settings
 from microcred.db import create_db_engine, make_session_factory, transaction
 from microcred.documents import CredentialDoc
 from microcred.identity import Role
+from microcred.observability import configure_logging
 from microcred.services import catalog
 
 TARGET_P95_RATIO = 2.0
@@ -374,3 +380,16 @@ async def run(size: str = "full") -> dict[str, Any]:
         "target_p95_ratio": TARGET_P95_RATIO,
         "api_process_memory": memory,
     }
+
+
+def serve(settings: Settings) -> None:
+    """The product API plus the bare endpoints, served as ``microcred api`` serves the product."""
+    app = create_app(settings)
+    mount_bare_endpoint(app)
+    port = urlsplit(settings.public_base_url).port or 8000
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    configure_logging(settings := Settings())
+    serve(settings)

@@ -8,10 +8,8 @@ through ``MICROCRED_*`` variables exactly as ``microcred dev`` configures its ow
 
 - ``worker`` and ``api``: ``microcred dev``'s two children (``python -m microcred worker``,
   ``python -m microcred api``); ``dev_stack`` runs both, as ``microcred dev`` does;
-- ``learning-api``: the API plus the benchmark's bare endpoint (``python -m bench.children
-  learning-api``, see bench/learning.py);
-- ``bare-worker``: the bare-engine baseline's worker (``python -m bench.children bare-worker``,
-  see bench/bare.py).
+- ``learning-api``: the API plus the benchmark's bare endpoint (``python -m bench.learning``);
+- ``bare-worker``: the bare-engine baseline's worker (``python -m bench.bare_worker``).
 
 Children keep the load generator off the measured processes' GIL, and make their memory and
 CPU readable in ``/proc/<pid>/``.
@@ -190,7 +188,7 @@ def bench_settings(
 
 def child_env(settings: Settings) -> dict[str, str]:
     """The environment of a process under test: ``microcred dev``'s for its children, plus the
-    project on the import path (for ``bench.children``) and a bytecode cache."""
+    project on the import path (for the benchmark's own) and a bytecode cache."""
     env = child_environment(settings)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     # Bytecode as a deployed worker has it (the Dockerfile runs compileall): without it, the
@@ -253,12 +251,13 @@ def memory_mib(pid: int) -> dict[str, float]:
 
 def command(role: str, settings: Settings) -> list[str]:
     """The command line of a process under test: ``microcred dev``'s own children for ``api``
-    and ``worker``, ``python -m bench.children ROLE`` for the benchmark's own."""
+    and ``worker``, the benchmark's own modules for the others."""
     if role in ("api", "worker"):
         port = urlsplit(settings.public_base_url).port or 8000
         return child_commands(host="127.0.0.1", port=port)[role]
-    if role in ("learning-api", "bare-worker"):
-        return [sys.executable, "-m", "bench.children", role]
+    own = {"learning-api": "bench.learning", "bare-worker": "bench.bare_worker"}
+    if role in own:
+        return [sys.executable, "-m", own[role]]
     raise ValueError(f"unknown role {role!r}")
 
 

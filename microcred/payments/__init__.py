@@ -18,7 +18,6 @@ from microcred.payments.gateway import (
     Processing,
 )
 from microcred.payments.offline import OfflineGateway
-from microcred.payments.stripe_gateway import StripeGateway
 
 __all__ = [
     "CheckoutSpec",
@@ -29,7 +28,6 @@ __all__ = [
     "PaymentGateway",
     "PaymentRejected",
     "Processing",
-    "StripeGateway",
     "gateway_from_settings",
 ]
 
@@ -37,5 +35,8 @@ __all__ = [
 def gateway_from_settings(settings: Settings) -> PaymentGateway:
     """Stripe when a secret key is configured, else the offline provider."""
     if settings.stripe_secret_key is not None:
+        # Imported here: Stripe's SDK (with httpx) loads only in the processes that use it.
+        from microcred.payments.stripe_gateway import StripeGateway
+
         return StripeGateway.from_settings(settings)
     return OfflineGateway(api_base_url=settings.api_base_url)

@@ -27,7 +27,7 @@ from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.db import SessionFactory
 from microcred.models import Payment
-from microcred.payments import StripeGateway
+from microcred.payments.stripe_gateway import StripeGateway
 from tests.api.conftest import SECRET, Api, Flow, eventually, eventually_status
 from tests.payments.test_stripe_gateway import LocalHTTPXClient
 from tests.support import running_worker, test_settings, uid

@@ -29,9 +29,9 @@ from microcred.payments import (
     PaidCharge,
     PaymentRejected,
     Processing,
-    StripeGateway,
     gateway_from_settings,
 )
+from microcred.payments.stripe_gateway import StripeGateway
 
 # stripe 16's HTTPXClient posts its form body as `data=<str>`, which httpx 0.28 deprecates; under
 # `filterwarnings = error` that warning would abort every POST inside the SDK.

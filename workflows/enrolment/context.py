@@ -4,9 +4,11 @@ and the timeline, queue a notification, alert the admins."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from workflows import activities
 from workflows.enrolment import visibility
@@ -25,9 +27,23 @@ with workflow.unsafe.imports_passed_through():
         RecordInput,
         TimelineEvent,
     )
+    from microcred.errors import MicrocredError
     from microcred.lifecycle import Trigger
 
 SYSTEM = "system"
+
+
+def rejection(error: MicrocredError) -> ApplicationError:
+    """A domain error as the failure of one update (never of the workflow)."""
+    return ApplicationError(error.message, error.extra, type=type(error).__name__, non_retryable=True)
+
+
+def rejected(rule: Callable[..., None], *args: Any) -> None:
+    """Run a rule in a validator: the domain error it raises refuses the update."""
+    try:
+        rule(*args)
+    except MicrocredError as error:
+        raise rejection(error) from None
 
 
 class Enrolment:

@@ -13,6 +13,7 @@ from temporalio.exceptions import ActivityError
 
 from workflows import activities
 from workflows.enrolment.context import Enrolment
+from workflows.enrolment.visibility import checkout_info
 
 with workflow.unsafe.imports_passed_through():
     from microcred import money, policies
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         Arrival,
         ArrivalKind,
         Checkout,
+        CheckoutInfo,
         ClosedCheckout,
         EventKind,
         NotificationKind,
@@ -74,6 +76,15 @@ async def open_checkout(
         return
     s.checkout = checkout
     await e.record(event, actor=actor, kind=kind.value, checkout_session_id=checkout.session_id)
+
+
+async def start_resubmission(e: Enrolment, _: None = None) -> CheckoutInfo:
+    """The member starts the resubmission: its checkout opens (a second click changes nothing)."""
+    if e.state.status is Status.RESUBMISSION_REQUESTED:
+        e.move(Trigger.RESUBMISSION_STARTED)
+        e.state.checkout = None
+        await open_checkout(e, EventKind.RESUBMISSION_STARTED, actor=e.member)
+    return checkout_info(e.state)
 
 
 async def end_checkout(e: Enrolment, reason: str) -> None:

@@ -11,7 +11,14 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from microcred import duties
-    from microcred.contracts import CredentialOutline, EnrolmentState, EnrolmentView, EventKind, TimelineEvent
+    from microcred.contracts import (
+        CheckoutInfo,
+        CredentialOutline,
+        EnrolmentState,
+        EnrolmentView,
+        EventKind,
+        TimelineEvent,
+    )
     from microcred.lifecycle import Status
     from microcred.temporal import names
 
@@ -41,6 +48,12 @@ WHEN = "%Y-%m-%d %H:%M UTC"
 def payable_url(s: EnrolmentState) -> str | None:
     """The checkout page, while it can still be paid (not once a payment is processing)."""
     return s.checkout.url if s.checkout and s.checkout.held_until is None else None
+
+
+def checkout_info(s: EnrolmentState) -> CheckoutInfo:
+    """What the member's checkout page needs: the status, and where to pay while one can."""
+    session_id = s.checkout.session_id if s.checkout else None
+    return CheckoutInfo(status=s.status, checkout_url=payable_url(s), checkout_session_id=session_id)
 
 
 def view(enrolment_id: str, s: EnrolmentState) -> EnrolmentView:

@@ -19,12 +19,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
-from workflows.enrolment import duties, repairs, review
-from workflows.enrolment.context import Enrolment
-from workflows.enrolment.payments import open_checkout
-from workflows.enrolment.visibility import payable_url
+from workflows.enrolment import duties, payments, repairs, review
+from workflows.enrolment.context import Enrolment, rejected, rejection
+from workflows.enrolment.visibility import checkout_info
 
 with workflow.unsafe.imports_passed_through():
     from microcred import rules
@@ -41,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         EnrolmentResult,
         EnrolmentState,
         EnrolmentView,
-        EventKind,
         ExtendDeadline,
         PaymentConfirmed,
         ReassignReview,
@@ -52,24 +49,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from microcred.duties import next_alarm
     from microcred.errors import MicrocredError
-    from microcred.lifecycle import Status, Trigger
+    from microcred.lifecycle import Status
     from microcred.temporal.names import ENROLMENT_WORKFLOW, Query, Signal, Update
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def rejection(error: MicrocredError) -> ApplicationError:
-    """A domain error as the failure of one update (never of the workflow)."""
-    return ApplicationError(error.message, error.extra, type=type(error).__name__, non_retryable=True)
-
-
-def rejected(rule: Callable[..., None], *args: Any) -> None:
-    """Run a rule in a validator: the domain error it raises refuses the update."""
-    try:
-        rule(*args)
-    except MicrocredError as error:
-        raise rejection(error) from None
 
 
 @workflow.defn(name=ENROLMENT_WORKFLOW)
@@ -180,16 +164,11 @@ class EnrolmentWorkflow:
             lambda: self.e.state.checkout is not None or not self.e.state.status.awaiting_payment
         )
         async with self.lock:  # answered once the run loop has recorded it too
-            return self._checkout_info()
+            return checkout_info(self.e.state)
 
     @checkout.validator
     def _validate_checkout(self) -> None:
         rejected(rules.check_checkout, self.e.state)
-
-    def _checkout_info(self) -> CheckoutInfo:
-        s = self.e.state
-        session_id = s.checkout.session_id if s.checkout else None
-        return CheckoutInfo(status=s.status, checkout_url=payable_url(s), checkout_session_id=session_id)
 
     @workflow.update(name=Update.SUBMIT, description="Freeze the responses as the attempt's submission.")
     async def submit(self, request: SubmitRequest) -> SubmitResult:
@@ -202,19 +181,12 @@ class EnrolmentWorkflow:
     @workflow.update(name=Update.START_RESUBMISSION, description="Open the resubmission's checkout.")
     async def start_resubmission(self) -> CheckoutInfo:
         return await self._changing(
-            lambda _: self._validate_start_resubmission(), None, self._start_resubmission
+            lambda _: self._validate_start_resubmission(), None, payments.start_resubmission
         )
 
     @start_resubmission.validator
     def _validate_start_resubmission(self) -> None:
         rejected(rules.check_resubmission_start, self.e.state, workflow.now())
-
-    async def _start_resubmission(self, e: Enrolment, _: None) -> CheckoutInfo:
-        if e.state.status is Status.RESUBMISSION_REQUESTED:  # else started already: a second click
-            e.move(Trigger.RESUBMISSION_STARTED)
-            e.state.checkout = None
-            await open_checkout(e, EventKind.RESUBMISSION_STARTED, actor=e.member)
-        return self._checkout_info()
 
     # --- the evaluator ----------------------------------------------------------------------------
 
