@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from microcred.lifecycle import Status
 from microcred.models import Enrolment, Evaluator, EvaluatorCredential
 
 
@@ -14,7 +15,7 @@ def open_reviews() -> Any:
     """SQL subquery ``(evaluator_id, open)``: how many reviews under review each evaluator holds."""
     return (
         select(col(Enrolment.evaluator_id).label("evaluator_id"), sa.func.count().label("open"))
-        .where(col(Enrolment.status) == "under_review", col(Enrolment.evaluator_id).is_not(None))
+        .where(col(Enrolment.status) == Status.UNDER_REVIEW, col(Enrolment.evaluator_id).is_not(None))
         .group_by(col(Enrolment.evaluator_id))
         .subquery()
     )

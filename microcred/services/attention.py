@@ -19,7 +19,8 @@ from microcred import pagination
 from microcred.contracts import Audience, EventKind, NotificationKind
 from microcred.db import insert_ignoring_duplicates
 from microcred.errors import NotFound
-from microcred.models import AlertResolution, Credential, Enrolment, Member, Notification, TimelineEntry
+from microcred.lifecycle import Status
+from microcred.models import AlertResolution, Credential, Enrolment, Notification, TimelineEntry
 from microcred.pagination import Key
 from microcred.services import people
 
@@ -42,7 +43,7 @@ def _reviews() -> Any:
             sa.case((overdue, REVIEW_OVERDUE), else_=REVIEW_UNASSIGNED).label("kind"),
             col(Enrolment.id).label("enrolment_id"),
             col(Credential.title).label("title"),
-            people.member_name(),
+            people.member_name(col(Enrolment.member_id)),
             sa.case((overdue, col(Enrolment.review_due_at)), else_=col(Enrolment.submitted_at)).label(
                 "since"
             ),
@@ -53,9 +54,8 @@ def _reviews() -> Any:
             sa.cast(sa.null(), sa.Text).label("message"),
         )
         .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
-        .join(Member, col(Member.id) == col(Enrolment.member_id))
         .where(
-            col(Enrolment.status) == "under_review",
+            col(Enrolment.status) == Status.UNDER_REVIEW,
             sa.or_(overdue, col(Enrolment.evaluator_id).is_(None)),
         )
     )
@@ -69,7 +69,7 @@ def _alerts() -> Any:
             sa.literal(OPERATOR_ALERT).label("kind"),
             col(Notification.enrolment_id).label("enrolment_id"),
             col(Credential.title).label("title"),
-            people.member_name(),
+            people.member_name(col(Enrolment.member_id)),
             col(Notification.created_at).label("since"),
             col(Notification.id).label("notification_id"),
             col(Notification.id).label("key"),
@@ -81,7 +81,6 @@ def _alerts() -> Any:
         # Outer joins: an alert about no enrolment (or a gone one) is still an alert.
         .outerjoin(Enrolment, col(Enrolment.id) == col(Notification.enrolment_id))
         .outerjoin(Credential, col(Credential.id) == col(Enrolment.credential_id))
-        .outerjoin(Member, col(Member.id) == col(Enrolment.member_id))
         .where(
             col(Notification.kind) == NotificationKind.OPERATOR_ALERT.value,
             col(Notification.audience) == Audience.ADMINS.value,

@@ -26,7 +26,7 @@ def _search_query() -> Any:
         select(
             Enrolment,
             col(Credential.title),
-            people.member_name(),
+            people.member_name(col(Enrolment.member_id)),
             col(Member.email),
         )
         .join(Credential, col(Credential.id) == col(Enrolment.credential_id))

@@ -18,9 +18,13 @@ from microcred.services import assignment
 EVALUATOR_ORDER = (Key(col(Evaluator.name)), Key(col(Evaluator.id)))
 
 
-def member_name() -> Any:
-    """SQL ``member_name``: the member's name as their token last gave it, or their id."""
-    return sa.func.coalesce(col(Member.name), col(Member.id)).label("member_name")
+def member_name(member_id: Any) -> Any:
+    """SQL ``member_name``: the name of the member ``member_id`` (a column) as their token last
+    gave it, or their id. A subquery by primary key for each row listed, not a join: joined, the
+    planner may hash every member to name the few rows of one page."""
+    # Its own member table even in a query that joins one (the desk's search filters by name).
+    name = sa.select(col(Member.name)).where(col(Member.id) == member_id).correlate_except(Member)
+    return sa.func.coalesce(name.scalar_subquery(), member_id).label("member_name")
 
 
 def _credential_ids(all_credentials: bool | None, credential_ids: list[str]) -> list[str]:

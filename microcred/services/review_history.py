@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from microcred import pagination
 from microcred.errors import NotFound
-from microcred.models import Credential, Enrolment, Member, Submission
+from microcred.lifecycle import Status
+from microcred.models import Credential, Enrolment, Submission
 from microcred.pagination import Key
 from microcred.services import learning, people
 
@@ -27,10 +28,14 @@ def decided(
     """One page of the attempts the evaluator decided, newest decision first, and the next
     page's cursor."""
     query = (
-        select(Submission, col(Enrolment.credential_id), col(Credential.title), people.member_name())
+        select(
+            Submission,
+            col(Enrolment.credential_id),
+            col(Credential.title),
+            people.member_name(col(Enrolment.member_id)),
+        )
         .join(Enrolment, col(Enrolment.id) == col(Submission.enrolment_id))
         .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
-        .join(Member, col(Member.id) == col(Enrolment.member_id))
         .where(
             col(Submission.evaluator_id) == evaluator_id,
             col(Submission.outcome).is_not(None),
@@ -62,7 +67,7 @@ def attempts(session: Session, *, enrolment_id: str, evaluator_id: str) -> list[
     enrolment = session.get(Enrolment, enrolment_id)
     reviewing = (
         enrolment is not None
-        and enrolment.status == "under_review"
+        and enrolment.status == Status.UNDER_REVIEW
         and enrolment.evaluator_id == evaluator_id
     )
     decided_one = session.exec(

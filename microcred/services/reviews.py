@@ -12,13 +12,13 @@ from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
 from microcred.errors import NotEligible, NotFound
+from microcred.lifecycle import Status
 from microcred.models import (
     Credential,
     Criterion,
     Enrolment,
     Evaluator,
     EvaluatorCredential,
-    Member,
     Section,
     Submission,
     Task,
@@ -48,10 +48,8 @@ def _eligible(evaluator_id: str) -> Any:
 
 def _reviews() -> Any:
     """Enrolments with their credential's title and their member's name: one query, no N+1."""
-    return (
-        select(Enrolment, col(Credential.title), people.member_name())
-        .join(Credential, col(Credential.id) == col(Enrolment.credential_id))
-        .join(Member, col(Member.id) == col(Enrolment.member_id))
+    return select(Enrolment, col(Credential.title), people.member_name(col(Enrolment.member_id))).join(
+        Credential, col(Credential.id) == col(Enrolment.credential_id)
     )
 
 
@@ -74,7 +72,7 @@ def queue(
         _eligible(evaluator_id),
     )
     query = _reviews().where(
-        col(Enrolment.status) == "under_review",
+        col(Enrolment.status) == Status.UNDER_REVIEW,
         sa.or_(col(Enrolment.evaluator_id) == evaluator_id, claimable),
     )
     return _page(session, query, cursor=cursor, limit=limit)
@@ -87,7 +85,7 @@ def assigned_to(
     them over); NotFound for someone who is no evaluator."""
     people.registered(session, evaluator_id=evaluator_id)
     query = _reviews().where(
-        col(Enrolment.status) == "under_review", col(Enrolment.evaluator_id) == evaluator_id
+        col(Enrolment.status) == Status.UNDER_REVIEW, col(Enrolment.evaluator_id) == evaluator_id
     )
     return _page(session, query, cursor=cursor, limit=limit)
 
@@ -109,7 +107,7 @@ def _item(enrolment: Enrolment, title: str, member_name: str) -> dict[str, Any]:
 def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[str, Any]:
     """The frozen submission under review and the rubric, for its assigned evaluator only."""
     row = session.exec(_reviews().where(col(Enrolment.id) == enrolment_id)).first()
-    if row is None or row[0].status != "under_review" or row[0].evaluator_id != evaluator_id:
+    if row is None or row[0].status != Status.UNDER_REVIEW or row[0].evaluator_id != evaluator_id:
         raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)
     enrolment, title, member_name = row
     credential = session.get(Credential, enrolment.credential_id)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from microcred.db import lock_enrolment
 from microcred.errors import NotEditable, NotFound, VersionConflict
+from microcred.lifecycle import Status
 from microcred.models import Enrolment, Submission, Task, TaskResponse
 
 
@@ -51,7 +52,7 @@ def edit_refusal(enrolment: Enrolment, section_id: str, *, now: datetime) -> str
     later attempt only in the sections that failed.
     """
     kept = enrolment.editable_sections is not None and section_id not in enrolment.editable_sections
-    if enrolment.status != "in_progress" or kept:
+    if enrolment.status != Status.IN_PROGRESS or kept:
         return "this task cannot be edited now"
     if enrolment.due_at is not None and now >= enrolment.due_at:
         # The workflow expires the enrolment at this moment; until its timer has run (a worker

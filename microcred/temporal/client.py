@@ -59,6 +59,7 @@ from microcred.contracts import (
     SubmitRequest,
     SubmitResult,
 )
+from microcred.lifecycle import Status
 from microcred.temporal import names
 from microcred.temporal.names import Query, Signal, Update
 
@@ -141,7 +142,7 @@ class WorkflowClient:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
                     [
-                        SearchAttributePair(names.ENROLMENT_STATUS, "awaiting_payment"),
+                        SearchAttributePair(names.ENROLMENT_STATUS, Status.AWAITING_PAYMENT.value),
                         SearchAttributePair(names.MEMBER_ID, member_id),
                         SearchAttributePair(names.CREDENTIAL_ID, credential.id),
                         SearchAttributePair(names.REVIEW_OVERDUE, False),
