@@ -9,7 +9,9 @@
     visibility   the read-model row, search attributes, current details, logs and counters
 
 Every activity call (timeouts, retries, idempotency keys) is in ``workflows/activities.py``;
-the statuses and their moves in ``microcred/lifecycle.py``; the rules in ``microcred/rules.py``.
+the statuses and their moves in ``microcred/lifecycle.py``; what falls due when in
+``microcred/duties.py``; what a payment is for in ``microcred/money.py``; the rules that accept
+or refuse a request in ``microcred/rules.py``. Those four are pure and tested without Temporal.
 """
 
 from workflows.enrolment.workflow import EnrolmentWorkflow
