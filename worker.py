@@ -21,6 +21,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.badges import BadgeActivities
+from activities.failures import FinalDataErrors
 from activities.notifications import MailActivities, MailSettings, NotificationActivities
 from activities.payments import PaymentActivities
 from activities.store import StoreActivities
@@ -38,6 +39,8 @@ from workflows.refund import LatePaymentWorkflow
 log = logging.getLogger("microcred.worker")
 
 WORKFLOWS: Sequence[type] = (EnrolmentWorkflow, MailDeliveryWorkflow, LatePaymentWorkflow)
+# An activity that fails on its data fails for good (activities/failures.py).
+INTERCEPTORS = [FinalDataErrors()]
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 
 
@@ -107,6 +110,7 @@ def build_worker(
     for each of the ``max_concurrent_activities``. Workflows run in the sandbox
     (``microcred.sandbox``) unless ``options`` name another ``workflow_runner``."""
     options.setdefault("workflow_runner", workflow_runner())
+    options.setdefault("interceptors", INTERCEPTORS)
     return Worker(
         client,
         task_queue=task_queue,

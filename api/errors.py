@@ -37,7 +37,8 @@ DESCRIPTIONS = {
     404: "No such resource, or not yours.",
     409: "The resource's state does not allow this now.",
     422: "The request breaks a rule; `detail.code` says which.",
-    503: "The lifecycle engine cannot be reached; try again.",
+    503: "The lifecycle engine cannot be reached, or the enrolment is busy: try again after "
+    "`Retry-After` seconds.",
 }
 
 
@@ -62,6 +63,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.MicrocredError)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, errors.Unavailable):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     return JSONResponse(
         status_code=status,
         content=jsonable_encoder({"detail": {"code": exc.code, "message": exc.message, **exc.extra}}),
@@ -82,6 +85,40 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+REFUSAL_422 = {
+    "description": "The request breaks a rule: `detail.code` says which (`invalid_text` for a control "
+    "character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/ErrorBody"},
+                    {"$ref": "#/components/schemas/HTTPValidationError"},
+                ]
+            }
+        }
+    },
+}
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Every operation may answer 422 (the input boundary of ``api/boundary.py`` runs before any
+    route), in either body: the API's own error, or FastAPI's validation list."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        cached = app.openapi_schema is not None
+        doc = build()
+        if not cached:
+            for operations in doc["paths"].values():
+                for operation in operations.values():
+                    operation.setdefault("responses", {})["422"] = REFUSAL_422
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.MicrocredError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
+    _document_refusals(app)

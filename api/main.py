@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.engine import Engine
 
 from api import errors, webapp
+from api.boundary import TextBoundary
 from api.deps import AppState
 from api.routes import (
     admin,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         generate_unique_id_function=operation_id,
     )
     metrics = HttpMetrics()
+    app.add_middleware(TextBoundary, max_body_bytes=MAX_BODY_BYTES)  # inner: Telemetry counts its 422s
     app.add_middleware(Telemetry, metrics=metrics)
     if settings.cors_origins:  # the web app itself is same-origin and needs none
         app.add_middleware(

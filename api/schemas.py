@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from microcred.contracts import EventKind, Mark, NotificationKind, Outcome, Status
 from microcred.documents import Slug
+from microcred.identity import SUBJECT_MAX
 
 Item = TypeVar("Item")
 
@@ -100,8 +101,8 @@ class SubmitBody(Request):
 
 class DecisionBody(Request):
     outcome: Outcome
-    marks: list[Mark] = Field(max_length=500)
-    feedback: str = Field(default="", max_length=20_000)
+    marks: list[Mark] = Field(max_length=500, description="One per rubric criterion, exactly.")
+    feedback: str = Field(default="", max_length=10_000)
 
 
 class AdminReason(Request):
@@ -109,11 +110,15 @@ class AdminReason(Request):
 
 
 class DeadlineExtension(AdminReason):
-    by: str = Field(description="ISO 8601 duration added to the deadline, e.g. P14D or P1M; at most P100Y.")
+    by: str = Field(
+        max_length=40, description="ISO 8601 duration added to the deadline, e.g. P14D or P1M; at most P100Y."
+    )
 
 
 class ReviewReassignment(AdminReason):
-    evaluator_id: str | None = Field(default=None, description="Omit for the least-loaded eligible one.")
+    evaluator_id: str | None = Field(
+        default=None, max_length=SUBJECT_MAX, description="Omit for the least-loaded eligible one."
+    )
 
 
 class Cancellation(AdminReason):

@@ -147,9 +147,9 @@ class Checkout(BaseModel):
 
 
 class Mark(BaseModel):
-    criterion_id: str
+    criterion_id: str = Field(max_length=64)
     met: bool
-    comment: str = ""
+    comment: str = Field(default="", max_length=2_000)
 
 
 class EnrolmentState(BaseModel):

@@ -116,12 +116,21 @@ class InvalidRequest(Unprocessable):
     code = "invalid_request"
 
 
+class InvalidText(Unprocessable):
+    """A control character (or a lone surrogate) in text: see ``microcred.text``."""
+
+    code = "invalid_text"
+
+
 class BadWebhook(MicrocredError):
     code = "bad_webhook"
 
 
 class Unavailable(MicrocredError):
+    """Try again: a dependency is down, or the enrolment is busy (the HTTP answer says when)."""
+
     code = "unavailable"
+    retry_after_seconds = 5
 
 
 def _all_subclasses(cls: type[MicrocredError]) -> list[type[MicrocredError]]:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from microcred import policies
+from microcred import policies, text
 from microcred.contracts import (
+    AdminAction,
+    CancelEnrolment,
     ClaimRequest,
     CredentialOutline,
     DecisionRequest,
@@ -21,6 +23,7 @@ from microcred.errors import (
     AlreadyClaimed,
     InvalidRequest,
     InvalidState,
+    InvalidText,
     NotAssigned,
     NotEligible,
     RubricIncomplete,
@@ -54,8 +57,19 @@ def check_submit(
         raise TasksIncomplete("answer every required task before submitting", tasks=missing)
 
 
+def check_text(**fields: str | None) -> None:
+    """Text with no control character: the API refuses them at its boundary; this catches a
+    message sent another way (an operator's ``temporal workflow update``)."""
+    for name, value in fields.items():
+        if value is not None and not text.clean(value):
+            raise InvalidText(f"{text.describe(value)} is not allowed in text", field=name)
+
+
 def check_decision(state: EnrolmentState, request: DecisionRequest, outline: CredentialOutline) -> None:
     """Only the assigned evaluator decides under review, marking every criterion consistently."""
+    check_text(
+        feedback=request.feedback, **{f"marks[{i}].comment": m.comment for i, m in enumerate(request.marks)}
+    )
     require_status(state, Status.UNDER_REVIEW, action="decide")
     if state.evaluator_id != request.evaluator_id:
         raise NotAssigned("only the evaluator assigned to this review can decide it")
@@ -109,6 +123,7 @@ def check_claim(state: EnrolmentState, member_id: str, request: ClaimRequest) ->
 
 def check_extend(state: EnrolmentState, request: ExtendDeadline) -> None:
     """A paid, unfinished enrolment's deadline, moved later by a bounded duration."""
+    check_admin_action(request)
     if state.status.terminal or state.due_at is None:
         raise InvalidState(
             "only a paid, unfinished enrolment has a deadline to extend", status=state.status.value
@@ -132,6 +147,7 @@ def check_extend(state: EnrolmentState, request: ExtendDeadline) -> None:
 
 def check_reassign(state: EnrolmentState, member_id: str, request: ReassignReview) -> None:
     """A review under review, handed to someone other than its evaluator and its member."""
+    check_admin_action(request)
     require_status(state, Status.UNDER_REVIEW, action="reassign the review")
     if request.evaluator_id is not None and request.evaluator_id == state.evaluator_id:
         raise InvalidState("the review is already assigned to that evaluator", status=state.status.value)
@@ -139,7 +155,13 @@ def check_reassign(state: EnrolmentState, member_id: str, request: ReassignRevie
         raise NotEligible("members never evaluate their own work")
 
 
-def check_cancel(state: EnrolmentState) -> None:
+def check_admin_action(request: AdminAction) -> None:
+    """Every repair says who and why, in clean text."""
+    check_text(actor=request.actor, reason=request.reason)
+
+
+def check_cancel(state: EnrolmentState, request: CancelEnrolment) -> None:
+    check_admin_action(request)
     if state.status.terminal:
         raise InvalidState("the enrolment is already finished", status=state.status.value)
 

@@ -2,9 +2,13 @@
 retry policy and idempotency key.
 
 Workflows reach activities by name (``microcred.temporal.names.Activity``), never by importing
-their code. Activities retry until they succeed, so a database or Stripe outage only delays a
-lifecycle; business failures come back as non-retryable ``ApplicationError``s, which the
-functions marked *rejecting* turn into the failure of the update that called them.
+their code. Every call is bounded: an activity retries (a database or Stripe hiccup only delays
+a step) for at most its *patience*, then fails. The enrolment workflow calls them under its
+lock, so its patience is short: an update then fails and changes nothing (the API answers 503),
+and a duty of the run loop is tried again later, the admins alerted if it stays stuck
+(``workflows/enrolment/workflow.py``). Business failures, and failures caused by the data an
+activity was given, come back at once as non-retryable ``ApplicationError``s; the functions
+marked *rejecting* turn the business ones into the failure of the update that called them.
 """
 
 from __future__ import annotations
@@ -46,10 +50,15 @@ T = TypeVar("T")
 
 DB = timedelta(seconds=30)
 REMOTE = timedelta(minutes=2)
-# Closing a checkout at its window's end, retries included: it runs while the enrolment's work
-# waits, so a provider outage must not hold up an admin's repair for hours.
-CLOSING = timedelta(minutes=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# How long, retries included, a call may take under the enrolment's lock: a database outage
+# holds up the member's, the evaluator's and the admins' requests at most this long.
+PATIENCE = timedelta(minutes=2)
+# Calls to the payment provider under the lock (open, close, refund): a Stripe outage longer
+# than this ends the step the way a refusal does (the admins are told what to do by hand).
+REMOTE_PATIENCE = timedelta(minutes=10)
+# Outside any enrolment's lock (a late payment's refund, mail): a day of retries.
+LONG_PATIENCE = timedelta(days=1)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # A mail server that is down delays mail; after this long the delivery stops and says so.
 MAIL_PATIENCE = timedelta(days=3)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(hours=1))
@@ -62,17 +71,17 @@ async def _run(
     result: type[T],
     summary: str,
     start_to_close: timedelta = DB,
-    retry: RetryPolicy | None = RETRY,
-    **options: Any,
+    patience: timedelta = PATIENCE,
+    retry: RetryPolicy = RETRY,
 ) -> T:
     answer = await workflow.execute_activity(
         name,
         arg,
         result_type=result,
         start_to_close_timeout=start_to_close,
+        schedule_to_close_timeout=patience,
         retry_policy=retry,
         summary=summary,
-        **options,
     )
     return cast(T, answer)  # decoded as ``result`` by the converter
 
@@ -159,6 +168,7 @@ async def create_checkout(
         request,
         result=Checkout,
         start_to_close=REMOTE,
+        patience=REMOTE_PATIENCE,
         summary=f"open {kind.value} checkout",
     )
 
@@ -169,12 +179,19 @@ async def close_checkout(*, enrolment_id: str, checkout_session_id: str) -> Clos
         CloseCheckoutRequest(enrolment_id=enrolment_id, checkout_session_id=checkout_session_id),
         result=ClosedCheckout,
         start_to_close=REMOTE,
-        schedule_to_close_timeout=CLOSING,
+        patience=REMOTE_PATIENCE,
         summary="close the checkout",
     )
 
 
-async def refund(*, enrolment_id: str, checkout_session_id: str, reason: str, summary: str) -> RefundResult:
+async def refund(
+    *,
+    enrolment_id: str,
+    checkout_session_id: str,
+    reason: str,
+    summary: str,
+    patience: timedelta = REMOTE_PATIENCE,
+) -> RefundResult:
     """Refund a checkout session's payment, at most once per session whoever asks."""
     request = RefundRequest(
         enrolment_id=enrolment_id,
@@ -182,15 +199,26 @@ async def refund(*, enrolment_id: str, checkout_session_id: str, reason: str, su
         reason=reason,
         idempotency_key=f"enrolment:{enrolment_id}:refund:{checkout_session_id}",
     )
-    return await _run(Activity.REFUND, request, result=RefundResult, start_to_close=REMOTE, summary=summary)
+    return await _run(
+        Activity.REFUND,
+        request,
+        result=RefundResult,
+        start_to_close=REMOTE,
+        patience=patience,
+        summary=summary,
+    )
 
 
 # --- notifications, mail, badges ------------------------------------------------------------------
 
 
-async def notify(notification: NotifyInput) -> None:
+async def notify(notification: NotifyInput, *, patience: timedelta = PATIENCE) -> None:
     await _run(
-        Activity.NOTIFY, notification, result=NotifyResult, summary=f"notify {notification.kind.value}"
+        Activity.NOTIFY,
+        notification,
+        result=NotifyResult,
+        patience=patience,
+        summary=f"notify {notification.kind.value}",
     )
 
 
@@ -205,14 +233,20 @@ async def send_mail(inp: MailInput) -> None:
         inp,
         result=type(None),
         start_to_close=timedelta(minutes=1),
-        schedule_to_close_timeout=MAIL_PATIENCE,
+        patience=MAIL_PATIENCE,
         retry=MAIL_RETRY,
         summary="send over SMTP",
     )
 
 
 async def give_up_mail(inp: MailInput) -> None:
-    await _run(Activity.GIVE_UP_MAIL, inp, result=type(None), retry=None, summary="record the mail failure")
+    await _run(
+        Activity.GIVE_UP_MAIL,
+        inp,
+        result=type(None),
+        patience=LONG_PATIENCE,
+        summary="record the mail failure",
+    )
 
 
 async def issue_badge(inp: BadgeInput) -> str:

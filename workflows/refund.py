@@ -27,6 +27,7 @@ class LatePaymentWorkflow:
                 checkout_session_id=payment.checkout_session_id,
                 reason=payment.reason,
                 summary="refund the late payment",
+                patience=activities.LONG_PATIENCE,
             )
         except ActivityError as err:
             # The provider refused the refund for good: admins refund by hand. The workflow then
@@ -44,6 +45,7 @@ class LatePaymentWorkflow:
                         f"({payment.amount} {payment.currency}): {err.cause or err}",
                     },
                 ),
+                patience=activities.LONG_PATIENCE,
             )
             raise
         await activities.notify(
@@ -62,5 +64,6 @@ class LatePaymentWorkflow:
                     "reason": payment.reason,
                 },
             ),
+            patience=activities.LONG_PATIENCE,
         )
         return result

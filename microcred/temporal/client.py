@@ -32,7 +32,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -297,6 +297,12 @@ async def _translated() -> AsyncIterator[None]:
             rebuilt = errors.rebuild(cause.type, cause.message, tuple(cause.details))
             if rebuilt is not None:
                 raise rebuilt from failure
+        if isinstance(cause, ActivityError):
+            # A step of the change gave up (the database out for longer than the workflow waits):
+            # the workflow undid the change, so the request can simply be made again.
+            raise errors.Unavailable(
+                "the change could not be recorded, and nothing changed; try again"
+            ) from failure
         raise
     except WorkflowUpdateRPCTimeoutOrCancelledError as failure:
         raise errors.Unavailable("the lifecycle engine did not answer in time; try again") from failure
@@ -307,4 +313,10 @@ async def _translated() -> AsyncIterator[None]:
             raise _Finished("the enrolment has finished") from failure
         if failure.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise errors.Unavailable("the lifecycle engine is unavailable; try again") from failure
+        if failure.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            # Temporal's limits (10 updates in flight per enrolment, a rate limit of the server):
+            # the request was not taken, and will be once the enrolment has caught up.
+            raise errors.Unavailable(
+                "this enrolment is busy with other requests; try again shortly"
+            ) from failure
         raise

@@ -429,6 +429,7 @@ async def running(
     keep: bool = False,
     cache: bool = True,
     real_badges: bool = False,
+    override: Iterable[Callable[..., Any]] = (),
 ) -> AsyncIterator[Harness]:
     """A worker with every real activity on ``task_queue`` (fresh by default).
 
@@ -439,6 +440,7 @@ async def running(
     this test fires into a later one; ``keep`` leaves them for a new worker on the same queue.
     ``cache=False`` keeps no workflow in memory between tasks, so no task waits on this worker's
     sticky queue once it has stopped (the test server never moves one back to the normal queue).
+    ``override``: activities that stand in for the real ones of the same names (a fault to inject).
     """
     task_queue = task_queue or uid("tq")
     gateway = OfflineGateway(api_base_url=API_BASE)
@@ -447,12 +449,15 @@ async def running(
             env.client,
             task_queue=task_queue,
             workflows=list(worker_module.WORKFLOWS),
-            activities=all_activities(env.client, db, gateway, task_queue, real_badges=real_badges),
+            activities=_overridden(
+                all_activities(env.client, db, gateway, task_queue, real_badges=real_badges), override
+            ),
             activity_executor=executor,
             max_concurrent_activities=8,
             max_cached_workflows=1000 if cache else 0,
             graceful_shutdown_timeout=timedelta(seconds=5),
             workflow_runner=workflow_runner(),  # the product worker's runner
+            interceptors=worker_module.INTERCEPTORS,
             **FAIL_FAST,
         )
         async with built:
@@ -462,6 +467,30 @@ async def running(
             finally:
                 if not keep:
                     await _terminate_running(env, harness.started)
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    name = activity._Definition.must_from_callable(fn).name
+    assert name is not None, "a named activity"
+    return name
+
+
+def real_activity(env: WorkflowEnvironment, db: SessionFactory, name: str) -> Callable[..., Any]:
+    """The worker's real activity ``name``, bound to the test's database (to wrap in a fault)."""
+    gateway = OfflineGateway(api_base_url=API_BASE)
+    found = [
+        a
+        for a in all_activities(env.client, db, gateway, "unused", real_badges=False)
+        if activity_name(a) == name
+    ]
+    assert found, name
+    real: Callable[..., Any] = found[0]
+    return real
+
+
+def _overridden(real: list[Any], override: Iterable[Callable[..., Any]]) -> list[Any]:
+    replaced = {activity_name(fn): fn for fn in override}
+    return [a for a in real if activity_name(a) not in replaced] + list(replaced.values())
 
 
 async def _terminate_running(env: WorkflowEnvironment, workflow_ids: list[str]) -> None:

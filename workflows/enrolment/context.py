@@ -4,7 +4,8 @@ and the timeline, queue a notification, alert the admins."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from temporalio import workflow
@@ -56,6 +57,19 @@ class Enrolment:
         self.changes = 0
 
     # --- the status -------------------------------------------------------------------------
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """A change that fails (an activity that gave up, a rule that refused) leaves the state
+        as it was before it began, but for what signals noted meanwhile: nothing half-done
+        stays behind, and the step can simply be tried again."""
+        before = self.state.model_copy(deep=True)
+        try:
+            yield
+        except BaseException:
+            before.arrivals = self.state.arrivals
+            self.state = before
+            raise
 
     def move(self, trigger: Trigger, state: EnrolmentState | None = None) -> None:
         """Change the status: the one place the workflow does, by the lifecycle's table.

@@ -14,11 +14,11 @@ each new attempt continues as new.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows.enrolment import duties, payments, repairs, review
 from workflows.enrolment.context import Enrolment, rejected, rejection
@@ -47,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         SubmitRequest,
         SubmitResult,
     )
-    from microcred.duties import next_alarm
     from microcred.errors import MicrocredError
     from microcred.lifecycle import Status
     from microcred.temporal.names import ENROLMENT_WORKFLOW, Query, Signal, Update
@@ -65,6 +64,7 @@ class EnrolmentWorkflow:
         # state, so that every change starts from the state the last one left.
         self.lock = asyncio.Lock()
         self.first_attempt = self.e.state.attempt  # of this run
+        self.stall = duties.Stall()
 
     @workflow.run
     async def run(self, inp: EnrolmentInput) -> EnrolmentResult:
@@ -73,13 +73,8 @@ class EnrolmentWorkflow:
             e.state.enrolled_at = workflow.now()
         e.changed()
         while True:
-            async with self.lock:
-                await duties.catch_up(e)
-                seen, finished = e.changes, e.state.status.terminal
-            # Without the lock: a member's or an evaluator's message never waits behind mail;
-            # a change made meanwhile wakes the loop at once (``seen``).
-            await e.send_notifications()
-            if finished:
+            seen = await self._work()
+            if e.state.status.terminal:
                 break
             if self._continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -88,15 +83,30 @@ class EnrolmentWorkflow:
                         enrolment_id=e.id, member_id=e.member, credential=e.credential, state=e.state
                     )
                 )
-            await self._sleep(seen)
+            await duties.sleep(e, seen)
         # Ended: whatever still arrives (a payment made as it ended, to refund) is acted on, and
         # every notification goes out, before the run ends.
         while not workflow.all_handlers_finished() or e.state.arrivals or e.state.outbox:
             await workflow.wait_condition(workflow.all_handlers_finished)
-            async with self.lock:
-                await duties.catch_up(e)
-            await e.send_notifications()
+            await self._work()
         return EnrolmentResult(status=e.state.status, attempt=e.state.attempt, badge_id=e.state.badge_id)
+
+    async def _work(self) -> int:
+        """Everything due now, then the queued notifications; a step that gave up is tried again
+        after a pause (``duties.Stall``). Answers the change count the work ended at."""
+        while True:
+            try:
+                async with self.lock:
+                    await duties.catch_up(self.e)
+                    seen = self.e.changes
+                # Without the lock: a member's or an evaluator's message never waits behind
+                # mail; a change made meanwhile wakes the loop at once (``seen``).
+                await self.e.send_notifications()
+            except ActivityError as failure:
+                await self.stall.pause(self.e, failure)
+                continue
+            self.stall.clear()
+            return seen
 
     def _continue_as_new(self) -> bool:
         """A new attempt starts a fresh history (or the server asks); the state travels whole."""
@@ -106,21 +116,6 @@ class EnrolmentWorkflow:
         new_attempt = s.attempt > self.first_attempt and s.status is Status.IN_PROGRESS
         return new_attempt or workflow.info().is_continue_as_new_suggested()
 
-    async def _sleep(self, seen: int) -> None:
-        """Until the next alarm rings (the loop then acts on it) or something changes."""
-
-        def changed() -> bool:
-            return self.e.changes != seen
-
-        alarm = next_alarm(self.e.state, self.e.credential)
-        if alarm is None:
-            await workflow.wait_condition(changed)
-        elif alarm.at > workflow.now():
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    changed, timeout=alarm.at - workflow.now(), timeout_summary=alarm.label
-                )
-
     async def _changing(
         self, validate: Callable[[R], None], request: R, change: Callable[[Enrolment, R], Awaitable[T]]
     ) -> T:
@@ -129,7 +124,8 @@ class EnrolmentWorkflow:
         async with self.lock:
             validate(request)
             try:
-                return await change(self.e, request)
+                with self.e.all_or_nothing():
+                    return await change(self.e, request)
             except MicrocredError as error:
                 raise rejection(error) from None
 
@@ -230,11 +226,15 @@ class EnrolmentWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelEnrolment) -> None:
-        rejected(rules.check_cancel, self.e.state)
+        rejected(rules.check_cancel, self.e.state, request)
 
     @workflow.update(name=Update.RESEND_NOTIFICATION, description="Admin: send a notification again.")
     async def resend_notification(self, request: ResendNotification) -> None:
-        await self._changing(lambda _: None, request, repairs.resend_notification)
+        await self._changing(self._validate_resend, request, repairs.resend_notification)
+
+    @resend_notification.validator
+    def _validate_resend(self, request: ResendNotification) -> None:
+        rejected(rules.check_admin_action, request)
 
     @workflow.query(name=Query.STATE, description="The whole state of the enrolment, for operators.")
     def state(self) -> EnrolmentState:
