@@ -688,6 +688,8 @@ export type DecisionBody = {
     feedback?: string;
     /**
      * Marks
+     *
+     * One per rubric criterion, exactly.
      */
     marks: Array<Mark>;
     outcome: Outcome;
@@ -2202,6 +2204,15 @@ export type JwksData = {
     url: '/.well-known/jwks.json';
 };
 
+export type JwksErrors = {
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type JwksError = JwksErrors[keyof JwksErrors];
+
 export type JwksResponses = {
     /**
      * Successful Response
@@ -2241,9 +2252,9 @@ export type AttentionErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type AttentionError = AttentionErrors[keyof AttentionErrors];
@@ -2283,9 +2294,9 @@ export type ResolveAlertErrors = {
      */
     404: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ResolveAlertError = ResolveAlertErrors[keyof ResolveAlertErrors];
@@ -2351,9 +2362,9 @@ export type SearchEnrolmentsErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type SearchEnrolmentsError = SearchEnrolmentsErrors[keyof SearchEnrolmentsErrors];
@@ -2393,9 +2404,9 @@ export type AdminEnrolmentErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type AdminEnrolmentError = AdminEnrolmentErrors[keyof AdminEnrolmentErrors];
@@ -2439,11 +2450,11 @@ export type CancelEnrolmentErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2489,11 +2500,11 @@ export type ExtendDeadlineErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2543,11 +2554,11 @@ export type ResendNotificationErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2593,11 +2604,11 @@ export type ReassignReviewErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2620,6 +2631,15 @@ export type AuthConfigData = {
     url: '/api/v1/auth/config';
 };
 
+export type AuthConfigErrors = {
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type AuthConfigError = AuthConfigErrors[keyof AuthConfigErrors];
+
 export type AuthConfigResponses = {
     /**
      * Successful Response
@@ -2638,9 +2658,9 @@ export type DevTokenData = {
 
 export type DevTokenErrors = {
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type DevTokenError = DevTokenErrors[keyof DevTokenErrors];
@@ -2672,9 +2692,9 @@ export type GetBadgeErrors = {
      */
     404: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetBadgeError = GetBadgeErrors[keyof GetBadgeErrors];
@@ -2706,9 +2726,9 @@ export type SetBadgeDisplayErrors = {
      */
     404: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type SetBadgeDisplayError = SetBadgeDisplayErrors[keyof SetBadgeDisplayErrors];
@@ -2740,9 +2760,9 @@ export type BadgeEvidenceErrors = {
      */
     404: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type BadgeEvidenceError = BadgeEvidenceErrors[keyof BadgeEvidenceErrors];
@@ -2774,9 +2794,9 @@ export type RevokeBadgeErrors = {
      */
     404: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type RevokeBadgeError = RevokeBadgeErrors[keyof RevokeBadgeErrors];
@@ -2808,9 +2828,9 @@ export type VerifyBadgeErrors = {
      */
     404: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type VerifyBadgeError = VerifyBadgeErrors[keyof VerifyBadgeErrors];
@@ -2838,9 +2858,9 @@ export type CheckoutCancelledData = {
 
 export type CheckoutCancelledErrors = {
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type CheckoutCancelledError = CheckoutCancelledErrors[keyof CheckoutCancelledErrors];
@@ -2868,9 +2888,9 @@ export type CheckoutCompleteData = {
 
 export type CheckoutCompleteErrors = {
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type CheckoutCompleteError = CheckoutCompleteErrors[keyof CheckoutCompleteErrors];
@@ -2898,9 +2918,9 @@ export type CheckoutPageData = {
 
 export type CheckoutPageErrors = {
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type CheckoutPageError = CheckoutPageErrors[keyof CheckoutPageErrors];
@@ -2928,9 +2948,9 @@ export type PayData = {
 
 export type PayErrors = {
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type PayError = PayErrors[keyof PayErrors];
@@ -2961,9 +2981,9 @@ export type ListCredentialsErrors = {
      */
     401: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ListCredentialsError = ListCredentialsErrors[keyof ListCredentialsErrors];
@@ -2998,9 +3018,9 @@ export type PublishCredentialErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type PublishCredentialError = PublishCredentialErrors[keyof PublishCredentialErrors];
@@ -3036,9 +3056,9 @@ export type GetCredentialErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetCredentialError = GetCredentialErrors[keyof GetCredentialErrors];
@@ -3078,9 +3098,9 @@ export type RetireCredentialErrors = {
      */
     404: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type RetireCredentialError = RetireCredentialErrors[keyof RetireCredentialErrors];
@@ -3119,11 +3139,11 @@ export type EnrolErrors = {
      */
     409: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3165,9 +3185,9 @@ export type GetEnrolmentErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetEnrolmentError = GetEnrolmentErrors[keyof GetEnrolmentErrors];
@@ -3207,9 +3227,9 @@ export type ListAttemptsErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ListAttemptsError = ListAttemptsErrors[keyof ListAttemptsErrors];
@@ -3253,11 +3273,11 @@ export type StartResubmissionErrors = {
      */
     409: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3299,9 +3319,9 @@ export type GetRubricErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetRubricError = GetRubricErrors[keyof GetRubricErrors];
@@ -3345,11 +3365,11 @@ export type SubmitErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3399,9 +3419,9 @@ export type SaveTaskErrors = {
      */
     409: VersionConflictBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type SaveTaskError = SaveTaskErrors[keyof SaveTaskErrors];
@@ -3454,9 +3474,9 @@ export type GetTimelineErrors = {
      */
     404: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetTimelineError = GetTimelineErrors[keyof GetTimelineErrors];
@@ -3500,9 +3520,9 @@ export type ListEvaluatorsErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ListEvaluatorsError = ListEvaluatorsErrors[keyof ListEvaluatorsErrors];
@@ -3540,9 +3560,9 @@ export type RegisterEvaluatorErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type RegisterEvaluatorError = RegisterEvaluatorErrors[keyof RegisterEvaluatorErrors];
@@ -3584,9 +3604,9 @@ export type SetEvaluatorDutyErrors = {
      */
     404: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type SetEvaluatorDutyError = SetEvaluatorDutyErrors[keyof SetEvaluatorDutyErrors];
@@ -3641,9 +3661,9 @@ export type EvaluatorOpenReviewsErrors = {
      */
     404: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type EvaluatorOpenReviewsError = EvaluatorOpenReviewsErrors[keyof EvaluatorOpenReviewsErrors];
@@ -3663,6 +3683,15 @@ export type IssuerProfileData = {
     query?: never;
     url: '/api/v1/issuer';
 };
+
+export type IssuerProfileErrors = {
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type IssuerProfileError = IssuerProfileErrors[keyof IssuerProfileErrors];
 
 export type IssuerProfileResponses = {
     /**
@@ -3703,9 +3732,9 @@ export type MyLearningErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type MyLearningError = MyLearningErrors[keyof MyLearningErrors];
@@ -3745,9 +3774,9 @@ export type MyNotificationsErrors = {
      */
     401: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type MyNotificationsError = MyNotificationsErrors[keyof MyNotificationsErrors];
@@ -3791,9 +3820,9 @@ export type ReviewQueueErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ReviewQueueError = ReviewQueueErrors[keyof ReviewQueueErrors];
@@ -3837,9 +3866,9 @@ export type DecidedReviewsErrors = {
      */
     403: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type DecidedReviewsError = DecidedReviewsErrors[keyof DecidedReviewsErrors];
@@ -3879,9 +3908,9 @@ export type GetReviewErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type GetReviewError = GetReviewErrors[keyof GetReviewErrors];
@@ -3921,9 +3950,9 @@ export type ReviewAttemptsErrors = {
      */
     404: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type ReviewAttemptsError = ReviewAttemptsErrors[keyof ReviewAttemptsErrors];
@@ -3967,11 +3996,11 @@ export type ClaimReviewErrors = {
      */
     409: ErrorBody;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -4017,11 +4046,11 @@ export type DecideReviewErrors = {
      */
     409: ErrorBody;
     /**
-     * The request breaks a rule; `detail.code` says which.
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: ErrorBody;
+    422: ErrorBody | HttpValidationError;
     /**
-     * The lifecycle engine cannot be reached; try again.
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -4056,9 +4085,9 @@ export type StripeWebhookErrors = {
      */
     400: unknown;
     /**
-     * Validation Error
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
-    422: HttpValidationError;
+    422: ErrorBody | HttpValidationError;
 };
 
 export type StripeWebhookError = StripeWebhookErrors[keyof StripeWebhookErrors];
@@ -4078,6 +4107,15 @@ export type HealthzData = {
     query?: never;
     url: '/healthz';
 };
+
+export type HealthzErrors = {
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type HealthzError = HealthzErrors[keyof HealthzErrors];
 
 export type HealthzResponses = {
     /**
@@ -4101,10 +4139,16 @@ export type ReadyzData = {
 
 export type ReadyzErrors = {
     /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+    /**
      * The database or Temporal does not answer.
      */
     503: unknown;
 };
+
+export type ReadyzError = ReadyzErrors[keyof ReadyzErrors];
 
 export type ReadyzResponses = {
     /**
