@@ -50,6 +50,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MICROCRED_ENVIRONMENT=production \
     MICROCRED_DATA_DIR=/var/lib/microcred
 RUN groupadd --system --gid 10001 microcred \
     && useradd --system --uid 10001 --gid microcred --home-dir /var/lib/microcred --create-home \

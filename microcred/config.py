@@ -14,6 +14,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
 DEV_WEBHOOK_SECRET = "whsec_dev_only_change_me"
+# A secret that protects something real: at least this long (HS256 keys want 32 bytes or more).
+MIN_SECRET_BYTES = 32
+
+
+def _refuse_weak(name: str, value: SecretStr | None) -> None:
+    if value is None:
+        return
+    secret = value.get_secret_value()
+    if secret in (DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET):
+        raise ValueError(f"MICROCRED_{name.upper()} still holds the development placeholder")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"MICROCRED_{name.upper()} is too short: use at least {MIN_SECRET_BYTES} bytes")
 
 # Which of the provider's tokens the web app sends as its bearer token.
 Bearer = Literal["id_token", "access_token"]
@@ -113,11 +125,8 @@ class Settings(BaseSettings):
                     "set MICROCRED_AUTH_SECRET, MICROCRED_AUTH_JWKS_URL or MICROCRED_OIDC_ISSUER "
                     "in production"
                 )
-            placeholders = {DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET}
             for name in ("auth_secret", "stripe_webhook_secret"):
-                value = getattr(self, name)
-                if value is not None and value.get_secret_value() in placeholders:
-                    raise ValueError(f"MICROCRED_{name.upper()} still holds the development placeholder")
+                _refuse_weak(name, getattr(self, name))
             if self.badge_signing_key is None:
                 raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
             if self.stripe_secret_key is None and not self.offline_payments:
@@ -126,6 +135,21 @@ class Settings(BaseSettings):
                     "set MICROCRED_STRIPE_SECRET_KEY in production, or MICROCRED_OFFLINE_PAYMENTS=true "
                     "for a demo in which nobody pays"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_forgeable_payments(self) -> Settings:
+        # With a real Stripe account the webhook moves real money: in every environment, its
+        # signature must be Stripe's, never the public placeholder anyone could sign with.
+        if self.stripe_secret_key is not None:
+            try:
+                _refuse_weak("stripe_webhook_secret", self.stripe_webhook_secret)
+            except ValueError as weak:
+                raise ValueError(
+                    f"{weak}: with MICROCRED_STRIPE_SECRET_KEY set, it must be the signing secret of "
+                    "your Stripe webhook endpoint (whsec_..., shown in the dashboard or by `stripe "
+                    "listen`), or anyone could sign a payment"
+                ) from None
         return self
 
     @model_validator(mode="after")

@@ -120,8 +120,9 @@ def required_variables() -> set[str]:
 
 
 def dummy_environment() -> dict[str, str]:
-    """A value for every variable compose requires, distinct per variable."""
-    return {name: f"dummy-{name.lower().replace('_', '-')}" for name in required_variables()}
+    """A value for every variable compose requires, distinct per variable (and long enough for
+    a secret: production refuses one shorter than 32 bytes)."""
+    return {name: f"dummy-{name.lower().replace('_', '-')}-0123456789abcdef" for name in required_variables()}
 
 
 def load_compose(env: Mapping[str, str] | None = None) -> dict[str, Any]:

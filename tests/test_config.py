@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from microcred.config import Environment, Settings
+from microcred.config import DEV_AUTH_SECRET, Environment, Settings
 
 
 def test_environ_round_trips_every_kind_of_setting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,6 +19,7 @@ def test_environ_round_trips_every_kind_of_setting(monkeypatch: pytest.MonkeyPat
         database_url="postgresql+psycopg://u:p@db:5432/app",
         auth_secret=SecretStr("s3cret-" * 6),
         stripe_secret_key=SecretStr("sk_test_123"),
+        stripe_webhook_secret=SecretStr("whsec_" + "w" * 32),
         admin_emails=["a@example.org", "b@example.org"],
         log_json=False,
         metrics_port=9464,
@@ -46,7 +47,7 @@ def production(**overrides: object) -> Settings:
         "auth_secret": SecretStr("s3cret-" * 6),
         "badge_signing_key": SecretStr("a PEM key"),
         "offline_payments": True,
-        "stripe_webhook_secret": SecretStr("whsec_0123456789"),
+        "stripe_webhook_secret": SecretStr("whsec_0123456789abcdef0123456789abcdef"),
     }
     return Settings.model_validate({**fields, **overrides})
 
@@ -95,3 +96,36 @@ def test_dev_sign_in_is_for_dev_and_test_with_a_secret() -> None:
     assert Settings(environment=Environment.TEST, auth_secret=secret).dev_sign_in
     assert not Settings(environment=Environment.TEST, auth_secret=None).dev_sign_in
     assert not production().dev_sign_in
+
+
+# --- secrets that protect something real (issue 17, fault 4) ------------------------------------
+
+
+@pytest.mark.parametrize("environment", list(Environment))
+def test_a_stripe_account_needs_its_own_webhook_secret_in_every_environment(environment: Environment) -> None:
+    """With the public placeholder, a member could sign a completed checkout for their own
+    session and get the credential free."""
+    base: dict[str, Any] = {"environment": environment, "stripe_secret_key": SecretStr("sk_test_x")}
+    if environment is Environment.PRODUCTION:
+        base |= {"auth_secret": SecretStr("a" * 40), "badge_signing_key": SecretStr("pem")}
+    with pytest.raises(
+        ValidationError, match="STRIPE_WEBHOOK_SECRET still holds the development placeholder"
+    ):
+        Settings(**base)
+    with pytest.raises(ValidationError, match="STRIPE_WEBHOOK_SECRET is too short"):
+        Settings(**base, stripe_webhook_secret=SecretStr("whsec_short"))
+    assert Settings(**base, stripe_webhook_secret=SecretStr("whsec_" + "k" * 32)).stripe_secret_key
+
+
+def test_production_refuses_a_weak_auth_secret() -> None:
+    with pytest.raises(ValidationError, match="AUTH_SECRET is too short"):
+        production(auth_secret=SecretStr("x"))
+    with pytest.raises(ValidationError, match="AUTH_SECRET still holds the development placeholder"):
+        production(auth_secret=SecretStr(DEV_AUTH_SECRET))
+    assert production(auth_secret=SecretStr("x" * 32)).auth_secret is not None
+
+
+def test_the_image_runs_production() -> None:
+    dockerfile = (Path(__file__).parent.parent / "Dockerfile").read_text()
+    runtime = dockerfile[dockerfile.index("AS runtime") :]
+    assert "MICROCRED_ENVIRONMENT=production" in runtime

@@ -33,7 +33,7 @@ from tests.payments.test_stripe_gateway import LocalHTTPXClient
 from tests.support import running_worker, test_settings, uid
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw:DeprecationWarning")
-WEBHOOK_SECRET = "whsec_stripe_flow_test_secret"
+WEBHOOK_SECRET = "whsec_stripe_flow_test_secret_0123456789"
 
 
 class FakeStripe(httpx.AsyncBaseTransport):

@@ -215,6 +215,7 @@ def settings(**overrides: Any) -> Settings:
         "environment": Environment.TEST,
         "public_base_url": "http://testserver",
         "stripe_secret_key": SecretStr(SECRET_KEY),
+        "stripe_webhook_secret": SecretStr("whsec_gateway_test_0123456789abcdef"),
         "stripe_api_base": API_BASE,
     }
     return Settings(**(fields | overrides))
