@@ -27,6 +27,7 @@ def _refuse_weak(name: str, value: SecretStr | None) -> None:
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"MICROCRED_{name.upper()} is too short: use at least {MIN_SECRET_BYTES} bytes")
 
+
 # Which of the provider's tokens the web app sends as its bearer token.
 Bearer = Literal["id_token", "access_token"]
 

@@ -118,7 +118,7 @@ def check_claim(state: EnrolmentState, member_id: str, request: ClaimRequest) ->
     if request.evaluator_id == member_id:
         raise NotEligible("members never evaluate their own work")
     if state.evaluator_id is not None:
-        raise AlreadyClaimed("this review is already assigned", evaluator_id=state.evaluator_id)
+        raise AlreadyClaimed("this review is already assigned")
 
 
 def check_extend(state: EnrolmentState, request: ExtendDeadline) -> None:

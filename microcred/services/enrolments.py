@@ -199,11 +199,26 @@ async def submit(
     )
 
 
+def _started_resubmission(sessions: SessionFactory, enrolment_id: str) -> CheckoutInfo | None:
+    with sessions() as session:
+        row = session.get(Enrolment, enrolment_id)
+    if row is None or row.status != Status.AWAITING_RESUBMISSION_PAYMENT or row.checkout_url is None:
+        return None
+    return CheckoutInfo(
+        status=Status.AWAITING_RESUBMISSION_PAYMENT,
+        checkout_url=row.checkout_url,
+        checkout_session_id=row.checkout_session_id,
+    )
+
+
 async def start_resubmission(
     *, sessions: SessionFactory, workflows: WorkflowClient, member_id: str, enrolment_id: str
 ) -> CheckoutInfo:
     await require(sessions=sessions, enrolment_id=enrolment_id, member_id=member_id)
-    info = await workflows.start_resubmission(enrolment_id)
+    started = await asyncio.to_thread(_started_resubmission, sessions, enrolment_id)
+    # A second click answers from the read model: the workflow's limit on updates is not spent
+    # on it (the workflow would answer the same; it keeps the checkout current in the row).
+    info = started or await workflows.start_resubmission(enrolment_id)
     if info.checkout_url is None:
         raise Unavailable(
             "payments are unavailable right now; an admin has been told", status=info.status.value

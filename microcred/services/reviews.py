@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
 from microcred.db import SessionFactory
-from microcred.errors import NotEligible, NotFound
+from microcred.errors import AlreadyClaimed, InvalidState, NotAssigned, NotEligible, NotFound
 from microcred.lifecycle import Status
 from microcred.models import (
     Credential,
@@ -24,7 +24,7 @@ from microcred.models import (
     Task,
 )
 from microcred.pagination import Key
-from microcred.services import enrolments, learning, people
+from microcred.services import learning, people
 from microcred.temporal.client import WorkflowClient
 
 # The most urgent review first.
@@ -145,22 +145,53 @@ def _review_item(sessions: SessionFactory, enrolment_id: str) -> dict[str, Any]:
 
 
 def _check_claim(sessions: SessionFactory, enrolment_id: str, evaluator_id: str) -> None:
+    """Refuse, from the database and without troubling the workflow, a claim that cannot be
+    taken: repeated clicks and evaluators who may not claim never become workflow updates. An
+    evaluator who may not review this credential learns nothing of the enrolment (404), and
+    nobody learns who holds a review."""
     with sessions() as session:
-        if session.get(Enrolment, enrolment_id) is None:
-            raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+        enrolment = session.get(Enrolment, enrolment_id)
+        if enrolment is None:
+            raise NotFound("no review you can claim with this id", enrolment_id=enrolment_id)
+        if enrolment.member_id == evaluator_id:
+            raise NotEligible("members never evaluate their own work")
         evaluator = session.get(Evaluator, evaluator_id)
         if evaluator is not None and not evaluator.on_duty:
             # Said plainly here; the workflow's pick would refuse it too, as not eligible.
             raise NotEligible("you are off duty: an admin puts you back on duty before you claim reviews")
+        eligible = session.exec(
+            select(Enrolment.id).where(col(Enrolment.id) == enrolment_id, _eligible(evaluator_id))
+        ).first()
+        if eligible is None:
+            raise NotFound("no review you can claim with this id", enrolment_id=enrolment_id)
+        if enrolment.status != Status.UNDER_REVIEW:
+            raise InvalidState(
+                f"cannot claim the review while the enrolment is {enrolment.status}", status=enrolment.status
+            )
+        if enrolment.evaluator_id == evaluator_id:
+            raise AlreadyClaimed("this review is already yours")
+        if enrolment.evaluator_id is not None:
+            raise AlreadyClaimed("another evaluator has already claimed this review")
 
 
 async def claim(
     *, sessions: SessionFactory, workflows: WorkflowClient, enrolment_id: str, evaluator_id: str
 ) -> dict[str, Any]:
-    """Take an unassigned review (the workflow checks eligibility against the registrations)."""
+    """Take an unassigned review (the workflow checks eligibility again, under its lock)."""
     await asyncio.to_thread(_check_claim, sessions, enrolment_id, evaluator_id)
     await workflows.claim(enrolment_id, ClaimRequest(evaluator_id=evaluator_id))
     return await asyncio.to_thread(_review_item, sessions, enrolment_id)
+
+
+def _check_decision(sessions: SessionFactory, enrolment_id: str, evaluator_id: str) -> None:
+    """Only the assigned evaluator's decision reaches the workflow; anyone else learns nothing
+    of the review (its status, who holds it)."""
+    with sessions() as session:
+        enrolment = session.get(Enrolment, enrolment_id)
+        if enrolment is None:
+            raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)
+        if enrolment.evaluator_id != evaluator_id:
+            raise NotAssigned("only the evaluator assigned to this review can decide it")
 
 
 async def decide(
@@ -173,7 +204,7 @@ async def decide(
     marks: list[Mark],
     feedback: str,
 ) -> DecisionResult:
-    await enrolments.require(sessions=sessions, enrolment_id=enrolment_id)
+    await asyncio.to_thread(_check_decision, sessions, enrolment_id, evaluator_id)
     return await workflows.decide(
         enrolment_id,
         DecisionRequest(evaluator_id=evaluator_id, outcome=outcome, marks=marks, feedback=feedback),

@@ -108,7 +108,9 @@ async def test_unassigned_reviews_are_claimed_by_eligible_evaluators(api: Api) -
     refused = await api.http.post(
         f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", ineligible)
     )
-    assert refused.status_code == 403 and code(refused) == "not_eligible"
+    # Someone who may not review this credential learns nothing of the enrolment (issue 17, fault 7).
+    assert refused.status_code == 404 and code(refused) == "not_found"
+    assert set(refused.json()["detail"]) == {"code", "message", "enrolment_id"}
     claimed = await api.http.post(
         f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible)
     )
@@ -117,6 +119,17 @@ async def test_unassigned_reviews_are_claimed_by_eligible_evaluators(api: Api) -
         f"/api/v1/reviews/{flow.enrolment_id}/claim", headers=api.auth("evaluator", eligible)
     )
     assert again.status_code == 409 and code(again) == "already_claimed"
+    taken = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/claim",
+        headers=api.auth("evaluator", await api.evaluator([credential["id"]])),
+    )
+    assert taken.status_code == 409 and "evaluator_id" not in taken.json()["detail"]
+    wrong = await api.http.post(
+        f"/api/v1/reviews/{flow.enrolment_id}/decision",
+        json={"outcome": "approved", "marks": []},
+        headers=api.auth("evaluator", ineligible),
+    )
+    assert wrong.status_code == 403 and set(wrong.json()["detail"]) == {"code", "message"}
     flow.evaluator = eligible
     assert (await flow.decide("approved")).status_code == 200
     await eventually_status(api, flow.member, flow.enrolment_id, "approved")

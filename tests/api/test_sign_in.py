@@ -34,7 +34,7 @@ def production(**overrides: Any) -> Settings:
         public_base_url="http://testserver",
         badge_signing_key=SecretStr("unused by signing in"),
         offline_payments=True,
-        stripe_webhook_secret=SecretStr("whsec_test_0123456789"),
+        stripe_webhook_secret=SecretStr("whsec_test_0123456789abcdef0123456789"),
         **overrides,
     )
 
