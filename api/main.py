@@ -30,7 +30,7 @@ from api.routes import (
     reviews,
     webhooks,
 )
-from api.telemetry import HttpMetrics, Telemetry
+from api.telemetry import HttpMetrics, RouteTemplates, Telemetry
 from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     )
     metrics = HttpMetrics()
     app.add_middleware(TextBoundary, max_body_bytes=MAX_BODY_BYTES)  # inner: Telemetry counts its 422s
-    app.add_middleware(Telemetry, metrics=metrics)
+    app.add_middleware(Telemetry, metrics=metrics, templates=RouteTemplates(app.routes))
     if settings.cors_origins:  # the web app itself is same-origin and needs none
         app.add_middleware(
             CORSMiddleware,
