@@ -9,6 +9,7 @@ path or method, adds a series to ``/metrics``.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -16,6 +17,9 @@ from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from microcred.config import Environment, Settings
+from microcred.errors import NotFound, Unauthenticated
 
 log = logging.getLogger("microcred.api")
 
@@ -66,6 +70,22 @@ class HttpMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+
+
+def check_metrics_access(settings: Settings, authorization: str | None) -> None:
+    """Who may read ``/metrics``: the bearer of ``MICROCRED_METRICS_TOKEN`` when one is set;
+    without one, anybody in dev and test (``microcred dev`` stays one click), nobody in
+    production (the metrics name every route and its traffic: not for the public)."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment is Environment.PRODUCTION:
+            raise NotFound("not found")
+        return
+    scheme, _, sent = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        sent.strip().encode(), token.get_secret_value().encode()
+    ):
+        raise Unauthenticated("send Authorization: Bearer <MICROCRED_METRICS_TOKEN>")
 
 
 class Telemetry:

@@ -7,19 +7,36 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from api.deps import AppState
 from api.main import create_app
+from api.telemetry import check_metrics_access
 from microcred.auth import TokenVerifier, issue_token
 from microcred.badges import BadgeIssuer
-from microcred.config import Settings
+from microcred.config import Environment, Settings
 from microcred.db import SessionFactory
+from microcred.errors import NotFound
 from microcred.identity import Role
 from tests.api.conftest import SECRET, Flow
 from tests.support import test_settings
+
+
+def production(**overrides: Any) -> Settings:
+    """Production settings that start (what they sign with is not used here)."""
+    fields: dict[str, Any] = {
+        "environment": "production",
+        "auth_secret": SecretStr(SECRET),
+        "badge_signing_key": SecretStr("unused here"),
+        "offline_payments": True,
+        "stripe_webhook_secret": SecretStr("whsec_test_0123456789"),
+    }
+    return Settings.model_validate({**fields, **overrides})
 
 
 @asynccontextmanager
@@ -116,3 +133,38 @@ async def test_random_paths_and_methods_add_no_series(own_sqlite: SessionFactory
     assert 'route="/api/v1/enrolments/{enrolment_id}/tasks/{task_id}",status="401"' in after
     assert 'method="OTHER",route="/api/v1/credentials",status="405"' in after
     assert 'route="unmatched",status="404"' in after
+
+
+# ---- who may read /metrics ----------------------------------------------------------------------
+
+
+async def test_with_a_token_set_only_its_bearer_reads_the_metrics(own_sqlite: SessionFactory) -> None:
+    token = "metrics-" + "t" * 40
+    async with metrics_app(own_sqlite, test_settings(auth_secret=SECRET, metrics_token=token)) as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+            refused = await http.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json()["detail"]["code"] == "unauthenticated"
+            assert refused.headers["www-authenticate"] == "Bearer"
+        allowed = await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert allowed.status_code == 200 and "microcred_http_requests_total" in allowed.text
+
+
+async def test_production_serves_the_metrics_to_its_token_only(
+    own_sqlite: SessionFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "index.html").write_text("<!doctype html><title>the app</title>")
+    async with metrics_app(own_sqlite, production(web_dir=tmp_path)) as http:
+        hidden = await http.get("/metrics", headers={"Accept": "text/html"})
+    assert hidden.status_code == 404  # as if there were none, and not the web app either
+    assert hidden.json()["detail"]["code"] == "not_found"
+    token = "metrics-" + "p" * 40
+    async with metrics_app(own_sqlite, production(web_dir=tmp_path, metrics_token=token)) as http:
+        assert (await http.get("/metrics")).status_code == 401
+        assert (await http.get("/metrics", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+
+
+def test_dev_keeps_the_metrics_open() -> None:
+    check_metrics_access(Settings(environment=Environment.DEV), None)  # microcred dev: one click
+    with pytest.raises(NotFound):
+        check_metrics_access(production(), None)
