@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.ratelimit import RateLimits
 from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
@@ -50,11 +51,17 @@ _bearer = HTTPBearer(auto_error=False, description="A JWT with sub and role (mem
 
 
 async def current_principal(
-    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <token>")
-    return await state.verifier.verify(credentials.credentials)
+    principal = await state.verifier.verify(credentials.credentials)
+    # Counted here, once the token is verified: a forged one spends nobody's allowance.
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.by_member(request, principal.sub)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.MicrocredError], int] = {
     errors.Conflict: 409,
     errors.Unprocessable: 422,
     errors.BadWebhook: 400,
+    errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
 
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     404: "No such resource, or not yours.",
     409: "The resource's state does not allow this now.",
     422: "The request breaks a rule; `detail.code` says which.",
+    429: "Too many writes (`rate_limited`); try again after `Retry-After` seconds.",
     503: "The lifecycle engine cannot be reached, or the enrolment is busy: try again after "
     "`Retry-After` seconds.",
 }
@@ -62,9 +64,11 @@ def status_of(error: errors.MicrocredError) -> int:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.MicrocredError)
     status = status_of(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if isinstance(exc, errors.Unavailable):
-        headers = {"Retry-After": str(exc.retry_after_seconds)}
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    if "retry_after" in exc.extra:  # a wait of this error's own, which the body names too
+        headers["Retry-After"] = str(exc.extra["retry_after"])
     return JSONResponse(
         status_code=status,
         content=jsonable_encoder({"detail": {"code": exc.code, "message": exc.message, **exc.extra}}),

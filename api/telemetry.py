@@ -1,24 +1,55 @@
-"""Request metrics (Prometheus) and one structured log line per request."""
+"""Request metrics (Prometheus) and one structured log line per request.
+
+Every label value comes from the code, never from the request: the route is the template of the
+route the router matched (``unmatched`` when none did), the method one of HTTP's own (``OTHER``
+for any other token a client sends), the status a number. So no request, however random its
+path or method, adds a series to ``/metrics``.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from collections.abc import Sequence
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from microcred.config import Environment, Settings
+from microcred.errors import NotFound, Unauthenticated
 
 log = logging.getLogger("microcred.api")
 
+UNMATCHED = "unmatched"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-def _template(path: str, params: dict[str, object]) -> str:
-    """The route template of a matched path (ids become ``{name}``, never label values)."""
-    remaining = {str(v): k for k, v in params.items()}
-    segments = []
-    for segment in path.split("/"):
-        name = remaining.pop(segment, None)
-        segments.append(f"{{{name}}}" if name else segment)
-    return "/".join(segments)
+
+class RouteTemplates:
+    """The full template of each of an app's routes, its prefix included.
+
+    Starlette's ``scope["route"]`` is the route the router matched; FastAPI puts there the route
+    as its router declared it, without the prefix it was included under, so the full template is
+    looked up among the app's routes (once, on the first request: by then all are included).
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = routes
+        self.by_route: dict[int, str] | None = None
+
+    def of(self, route: object) -> str:
+        if route is None:
+            return UNMATCHED
+        if self.by_route is None:
+            self.by_route = {
+                id(context.original_route): context.path
+                for context in iter_route_contexts(self.routes)
+                if context.path is not None
+            }
+        declared = getattr(route, "path", None)
+        return self.by_route.get(id(route)) or (declared if isinstance(declared, str) else UNMATCHED)
 
 
 class HttpMetrics:
@@ -41,12 +72,29 @@ class HttpMetrics:
         )
 
 
+def check_metrics_access(settings: Settings, authorization: str | None) -> None:
+    """Who may read ``/metrics``: the bearer of ``MICROCRED_METRICS_TOKEN`` when one is set;
+    without one, anybody in dev and test (``microcred dev`` stays one click), nobody in
+    production (the metrics name every route and its traffic: not for the public)."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment is Environment.PRODUCTION:
+            raise NotFound("not found")
+        return
+    scheme, _, sent = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(
+        sent.strip().encode(), token.get_secret_value().encode()
+    ):
+        raise Unauthenticated("send Authorization: Bearer <MICROCRED_METRICS_TOKEN>")
+
+
 class Telemetry:
     """ASGI middleware: counts and times every request, and logs it with its enrolment id."""
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, templates: RouteTemplates) -> None:
         self.app = app
         self.metrics = metrics
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,8 +114,8 @@ class Telemetry:
         finally:
             elapsed = time.perf_counter() - started
             params = scope.get("path_params") or {}
-            template = _template(scope["path"], params) if scope.get("route") is not None else "unmatched"
-            method = scope["method"]
+            template = self.templates.of(scope.get("route"))
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
             if template != "/metrics":
                 self.metrics.requests.labels(method, template, str(status)).inc()
                 self.metrics.latency.labels(method, template).observe(elapsed)

@@ -25,6 +25,8 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 NOT_PAGES = ("/api/", "/assets/", "/.well-known/")
 # Pages that exist only where anyone may sign in as anyone (dev and test deployments).
 DEV_ONLY_PAGES = ("/sign-in/dev",)
+# The API's documentation: where it is switched off, a 404, never the app.
+API_DOCS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>microcred</title></head>
 <body><main><h1>The web app is not built</h1><p>Build it with <code>make web</code> (make dev does it
 for you), or use the API at <a href="/docs">/docs</a>.</p></main></body></html>"""
@@ -52,7 +54,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     index = root / "index.html"
     if (root / "assets").is_dir():
         app.mount("/assets", Assets(directory=root / "assets"), name="assets")
-    hidden = DEV_ONLY_PAGES if settings.environment is Environment.PRODUCTION else ()
+    hidden = API_DOCS + (DEV_ONLY_PAGES if settings.environment is Environment.PRODUCTION else ())
 
     def page(request: Request) -> Response | None:
         """What a browser asking for this path gets, when it is a page of the app."""

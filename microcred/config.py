@@ -9,7 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from limits import parse_many
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_AUTH_SECRET = "dev-only-auth-secret-change-me-please-0123456789"
@@ -30,6 +31,15 @@ def _refuse_weak(name: str, value: SecretStr | None) -> None:
 
 # Which of the provider's tokens the web app sends as its bearer token.
 Bearer = Literal["id_token", "access_token"]
+
+
+def _rate_limit(value: str) -> str:
+    """A rate limit in the ``limits`` notation: ``120/minute``, or several: ``10/second;120/minute``."""
+    parse_many(value)  # ValueError names the text it could not read
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class Environment(StrEnum):
@@ -108,6 +118,27 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated origins of other web clients allowed to call the API from a browser.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis:// or rediss://) where every API process counts the rate limits; "
+        "unset: each process counts in its own memory.",
+    )
+    rate_limit_member: RateLimit = Field(
+        default="120/minute",
+        description="Writes (POST, PUT, PATCH, DELETE under /api/v1) one signed-in person may make.",
+    )
+    rate_limit_ip: RateLimit = Field(
+        default="600/minute", description="Writes one client address may make, signed in or not."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the API's /metrics requires; unset: /metrics is open in dev and "
+        "test, and not served in production.",
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json; unset: in dev and test, not in production.",
     )
 
     @model_validator(mode="before")
@@ -219,6 +250,13 @@ class Settings(BaseSettings):
     def dev_sign_in(self) -> bool:
         """Whether anyone may sign in as anyone (``POST /auth/dev-token``): dev and test only."""
         return self.environment in (Environment.DEV, Environment.TEST) and self.auth_secret is not None
+
+    @property
+    def serves_api_docs(self) -> bool:
+        """Whether the API serves its documentation pages and OpenAPI document."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def stripe_enabled(self) -> bool:

@@ -10,6 +10,7 @@
     ├── Unprocessable                   422  TermsNotAgreed, TasksIncomplete, RubricIncomplete,
     │                                        RubricInconsistent, InvalidCatalog, InvalidRequest
     ├── BadWebhook                      400
+    ├── RateLimited                     429  too many writes; ``retry_after`` seconds
     └── Unavailable                     503  the lifecycle engine cannot be reached
 
 Workflows raise the same errors across the Temporal boundary as ``ApplicationError`` whose
@@ -124,6 +125,10 @@ class InvalidText(Unprocessable):
 
 class BadWebhook(MicrocredError):
     code = "bad_webhook"
+
+
+class RateLimited(MicrocredError):
+    code = "rate_limited"
 
 
 class Unavailable(MicrocredError):

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
+from limits.aio.storage import RedisStorage
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -35,7 +37,8 @@ from pydantic import SecretStr, ValidationError
 
 import worker
 from api import webapp
-from api.main import create_app
+from api.main import API_PREFIX, RATE_LIMIT_EXEMPT, create_app
+from api.ratelimit import RateLimits
 from microcred.cli import _parser
 from microcred.config import Environment, Settings
 from microcred.mail import SmtpConfig
@@ -55,6 +58,7 @@ TEMPORAL_FRONTEND_PORT = 7233  # FRONTEND_GRPC_PORT in the server's config templ
 TEMPORAL_UI_PORT = 8080  # TEMPORAL_UI_PORT of temporalio/ui
 MAILPIT_SMTP_BIND = "0.0.0.0:1025"  # MP_SMTP_BIND_ADDR of axllent/mailpit
 MAILPIT_UI_BIND = "0.0.0.0:8025"  # MP_UI_BIND_ADDR of axllent/mailpit
+REDIS_PORT = 6379  # redis-server's port unless its command says --port
 POSTGRES_DATA = "/var/lib/postgresql/data"  # VOLUME and PGDATA of the postgres image before 18
 
 Service = dict[str, Any]
@@ -487,6 +491,46 @@ def test_ui_ports_agree(compose: dict[str, Any]) -> None:
     port = int(environment(ui).get("TEMPORAL_UI_PORT") or TEMPORAL_UI_PORT)
     assert [target for _, _, target in published(ui)] == [port]
     assert urlsplit(healthcheck_url(ui)).port == port
+
+
+def test_the_api_counts_its_rate_limits_in_the_redis_service(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, api = app_service(compose, "api")
+    url = urlsplit(str(environment(api).get("MICROCRED_REDIS_URL")))
+    assert url.scheme == "redis" and url.hostname in services(compose), f"{name}: {url.geturl()}"
+    redis = services(compose)[url.hostname]
+    assert repository(redis) == "redis"
+    command = argv(redis.get("command"))
+    port = int(command[command.index("--port") + 1]) if "--port" in command else REDIS_PORT
+    assert (url.port or REDIS_PORT) == port
+    assert not published(redis), "Redis has no password: it must stay on the project's network"
+    assert "ping" in healthcheck_argv(redis)
+    assert depends_on(api).get(url.hostname) == "service_healthy", f"{name} starts before Redis answers"
+    with monkeypatch.context() as patch:
+        settings = settings_from(with_payments(environment(api), OFFLINE_CHOSEN), patch)
+    limits = RateLimits.from_settings(settings, prefix=API_PREFIX, exempt=RATE_LIMIT_EXEMPT)
+    assert isinstance(limits.storage, RedisStorage)  # one count for every API process
+
+
+async def test_the_api_in_production_keeps_its_metrics_and_docs_to_itself(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the published port: no /metrics without MICROCRED_METRICS_TOKEN, no API docs."""
+    _, api = app_service(compose, "api")
+    env = with_payments(environment(api), OFFLINE_CHOSEN)
+    token = "dummy-metrics-token-" + "0" * 24
+    for metrics_token in (None, token):
+        with monkeypatch.context() as patch:
+            settings = settings_from({**env, "MICROCRED_METRICS_TOKEN": metrics_token}, patch)
+        app = create_app(settings)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+            for path in ("/docs", "/redoc", "/openapi.json"):
+                assert (await http.get(path)).status_code == 404, path
+            assert (await http.get("/metrics")).status_code == (404 if metrics_token is None else 401)
+            if metrics_token:
+                scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
+                assert scraped.status_code == 200
 
 
 def test_smtp_url_points_at_the_mail_catcher(compose: dict[str, Any]) -> None:

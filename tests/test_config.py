@@ -24,6 +24,10 @@ def test_environ_round_trips_every_kind_of_setting(monkeypatch: pytest.MonkeyPat
         log_json=False,
         metrics_port=9464,
         max_cached_workflows=17,
+        redis_url="redis://cache:6379/1",
+        rate_limit_member="10/second;100/minute",
+        metrics_token=SecretStr("m" * 40),
+        api_docs=False,
     )
     for name in list(os.environ):
         if name.startswith("MICROCRED_"):
@@ -129,3 +133,11 @@ def test_the_image_runs_production() -> None:
     dockerfile = (Path(__file__).parent.parent / "Dockerfile").read_text()
     runtime = dockerfile[dockerfile.index("AS runtime") :]
     assert "MICROCRED_ENVIRONMENT=production" in runtime
+
+
+def test_the_api_docs_follow_the_environment_unless_set() -> None:
+    assert Settings(environment=Environment.DEV).serves_api_docs
+    assert Settings(environment=Environment.TEST).serves_api_docs
+    assert not production().serves_api_docs
+    assert production(api_docs=True).serves_api_docs
+    assert not Settings(environment=Environment.DEV, api_docs=False).serves_api_docs

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -23,7 +26,7 @@ async def test_healthy_and_ready(api: Api) -> None:
     assert ready.json() == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
 
 
-async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object) -> None:
+async def test_not_ready_when_temporal_or_the_database_is_down(caplog: pytest.LogCaptureFixture) -> None:
     settings = test_settings(auth_secret=SECRET)
     # Nothing listens on port 1; the database file's folder does not exist.
     client = await Client.connect("127.0.0.1:1", data_converter=pydantic_data_converter, lazy=True)
@@ -38,12 +41,19 @@ async def test_not_ready_when_temporal_or_the_database_is_down(tmp_path: object)
     app = create_app(state=state)
     transport = httpx.ASGITransport(app=app)
     lifespan = app.router.lifespan_context(app)
-    async with lifespan, httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        assert (await http.get("/healthz")).status_code == 200
-        ready = await http.get("/readyz")
+    with caplog.at_level(logging.WARNING, logger="microcred.api.health"):
+        async with lifespan, httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            assert (await http.get("/healthz")).status_code == 200
+            ready = await http.get("/readyz")
     assert ready.status_code == 503
-    checks = ready.json()["checks"]
-    assert checks["database"].startswith("error") and checks["temporal"].startswith("error")
+    # A public probe names what is not ready, never how it failed (driver, exception, address) ...
+    assert ready.json() == {"status": "not_ready", "checks": {"database": "error", "temporal": "error"}}
+    # ... which the log keeps, for the operator.
+    logged = {r.getMessage(): r.exc_info[1] for r in caplog.records if r.exc_info and r.exc_info[1]}
+    assert set(logged) == {"not ready: the database does not answer", "not ready: Temporal does not answer"}
+    database_error = logged["not ready: the database does not answer"]
+    assert type(database_error).__module__.startswith("sqlalchemy"), database_error
+    assert type(database_error).__name__ not in ready.text
 
 
 async def test_the_routers_own_errors_carry_a_code_too(api: Api) -> None:

@@ -59,6 +59,9 @@ async def test_a_browser_gets_the_badge_page(badge_api: BadgeApi) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "Accept" in response.headers["vary"]
+    # A page anyone can open: no other site may frame it (tests/api/test_webapp.py has them all).
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
     page = response.text
     assert f"<h1>{approved.credential.title}</h1>" in page
     assert "microcred" in page

@@ -2297,6 +2297,10 @@ export type ResolveAlertErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type ResolveAlertError = ResolveAlertErrors[keyof ResolveAlertErrors];
@@ -2454,6 +2458,10 @@ export type CancelEnrolmentErrors = {
      */
     422: ErrorBody | HttpValidationError;
     /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
@@ -2503,6 +2511,10 @@ export type ExtendDeadlineErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
     /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
@@ -2558,6 +2570,10 @@ export type ResendNotificationErrors = {
      */
     422: ErrorBody | HttpValidationError;
     /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
@@ -2607,6 +2623,10 @@ export type ReassignReviewErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
     /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
@@ -2661,6 +2681,10 @@ export type DevTokenErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type DevTokenError = DevTokenErrors[keyof DevTokenErrors];
@@ -2729,6 +2753,10 @@ export type SetBadgeDisplayErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type SetBadgeDisplayError = SetBadgeDisplayErrors[keyof SetBadgeDisplayErrors];
@@ -2797,6 +2825,10 @@ export type RevokeBadgeErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type RevokeBadgeError = RevokeBadgeErrors[keyof RevokeBadgeErrors];
@@ -2951,6 +2983,10 @@ export type PayErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type PayError = PayErrors[keyof PayErrors];
@@ -3021,6 +3057,10 @@ export type PublishCredentialErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type PublishCredentialError = PublishCredentialErrors[keyof PublishCredentialErrors];
@@ -3101,6 +3141,10 @@ export type RetireCredentialErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type RetireCredentialError = RetireCredentialErrors[keyof RetireCredentialErrors];
@@ -3142,6 +3186,10 @@ export type EnrolErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
     /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
@@ -3277,6 +3325,10 @@ export type StartResubmissionErrors = {
      */
     422: ErrorBody | HttpValidationError;
     /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
@@ -3369,6 +3421,10 @@ export type SubmitErrors = {
      */
     422: ErrorBody | HttpValidationError;
     /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
@@ -3422,6 +3478,10 @@ export type SaveTaskErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type SaveTaskError = SaveTaskErrors[keyof SaveTaskErrors];
@@ -3563,6 +3623,10 @@ export type RegisterEvaluatorErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type RegisterEvaluatorError = RegisterEvaluatorErrors[keyof RegisterEvaluatorErrors];
@@ -3607,6 +3671,10 @@ export type SetEvaluatorDutyErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
 };
 
 export type SetEvaluatorDutyError = SetEvaluatorDutyErrors[keyof SetEvaluatorDutyErrors];
@@ -4000,6 +4068,10 @@ export type ClaimReviewErrors = {
      */
     422: ErrorBody | HttpValidationError;
     /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
@@ -4049,6 +4121,10 @@ export type DecideReviewErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
     /**
      * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
