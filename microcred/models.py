@@ -398,6 +398,12 @@ class Badge(SQLModel, table=True):
         sa_column_kwargs={"server_default": sa.false()},
         description="The member chose to show their name on the badge's public page.",
     )
+    # The evidence page shows the member's whole submission: only when they say so.
+    show_evidence: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa.false()},
+        description="The member chose to show their submission on the badge's evidence page.",
+    )
 
 
 class SigningKey(SQLModel, table=True):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import AdminDep, MemberDep, SessionDep, StateDep, prefers_html
+from api.errors import documented
 from microcred.services import badges
 from microcred.services.badges import (
     BadgeDisplay,
@@ -73,22 +74,32 @@ def revoke_badge(
         )
 
 
-@router.put("/badges/{badge_id}/display", response_model=BadgeDisplay, responses=_NOT_FOUND)
+@router.put(
+    "/badges/{badge_id}/display", response_model=BadgeDisplay, responses={**_NOT_FOUND, **documented(422)}
+)
 def set_badge_display(
     badge_id: str, body: BadgeDisplayUpdate, session: SessionDep, member: MemberDep
 ) -> BadgeDisplay:
-    """Member: show or hide your name on your badge's public page.
+    """Member: show or hide your name on your badge's public page, and your work on its evidence
+    page (private until you choose).
 
     Display only: the signed credential and its verification stay exactly as issued. Another
     member's badge answers 404, as a missing one does.
     """
     with session.begin():
-        return badges.set_display(session, badge_id=badge_id, member_id=member.sub, show_name=body.show_name)
+        return badges.set_display(
+            session,
+            badge_id=badge_id,
+            member_id=member.sub,
+            show_name=body.show_name,
+            show_evidence=body.show_evidence,
+        )
 
 
 @router.get("/badges/{badge_id}/evidence", response_model=EvidencePublic, responses=_NOT_FOUND)
 def badge_evidence(badge_id: str, session: SessionDep, state: StateDep) -> EvidencePublic:
-    """The approved submission the badge's evidence points at, with its marked rubric."""
+    """The approved submission the badge's evidence points at, with its marked rubric: only when
+    the member chose to show it (404 otherwise, and once the badge is revoked)."""
     return badges.evidence(session, issuer=state.issuer, badge_id=badge_id)
 
 

@@ -19,7 +19,7 @@ from microcred import badges as ob
 from microcred import signing_keys
 from microcred.contracts import Outcome
 from microcred.documents import CredentialDoc
-from microcred.errors import InvalidState, NotFound
+from microcred.errors import InvalidRequest, InvalidState, NotFound
 from microcred.markdown import render_markdown
 from microcred.models import Badge, Enrolment, Member, RubricMark, SigningKey, Submission
 from microcred.services import catalog
@@ -35,6 +35,9 @@ class BadgePublic(BaseModel):
     jwt: str = Field(description="The credential signed as a VC-JWT (RS256; kid in /.well-known/jwks.json).")
     show_name: bool = Field(description="The member chose to show their name on the badge's page.")
     earner_name: str | None = Field(description="The member's name, only when they chose to show it.")
+    show_evidence: bool = Field(
+        description="The member chose to show their work on the evidence page (404 there otherwise)."
+    )
     linkedin_url: str = Field(description='LinkedIn\'s "Add to profile" link, prefilled with this badge.')
 
 
@@ -43,13 +46,21 @@ class BadgeDisplayUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    show_name: StrictBool = Field(description="Show the member's name (true) or keep it private (false).")
+    show_name: StrictBool | None = Field(
+        default=None, description="Show the member's name (true) or keep it private (false); omit to keep."
+    )
+    show_evidence: StrictBool | None = Field(
+        default=None,
+        description="Show the approved submission on the evidence page (true) or keep it private (false); "
+        "omit to keep. Private by default. The badge verifies either way.",
+    )
 
 
 class BadgeDisplay(BaseModel):
     badge_id: str
     show_name: bool
     name: str | None = Field(description="The name the page shows: null when hidden or unknown.")
+    show_evidence: bool
 
 
 class IssuerSummary(BaseModel):
@@ -287,6 +298,7 @@ def public(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str) -> BadgeP
         jwt=badge.jwt,
         show_name=badge.show_name,
         earner_name=earner_name(session, badge=badge),
+        show_evidence=badge.show_evidence,
         linkedin_url=_linkedin(issuer, badge),
     )
 
@@ -310,16 +322,29 @@ def earner_name(session: Session, *, badge: Badge) -> str | None:
     return member.name if member is not None and member.name else None
 
 
-def set_display(session: Session, *, badge_id: str, member_id: str, show_name: bool) -> BadgeDisplay:
-    """Record the earner's choice to show their name on the badge's page (display only, not signed)."""
+def set_display(
+    session: Session, *, badge_id: str, member_id: str, show_name: bool | None, show_evidence: bool | None
+) -> BadgeDisplay:
+    """Record the earner's choices: their name on the badge's page, their work on its evidence
+    page (display only: the signed credential and its verification stay as issued)."""
+    if show_name is None and show_evidence is None:
+        raise InvalidRequest("choose show_name, show_evidence or both", field="show_name")
     badge = session.get(Badge, badge_id)
     # Someone else's badge answers exactly like a missing one: whose it is stays private.
     if badge is None or badge.member_id != member_id:
         raise NotFound("no such badge", badge_id=badge_id)
-    badge.show_name = show_name
+    if show_name is not None:
+        badge.show_name = show_name
+    if show_evidence is not None:
+        badge.show_evidence = show_evidence
     session.add(badge)
     session.flush()
-    return BadgeDisplay(badge_id=badge.id, show_name=show_name, name=earner_name(session, badge=badge))
+    return BadgeDisplay(
+        badge_id=badge.id,
+        show_name=badge.show_name,
+        name=earner_name(session, badge=badge),
+        show_evidence=badge.show_evidence,
+    )
 
 
 def keys(session: Session, *, issuer: ob.BadgeIssuer) -> dict[str, dict[str, Any]]:
@@ -409,10 +434,13 @@ def revoke(session: Session, *, badge_id: str, reason: str, actor: str, now: dat
 
 
 def evidence(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str) -> EvidencePublic:
-    """The approved submission behind a badge (withdrawn once the badge is revoked)."""
+    """The approved submission behind a badge: only when its earner chose to show it, and
+    withdrawn once the badge is revoked."""
     badge = get(session, badge_id=badge_id)
     if badge.revoked_at is not None:
         raise NotFound("this badge was revoked; its evidence is withdrawn", badge_id=badge_id)
+    if not badge.show_evidence:
+        raise NotFound("the earner keeps this badge's evidence private", badge_id=badge_id)
     submission = session.get(Submission, (badge.enrolment_id, badge.attempt))
     if submission is None:
         raise NotFound("the submission behind this badge is gone", badge_id=badge_id)
@@ -473,7 +501,9 @@ def page(session: Session, *, issuer: ob.BadgeIssuer, badge_id: str, now: dateti
         verification=verification,
         badge_url=issuer.badge_url(badge.id),
         verify_url=issuer.badge_url(badge.id) + "/verify",
-        evidence_url=issuer.evidence_url(badge.id) if badge.revoked_at is None else None,
+        evidence_url=issuer.evidence_url(badge.id)
+        if badge.revoked_at is None and badge.show_evidence
+        else None,
         linkedin_url=_linkedin(issuer, badge),
     )
 

@@ -34,7 +34,7 @@ def production(**overrides: Any) -> Settings:
         "auth_secret": SecretStr(SECRET),
         "badge_signing_key": SecretStr("unused here"),
         "offline_payments": True,
-        "stripe_webhook_secret": SecretStr("whsec_test_0123456789"),
+        "stripe_webhook_secret": SecretStr("whsec_test_0123456789abcdef0123456789"),
     }
     return Settings.model_validate({**fields, **overrides})
 

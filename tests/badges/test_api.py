@@ -36,8 +36,17 @@ async def test_the_badge_as_json(badge_api: BadgeApi) -> None:
     assert response.headers["content-type"].startswith("application/json")
     assert "Accept" in response.headers["vary"]
     body = response.json()
-    assert set(body) == {"id", "credential", "jwt", "show_name", "earner_name", "linkedin_url"}
+    assert set(body) == {
+        "id",
+        "credential",
+        "jwt",
+        "show_name",
+        "earner_name",
+        "show_evidence",
+        "linkedin_url",
+    }
     assert (body["show_name"], body["earner_name"]) == (False, None)  # private until the member chooses
+    assert body["show_evidence"] is False
     linkedin = urlsplit(body["linkedin_url"])
     query = parse_qs(linkedin.query)
     assert (linkedin.netloc, query["certId"], query["name"]) == (
@@ -81,6 +90,13 @@ async def test_a_browser_gets_the_badge_page(badge_api: BadgeApi) -> None:
         "certUrl": f"http://testserver/api/v1/badges/{badge_id}",
         "certId": badge_id,
     }
+    assert 'href="http://testserver/api/v1/badges/' + badge_id + '/evidence"' not in page  # private
+    owner = badge_api.auth(Role.MEMBER, approved.member_id)
+    shown = await badge_api.http.put(
+        f"/api/v1/badges/{badge_id}/display", json={"show_evidence": True}, headers=owner
+    )
+    assert shown.status_code == 200
+    page = (await badge_api.http.get(f"/api/v1/badges/{badge_id}", headers={"Accept": BROWSER})).text
     assert link(page, "Evidence") == f"http://testserver/api/v1/badges/{badge_id}/evidence"
 
 
@@ -124,7 +140,12 @@ async def test_the_earner_chooses_to_show_their_name(badge_api: BadgeApi) -> Non
 
     shown = await badge_api.http.put(f"{url}/display", json={"show_name": True}, headers=owner)
     assert shown.status_code == 200
-    assert shown.json() == {"badge_id": badge_id, "show_name": True, "name": "Ada Lovelace"}
+    assert shown.json() == {
+        "badge_id": badge_id,
+        "show_name": True,
+        "name": "Ada Lovelace",
+        "show_evidence": False,
+    }
     page = (await badge_api.http.get(url, headers={"Accept": BROWSER})).text
     assert '<p class="earner">Awarded to Ada Lovelace</p>' in page
     assert "The credential identifies them by a salted hash of their email address." in page
@@ -138,7 +159,7 @@ async def test_the_earner_chooses_to_show_their_name(badge_api: BadgeApi) -> Non
     assert (await badge_api.http.get(f"{url}/verify")).json()["valid"] is True
 
     hidden = await badge_api.http.put(f"{url}/display", json={"show_name": False}, headers=owner)
-    assert hidden.json() == {"badge_id": badge_id, "show_name": False, "name": None}
+    assert hidden.json() == {"badge_id": badge_id, "show_name": False, "name": None, "show_evidence": False}
     page = (await badge_api.http.get(url, headers={"Accept": BROWSER})).text
     assert "Ada Lovelace" not in page
     assert "The holder of the email address whose salted hash the credential carries." in page
@@ -156,7 +177,7 @@ async def test_a_name_never_given_is_not_shown(badge_api: BadgeApi) -> None:
     shown = await badge_api.http.put(
         f"/api/v1/badges/{badge_id}/display", json={"show_name": True}, headers=owner
     )
-    assert shown.json() == {"badge_id": badge_id, "show_name": True, "name": None}
+    assert shown.json() == {"badge_id": badge_id, "show_name": True, "name": None, "show_evidence": False}
     page = (await badge_api.http.get(f"/api/v1/badges/{badge_id}", headers={"Accept": BROWSER})).text
     assert "The holder of the email address whose salted hash the credential carries." in page
     assert 'class="earner"' not in page
@@ -235,8 +256,38 @@ async def test_admins_revoke_with_a_reason_and_verification_then_fails(badge_api
     assert evidence.status_code == 404
 
 
+async def test_the_evidence_is_private_until_the_earner_shows_it(badge_api: BadgeApi) -> None:
+    """Issue 17, fault 8: the evidence page showed the member's whole submission to anyone."""
+    approved, badge_id = badge_api.approved_badge()
+    url, owner = f"/api/v1/badges/{badge_id}", badge_api.auth(Role.MEMBER, approved.member_id)
+    private = await badge_api.http.get(f"{url}/evidence")
+    assert private.status_code == 404 and "private" in private.json()["detail"]["message"]
+    assert "My answer" not in private.text
+    assert (await badge_api.http.get(f"{url}/verify")).json()["valid"] is True  # verifies either way
+
+    other = badge_api.auth(Role.MEMBER)
+    assert (
+        await badge_api.http.put(f"{url}/display", json={"show_evidence": True}, headers=other)
+    ).status_code == 404
+    assert (await badge_api.http.get(f"{url}/evidence")).status_code == 404
+
+    shown = await badge_api.http.put(f"{url}/display", json={"show_evidence": True}, headers=owner)
+    assert (
+        shown.json()["show_evidence"] is True and shown.json()["show_name"] is False
+    )  # the other choice kept
+    assert (await badge_api.http.get(f"{url}/evidence")).status_code == 200
+    assert (await badge_api.http.get(f"{url}/verify")).json()["valid"] is True
+
+    await badge_api.http.put(f"{url}/display", json={"show_evidence": False}, headers=owner)
+    assert (await badge_api.http.get(f"{url}/evidence")).status_code == 404
+
+
 async def test_the_evidence_is_the_approved_submission(badge_api: BadgeApi) -> None:
     approved, badge_id = badge_api.approved_badge()
+    owner = badge_api.auth(Role.MEMBER, approved.member_id)
+    await badge_api.http.put(
+        f"/api/v1/badges/{badge_id}/display", json={"show_evidence": True}, headers=owner
+    )
     response = await badge_api.http.get(f"/api/v1/badges/{badge_id}/evidence")
     assert response.status_code == 200
     body = response.json()

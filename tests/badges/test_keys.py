@@ -77,7 +77,7 @@ def test_production_signs_with_the_configured_key(tmp_path: Path) -> None:
     settings = Settings(
         environment="production",
         auth_secret=SecretStr("a-real-production-secret-0123456789abcdef"),
-        stripe_webhook_secret=SecretStr("whsec_real_production_secret"),
+        stripe_webhook_secret=SecretStr("whsec_real_production_secret_0123456789"),
         stripe_secret_key=SecretStr("sk_live_real_production_key"),
         badge_signing_key=SecretStr(pem(key)),
         badge_issuer_name="Education Exchange",

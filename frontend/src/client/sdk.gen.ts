@@ -194,7 +194,8 @@ export const getBadge = <ThrowOnError extends boolean = false>(options: Options<
 /**
  * Set Badge Display
  *
- * Member: show or hide your name on your badge's public page.
+ * Member: show or hide your name on your badge's public page, and your work on its evidence
+ * page (private until you choose).
  *
  * Display only: the signed credential and its verification stay exactly as issued. Another
  * member's badge answers 404, as a missing one does.
@@ -213,7 +214,8 @@ export const setBadgeDisplay = <ThrowOnError extends boolean = false>(options: O
 /**
  * Badge Evidence
  *
- * The approved submission the badge's evidence points at, with its marked rubric.
+ * The approved submission the badge's evidence points at, with its marked rubric: only when
+ * the member chose to show it (404 otherwise, and once the badge is revoked).
  */
 export const badgeEvidence = <ThrowOnError extends boolean = false>(options: Options<BadgeEvidenceData, ThrowOnError>): RequestResult<BadgeEvidenceResponses, BadgeEvidenceErrors, ThrowOnError, 'data'> => (options.client ?? client).get<BadgeEvidenceResponses, BadgeEvidenceErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',

@@ -305,6 +305,10 @@ export type BadgeDisplay = {
      */
     name: string | null;
     /**
+     * Show Evidence
+     */
+    show_evidence: boolean;
+    /**
      * Show Name
      */
     show_name: boolean;
@@ -317,11 +321,17 @@ export type BadgeDisplay = {
  */
 export type BadgeDisplayUpdate = {
     /**
+     * Show Evidence
+     *
+     * Show the approved submission on the evidence page (true) or keep it private (false); omit to keep. Private by default. The badge verifies either way.
+     */
+    show_evidence?: boolean | null;
+    /**
      * Show Name
      *
-     * Show the member's name (true) or keep it private (false).
+     * Show the member's name (true) or keep it private (false); omit to keep.
      */
-    show_name: boolean;
+    show_name?: boolean | null;
 };
 
 /**
@@ -358,6 +368,12 @@ export type BadgePublic = {
      * LinkedIn's "Add to profile" link, prefilled with this badge.
      */
     linkedin_url: string;
+    /**
+     * Show Evidence
+     *
+     * The member chose to show their work on the evidence page (404 there otherwise).
+     */
+    show_evidence: boolean;
     /**
      * Show Name
      *

@@ -342,7 +342,8 @@ export const getBadgeOptions = (options: Options<GetBadgeData>) => queryOptions<
 /**
  * Set Badge Display
  *
- * Member: show or hide your name on your badge's public page.
+ * Member: show or hide your name on your badge's public page, and your work on its evidence
+ * page (private until you choose).
  *
  * Display only: the signed credential and its verification stay exactly as issued. Another
  * member's badge answers 404, as a missing one does.
@@ -363,7 +364,8 @@ export const badgeEvidenceQueryKey = (options: Options<BadgeEvidenceData>) => cr
 /**
  * Badge Evidence
  *
- * The approved submission the badge's evidence points at, with its marked rubric.
+ * The approved submission the badge's evidence points at, with its marked rubric: only when
+ * the member chose to show it (404 otherwise, and once the badge is revoked).
  */
 export const badgeEvidenceOptions = (options: Options<BadgeEvidenceData>) => queryOptions<BadgeEvidenceResponse, BadgeEvidenceError, BadgeEvidenceResponse, ReturnType<typeof badgeEvidenceQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await badgeEvidence({
