@@ -80,14 +80,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             loop="uvloop",  # less CPU per request than asyncio's own loop (README, Performance)
             access_log=False,  # the API logs every request itself (api/telemetry.py)
         )
+        # uvicorn has shut the app down (its lifespan closed the database pool); the Temporal
+        # client cannot be closed, so skip the teardown its threads can abort.
+        from microcred.temporal.client import exit_after_stop
+
+        exit_after_stop(0)
     elif args.command == "worker":
         import worker
 
         worker.main()
     elif args.command == "setup":
         from microcred import setup
+        from microcred.temporal.client import exit_after_stop
 
         asyncio.run(setup.run(settings))
+        # Done: end without the interpreter's teardown, which the Temporal SDK's threads can abort
+        # (SIGABRT, exit 134) after everything succeeded; a deploy waits on this command's status.
+        exit_after_stop(0)
     elif args.command == "token":
         from datetime import timedelta
 

@@ -13,7 +13,12 @@ log = logging.getLogger("microcred.setup")
 
 
 async def run(settings: Settings) -> None:
-    """Migrate the database and register the search attributes; safe to run again."""
+    """Migrate the database and register the search attributes; safe to run again.
+
+    The migration closes its one connection (``migrations/env.py``); the Temporal client has no
+    close, so the command ends through ``exit_after_stop`` (``microcred.cli``), never through
+    the interpreter's teardown, which the SDK's threads can abort.
+    """
     migrate.upgrade(settings.sqlalchemy_url)
     log.info("database migrated")
     client = await connect(settings)
