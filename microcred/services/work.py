@@ -12,6 +12,11 @@ from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.lifecycle import Status
 from microcred.models import Enrolment, Submission, Task, TaskResponse
 
+# Drafts kept per task: the newest, for the submission and the version check, and the ones just
+# before it. Older drafts were overwritten by the member's own later text; keeping every
+# autosave for ever would let one member grow the database without bound.
+KEPT_VERSIONS = 20
+
 
 def is_answered(response: str | None) -> bool:
     return bool(response and response.strip())
@@ -99,6 +104,8 @@ def save_response(
             task_id=task_id,
             current={"version": latest.version, "response": latest.response, "saved_at": latest.saved_at},
         )
+    if latest is not None and latest.response == response and latest.attempt == enrolment.attempt:
+        return latest  # the same text again (a retried save, a second tab in step): nothing new
     saved = TaskResponse(
         enrolment_id=enrolment.id,
         task_id=task_id,
@@ -108,6 +115,13 @@ def save_response(
         saved_at=now,
     )
     session.add(saved)
+    session.execute(
+        sa.delete(TaskResponse).where(
+            col(TaskResponse.enrolment_id) == enrolment.id,
+            col(TaskResponse.task_id) == task_id,
+            col(TaskResponse.version) <= current + 1 - KEPT_VERSIONS,
+        )
+    )
     return saved
 
 

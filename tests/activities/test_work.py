@@ -150,3 +150,30 @@ def test_an_unknown_task_is_not_found(sessions: SessionFactory) -> None:
 
     assert missing.value.extra == {"task_id": "plan-99"}
     assert stored(sessions, seeded) == []
+
+
+def test_drafts_are_bounded_and_the_newest_is_never_lost(sessions: SessionFactory) -> None:
+    """Issue 17, fault 6: every autosave was kept for ever. The newest drafts stay (the version
+    numbers go on counting, so the other-tab check still works), the oldest go."""
+    seeded = enrolment(sessions)
+    for n in range(1, work.KEPT_VERSIONS + 11):
+        assert save(sessions, seeded, "plan-1", f"draft {n}") == n
+    rows = stored(sessions, seeded)
+    assert len(rows) == work.KEPT_VERSIONS
+    assert rows[0][1] == 11 and rows[-1] == (
+        "plan-1",
+        work.KEPT_VERSIONS + 10,
+        1,
+        f"draft {work.KEPT_VERSIONS + 10}",
+    )
+    with sessions() as session:
+        latest = work.latest_responses(session, enrolment_id=seeded.enrolment_id)
+    assert latest["plan-1"].response == f"draft {work.KEPT_VERSIONS + 10}"
+
+
+def test_the_same_text_again_is_no_new_version(sessions: SessionFactory) -> None:
+    seeded = enrolment(sessions)
+    assert save(sessions, seeded, "plan-1", "my plan") == 1
+    assert save(sessions, seeded, "plan-1", "my plan") == 1  # a retried save, a tab in step
+    assert save(sessions, seeded, "plan-1", "my plan, longer") == 2
+    assert [r[1] for r in stored(sessions, seeded)] == [1, 2]
