@@ -182,6 +182,7 @@ async def running_worker(
                 activity_executor=executor,
                 max_concurrent_activities=8,
                 graceful_shutdown_timeout=timedelta(seconds=5),
+                interceptors=worker_module.INTERCEPTORS,
                 **FAIL_FAST,
             )
         async with built:
