@@ -134,7 +134,7 @@ test("a member buys, works, submits, resubmits and earns the badge", async ({ pa
   await expect(page.getByRole("heading", { name: "Your badge" })).toBeVisible()
   await expect(page.getByRole("link", { name: /Add to LinkedIn profile/ })).toHaveAttribute("href", /linkedin\.com/)
   await page.getByRole("checkbox", { name: "Show my name on the badge's public page" }).check()
-  await expect(page.getByText("Your name now shows on the badge's page.")).toBeVisible()
+  await expect(page.getByText("Saved: the badge's pages show what you chose.")).toBeVisible()
   await checkScreen(page, "micro-credential-approved")
 
   await page.getByRole("link", { name: "View the badge's public page" }).click()

@@ -20,6 +20,7 @@ from activities.store import StoreActivities
 from microcred.db import SessionFactory
 from microcred.errors import NotEditable
 from microcred.models import Submission, TaskResponse
+from microcred.services.work import KEPT_VERSIONS
 from tests.activities.builders import Seeded, enrolment, freeze_input, save
 
 TASKS = ("plan-1", "plan-2", "reflect-1")
@@ -108,11 +109,16 @@ def check(sessions: SessionFactory, seeded: Seeded, outcomes: list[list[Outcome]
         ).all()
     in_database = {(r.task_id, r.version): r.response for r in rows}
 
-    # Every accepted save is stored, under the version it was told; nothing else is stored.
-    assert in_database == accepted
+    # Every accepted save got the next version of its task; the newest KEPT_VERSIONS of each task
+    # are stored, under the version each was told, and nothing else is stored.
+    kept = {}
     for task_id in TASKS:
         versions = sorted(v for t, v in accepted if t == task_id)
         assert versions == list(range(1, len(versions) + 1)), f"{task_id}: versions {versions}"
+        kept |= {(task_id, v): accepted[(task_id, v)] for v in versions[-KEPT_VERSIONS:]}
+    assert in_database == kept
+    for task_id in TASKS:
+        versions = sorted(v for t, v in accepted if t == task_id)
         # The snapshot holds the newest accepted save: none accepted is newer, none is missing.
         newest = versions[-1]
         assert snapshot[task_id]["version"] == newest, (

@@ -110,7 +110,8 @@ async def eventually_status(api: Api, member: str, enrolment_id: str, status: st
     """Wait (briefly, in real time) until My Learning shows ``status``; returns the item."""
     import asyncio
 
-    for _ in range(300):
+    deadline = asyncio.get_running_loop().time() + 30.0
+    while asyncio.get_running_loop().time() < deadline:
         items = {i["enrolment_id"]: i for i in await api.learning(member)}
         if items[enrolment_id]["status"] == status:
             return items[enrolment_id]
@@ -193,13 +194,15 @@ async def flow(api: Api) -> Flow:
     return Flow(api=api, credential=credential, member=uid("member"), evaluator=evaluator)
 
 
-async def eventually(probe: Any, *, attempts: int = 300) -> Any:
-    """Poll an async probe (briefly, in real time) until it returns something truthy."""
+async def eventually(probe: Any, *, seconds: float = 30.0) -> Any:
+    """Poll an async probe (in real time) until it returns something truthy: at once when all is
+    well, with room for a loaded CI machine (a badge took over 9 s there once)."""
     import asyncio
 
-    for _ in range(attempts):
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
         value = await probe()
         if value:
             return value
         await asyncio.sleep(0.03)
-    raise AssertionError("condition not reached")
+    raise AssertionError(f"condition not reached in {seconds} s")
