@@ -27,7 +27,8 @@ EXEMPT_PATHS = ("/api/v1/webhooks/stripe",)
 
 class TextBoundary:
     """ASGI middleware: 422 ``invalid_text`` for a path, query or JSON body that holds a
-    forbidden character, naming where (``path``, ``query.<name>``, ``body.marks[0].comment``)."""
+    forbidden character, naming where (``path``, ``query.<name>``, ``body.marks[0].comment``),
+    and for a JSON body whose bytes are no text at all (not UTF-8)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -57,14 +58,15 @@ class TextBoundary:
 
 
 def _in_path_or_query(scope: Scope) -> tuple[str, str] | None:
+    """Where a forbidden character is, and the refusal's message; None when there is none."""
     path: str = scope["path"]
     if FORBIDDEN.search(path):
-        return "path", path
+        return "path", _forbidden(path)
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         for text in (name, value):
             if FORBIDDEN.search(text):
-                return f"query.{name}", text
+                return f"query.{name}", _forbidden(text)
     return None
 
 
@@ -118,12 +120,18 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 def _in_json(body: bytes) -> tuple[str, str] | None:
     try:
         document = json.loads(body)
+    except UnicodeDecodeError:  # FastAPI would answer an undocumented 400
+        return "body", "the body is not UTF-8 text"
     except (ValueError, RecursionError):
         return None  # not JSON: the app answers its own 422
     for where, text in _strings(document, "body"):
         if FORBIDDEN.search(text):
-            return where, text
+            return where, _forbidden(text)
     return None
+
+
+def _forbidden(text: str) -> str:
+    return f"{describe(text)} is not allowed in text"
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -139,12 +147,12 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{where}[{index}]")
 
 
-async def _refuse(send: Send, where: str, text: str) -> None:
+async def _refuse(send: Send, where: str, message: str) -> None:
     body = json.dumps(
         {
             "detail": {
                 "code": "invalid_text",
-                "message": f"{describe(text)} is not allowed in text",
+                "message": message,
                 "field": re.sub(r"[^\x20-\x7e]", "?", where)[:200],
             }
         }

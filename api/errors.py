@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.schemas import ErrorBody
@@ -44,13 +43,26 @@ DESCRIPTIONS = {
 }
 
 
-def documented(*statuses: int, bodies: dict[int, type[BaseModel]] | None = None) -> dict[int | str, Any]:
+def documented(*statuses: int, bodies: dict[int, Any] | None = None) -> dict[int | str, Any]:
     """OpenAPI ``responses`` for these error statuses, each with the error body's schema, or
-    the more specific one ``bodies`` names (``{409: VersionConflictBody}``)."""
+    the more specific one ``bodies`` names: a model, or a union of the models a status may
+    answer (``{409: ErrorBody | VersionConflictBody}``)."""
     bodies = bodies or {}
     return {
         status: {"model": bodies.get(status, ErrorBody), "description": DESCRIPTIONS[status]}
         for status in sorted({*statuses, *bodies})
+    }
+
+
+def documented_as_json(*statuses: int) -> dict[int | str, Any]:
+    """``documented`` for a route whose success is no JSON (a page, a redirect): its errors are
+    still the JSON error body, which FastAPI would otherwise give the route's media type."""
+    return {
+        status: {
+            "description": DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for status in sorted(statuses)
     }
 
 
@@ -105,9 +117,16 @@ REFUSAL_422 = {
 }
 
 
+TOO_LARGE_413 = {
+    "description": "The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+
+
 def _document_refusals(app: FastAPI) -> None:
     """Every operation may answer 422 (the input boundary of ``api/boundary.py`` runs before any
-    route), in either body: the API's own error, or FastAPI's validation list."""
+    route), in either body: the API's own error, or FastAPI's validation list; every write may
+    answer 413 (FastAPI stops reading an oversized body before any route)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -115,8 +134,11 @@ def _document_refusals(app: FastAPI) -> None:
         doc = build()
         if not cached:
             for operations in doc["paths"].values():
-                for operation in operations.values():
-                    operation.setdefault("responses", {})["422"] = REFUSAL_422
+                for method, operation in operations.items():
+                    responses = operation.setdefault("responses", {})
+                    responses["422"] = REFUSAL_422
+                    if method in ("post", "put", "patch"):
+                        responses["413"] = TOO_LARGE_413
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]

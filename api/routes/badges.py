@@ -63,7 +63,11 @@ def verify_badge(badge_id: str, session: SessionDep, state: StateDep) -> Verific
     return badges.verify(session, issuer=state.issuer, badge_id=badge_id, now=datetime.now(UTC))
 
 
-@router.post("/badges/{badge_id}/revoke", response_model=RevocationPublic, responses=_NOT_FOUND)
+@router.post(
+    "/badges/{badge_id}/revoke",
+    response_model=RevocationPublic,
+    responses={**_NOT_FOUND, **documented(401, 403)},
+)
 def revoke_badge(
     badge_id: str, body: RevokeRequest, session: SessionDep, admin: AdminDep
 ) -> RevocationPublic:
@@ -75,7 +79,9 @@ def revoke_badge(
 
 
 @router.put(
-    "/badges/{badge_id}/display", response_model=BadgeDisplay, responses={**_NOT_FOUND, **documented(422)}
+    "/badges/{badge_id}/display",
+    response_model=BadgeDisplay,
+    responses={**_NOT_FOUND, **documented(401, 403, 422)},
 )
 def set_badge_display(
     badge_id: str, body: BadgeDisplayUpdate, session: SessionDep, member: MemberDep

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import StateDep, prefers_html
+from api.errors import documented_as_json
 from microcred import currency
 from microcred.errors import InvalidState, NotFound
 from microcred.models import PaymentStatus
@@ -27,10 +28,18 @@ router = APIRouter(tags=["checkout"])
 TO_THE_APP: dict[int | str, dict[str, Any]] = {
     303: {"description": "To the micro-credential in the web app."}
 }
+UNKNOWN_CHECKOUT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such checkout: a page that says so.", "content": {"text/html": {}}}
+}
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 
 
-@router.get("/checkout/complete", response_class=HTMLResponse, response_model=None, responses=TO_THE_APP)
+@router.get(
+    "/checkout/complete",
+    response_class=HTMLResponse,
+    response_model=None,
+    responses={**TO_THE_APP, **UNKNOWN_CHECKOUT},
+)
 async def checkout_complete(request: Request, state: StateDep, session_id: str = "") -> Response:
     """Where a completed checkout returns to (Stripe's ``success_url`` too): the micro-credential
     in the web app, which says "payment processing" until the payment's webhook has arrived."""
@@ -72,7 +81,7 @@ def app_page(state: StateDep, enrolment_id: str, checkout: str) -> str:
     return f"{state.settings.public_base_url}/learning/{quote(enrolment_id, safe='')}?checkout={checkout}"
 
 
-@router.get("/checkout/{session_id}", response_class=HTMLResponse)
+@router.get("/checkout/{session_id}", response_class=HTMLResponse, responses=documented_as_json(404))
 async def checkout_page(session_id: str, request: Request, state: StateDep) -> HTMLResponse:
     """The offline checkout page of one session."""
     _offline_only(state)
@@ -100,7 +109,12 @@ async def checkout_page(session_id: str, request: Request, state: StateDep) -> H
     )
 
 
-@router.post("/checkout/{session_id}/pay", status_code=303, response_class=RedirectResponse)
+@router.post(
+    "/checkout/{session_id}/pay",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=documented_as_json(404, 409),
+)
 async def pay(session_id: str, request: Request, state: StateDep) -> RedirectResponse:
     """The Pay button: sends the signed completion event through the webhook code."""
     _offline_only(state)

@@ -14,6 +14,7 @@ from api.schemas import (
     EnrolmentCreate,
     EnrolmentCreated,
     EnrolmentDetail,
+    ErrorBody,
     MarkedRubric,
     Page,
     SubmitBody,
@@ -65,7 +66,8 @@ def get_enrolment(
 @router.put(
     "/enrolments/{enrolment_id}/tasks/{task_id}",
     response_model=TaskSaved,
-    responses=documented(401, 403, 404, bodies={409: VersionConflictBody}),
+    # 409 not_editable is the plain error body; version_conflict names the current version.
+    responses=documented(401, 403, 404, bodies={409: ErrorBody | VersionConflictBody}),
 )
 def save_task(
     enrolment_id: str, task_id: str, body: TaskSave, session: SessionDep, member: MemberDep

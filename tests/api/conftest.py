@@ -81,10 +81,11 @@ class Api:
 
 @asynccontextmanager
 async def serving(
-    client: Client, sessions: SessionFactory, *, gateway: PaymentGateway | None = None
+    client: Client, sessions: SessionFactory, *, gateway: PaymentGateway | None = None, **settings_: Any
 ) -> AsyncIterator[Api]:
-    """The API with a worker of its own (taking payments through ``gateway``, offline by default)."""
-    settings = test_settings(auth_secret=SECRET)
+    """The API with a worker of its own (taking payments through ``gateway``, offline by default);
+    ``settings_`` override the test settings (the fuzz raises the rate limits)."""
+    settings = test_settings(auth_secret=SECRET, **settings_)
     async with running_worker(client, sessions, gateway=gateway) as run:
         state = AppState(
             settings=settings,

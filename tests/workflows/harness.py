@@ -12,6 +12,7 @@ and time moves only in ``advance_to``/``advance`` (``env.sleep``) or while await
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ from temporalio.worker import Worker
 
 import worker as worker_module
 from activities.badges import BadgeActivities
-from activities.notifications import MailSettings
+from activities.notifications import MailSettings, NotificationActivities
 from microcred.badges import BadgeIssuer
 from microcred.contracts import (
     BadgeInput,
@@ -42,6 +43,7 @@ from microcred.contracts import (
     EnrolmentResult,
     EnrolmentState,
     Mark,
+    NotifyInput,
     Outcome,
     PaymentConfirmed,
     SubmitRequest,
@@ -61,7 +63,7 @@ from microcred.models import (
     TaskResponse,
     TimelineEntry,
 )
-from microcred.payments import OfflineGateway, PaymentGateway
+from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge, PaymentGateway
 from microcred.sandbox import workflow_runner
 from microcred.services import enrolments, work
 from microcred.temporal.client import WorkflowClient
@@ -389,6 +391,39 @@ def add_months(moment: datetime, months: int) -> datetime:
 def work_answered(db: SessionFactory, enrolment_id: str) -> list[str]:
     with db() as session:
         return work.answered_task_ids(session, enrolment_id=enrolment_id)
+
+
+class Gates:
+    """Holds chosen refunds (by checkout session) and notices (by kind) until released, and
+    tells when each has been reached: the test orders what the workflow does concurrently."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.refunds: dict[str, asyncio.Event] = {}
+        self.notices: dict[str, threading.Event] = {}
+        self.reached: set[str] = set()
+        refund, record = OfflineGateway.refund, NotificationActivities._record
+
+        async def held_refund(
+            gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1
+        ) -> IssuedRefund:
+            gate = self.refunds.get(charge.checkout_session_id)
+            if gate is not None:
+                self.reached.add(f"refund:{charge.checkout_session_id}")
+                await gate.wait()
+            return await refund(gateway, charge, idempotency_key=idempotency_key, attempt=attempt)
+
+        def held_record(activities: NotificationActivities, inp: NotifyInput) -> list[Notification]:
+            gate = self.notices.get(inp.kind.value)
+            if gate is not None:
+                self.reached.add(f"notice:{inp.kind.value}")
+                assert gate.wait(timeout=30), f"the {inp.kind.value} notice was never released"
+            return record(activities, inp)
+
+        monkeypatch.setattr(OfflineGateway, "refund", held_refund)
+        monkeypatch.setattr(NotificationActivities, "_record", held_record)
+
+    async def reach(self, what: str) -> None:
+        await eventually(lambda: what in self.reached, what=what)
 
 
 def marks(doc: CredentialDoc, *, unmet: Iterable[str] = ()) -> list[Mark]:

@@ -11,21 +11,18 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.notifications import NotificationActivities
 from microcred.contracts import (
     CancelEnrolment,
     CheckoutEnded,
     EnrolmentResult,
     LatePayment,
-    NotifyInput,
     RefundedElsewhere,
     Status,
 )
 from microcred.db import SessionFactory, transaction
-from microcred.models import Notification, Payment, PaymentStatus
-from microcred.payments import IssuedRefund, OfflineGateway, PaidCharge
+from microcred.models import Payment, PaymentStatus
 from tests.support import credential_doc, publish, uid, webhook_processing, webhook_recorded
-from tests.workflows.harness import ADMINS, Enrolled, Harness, add_months, changes, eventually, running
+from tests.workflows.harness import ADMINS, Enrolled, Gates, Harness, add_months, changes, eventually, running
 from workflows.enrolment.payments import PROCESSING_HOLD
 
 
@@ -363,39 +360,6 @@ async def test_submission_window_counts_calendar_months(
         assert (paid.due_at.month, paid.due_at.day) == (2, 29 if leap else 28)  # not March 2 or 3
         assert paid.due_at == add_months(paid.purchased_at, 1)
         assert (await h.state(e)).due_at == paid.due_at
-
-
-class Gates:
-    """Holds chosen refunds (by checkout session) and notices (by kind) until released, and
-    tells when each has been reached: the test orders what the workflow does concurrently."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.refunds: dict[str, asyncio.Event] = {}
-        self.notices: dict[str, threading.Event] = {}
-        self.reached: set[str] = set()
-        refund, record = OfflineGateway.refund, NotificationActivities._record
-
-        async def held_refund(
-            gateway: OfflineGateway, charge: PaidCharge, *, idempotency_key: str, attempt: int = 1
-        ) -> IssuedRefund:
-            gate = self.refunds.get(charge.checkout_session_id)
-            if gate is not None:
-                self.reached.add(f"refund:{charge.checkout_session_id}")
-                await gate.wait()
-            return await refund(gateway, charge, idempotency_key=idempotency_key, attempt=attempt)
-
-        def held_record(activities: NotificationActivities, inp: NotifyInput) -> list[Notification]:
-            gate = self.notices.get(inp.kind.value)
-            if gate is not None:
-                self.reached.add(f"notice:{inp.kind.value}")
-                assert gate.wait(timeout=30), f"the {inp.kind.value} notice was never released"
-            return record(activities, inp)
-
-        monkeypatch.setattr(OfflineGateway, "refund", held_refund)
-        monkeypatch.setattr(NotificationActivities, "_record", held_record)
-
-    async def reach(self, what: str) -> None:
-        await eventually(lambda: what in self.reached, what=what)
 
 
 async def settled_but_for_one_activity(h: Harness, e: Enrolled) -> WorkflowExecutionStatus | None:

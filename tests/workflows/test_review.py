@@ -3,10 +3,12 @@ reassign to), unassigned reviews claimed, and every refusal of claim and decide.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import (
@@ -30,7 +32,7 @@ from microcred.errors import (
     RubricInconsistent,
 )
 from tests.support import credential_doc, member, publish, register_evaluator, uid
-from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, marks, refused, running
+from tests.workflows.harness import ADMINS, Enrolled, Gates, Harness, eventually, marks, refused, running
 
 CLOSE = timedelta(minutes=1)
 
@@ -281,3 +283,27 @@ async def test_every_decision_refusal_leaves_the_review_as_it_was(
         assert (await decide(Outcome.RESUBMIT, one_unmet)).status is Status.RESUBMISSION_REQUESTED
         error = await refused(h, e, decide(Outcome.APPROVED, every), InvalidState)  # decided already
         assert error.extra == {"status": "resubmission_requested"}
+
+
+async def test_an_approval_made_while_the_notifications_go_out_still_issues_the_badge(
+    ts_env: WorkflowEnvironment, db: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision lands while the run loop sends the submission's notifications (no lock is
+    held then): the run must still perform the approval's duty, the badge, before it ends. It
+    ended without one about 1 run in 6 (found by the API fuzz, tests/api/test_fuzz.py)."""
+    gates = Gates(monkeypatch)
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, uid("e"), credential_ids=[doc.id])
+    async with running(ts_env, db) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        gates.notices["evaluator_assigned"] = threading.Event()
+        await h.submit(e)
+        await gates.reach("notice:evaluator_assigned")  # the run loop is sending it, unlocked
+        decided = await h.decide(e, evaluator)
+        assert decided.status is Status.APPROVED
+        gates.notices["evaluator_assigned"].set()
+
+        result = await h.ended(e)
+        assert (result.status, result.badge_id) == (Status.APPROVED, f"badge-{e.id}-1")
+        assert len(h.notes(e, "badge_issued", e.member.sub)) == 1

@@ -2310,6 +2310,10 @@ export type ResolveAlertErrors = {
      */
     404: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -2470,6 +2474,10 @@ export type CancelEnrolmentErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -2523,6 +2531,10 @@ export type ExtendDeadlineErrors = {
      * The resource's state does not allow this now.
      */
     409: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -2582,6 +2594,10 @@ export type ResendNotificationErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -2635,6 +2651,10 @@ export type ReassignReviewErrors = {
      * The resource's state does not allow this now.
      */
     409: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -2693,6 +2713,10 @@ export type DevTokenData = {
 };
 
 export type DevTokenErrors = {
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -2762,9 +2786,21 @@ export type SetBadgeDisplayData = {
 
 export type SetBadgeDisplayErrors = {
     /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
      * No such badge.
      */
     404: unknown;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -2834,9 +2870,21 @@ export type RevokeBadgeData = {
 
 export type RevokeBadgeErrors = {
     /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
      * No such badge.
      */
     404: unknown;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -2936,6 +2984,10 @@ export type CheckoutCompleteData = {
 
 export type CheckoutCompleteErrors = {
     /**
+     * No such checkout: a page that says so.
+     */
+    404: unknown;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -2966,6 +3018,10 @@ export type CheckoutPageData = {
 
 export type CheckoutPageErrors = {
     /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -2995,6 +3051,18 @@ export type PayData = {
 };
 
 export type PayErrors = {
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -3069,6 +3137,10 @@ export type PublishCredentialErrors = {
      * The resource's state does not allow this now.
      */
     409: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -3154,6 +3226,10 @@ export type RetireCredentialErrors = {
      */
     404: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -3198,6 +3274,10 @@ export type EnrolErrors = {
      * The resource's state does not allow this now.
      */
     409: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -3337,6 +3417,10 @@ export type StartResubmissionErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -3433,6 +3517,10 @@ export type SubmitErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -3487,9 +3575,15 @@ export type SaveTaskErrors = {
      */
     404: ErrorBody;
     /**
+     * Response 409 Save Task
+     *
      * The resource's state does not allow this now.
      */
-    409: VersionConflictBody;
+    409: ErrorBody | VersionConflictBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -3636,6 +3730,10 @@ export type RegisterEvaluatorErrors = {
      */
     403: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -3683,6 +3781,10 @@ export type SetEvaluatorDutyErrors = {
      * No such resource, or not yours.
      */
     404: ErrorBody;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -4080,6 +4182,10 @@ export type ClaimReviewErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -4134,6 +4240,10 @@ export type DecideReviewErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -4176,6 +4286,10 @@ export type StripeWebhookErrors = {
      * Bad signature or payload.
      */
     400: unknown;
+    /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
