@@ -51,10 +51,6 @@ with workflow.unsafe.imports_passed_through():
     from microcred.lifecycle import Status
     from microcred.temporal.names import ENROLMENT_WORKFLOW, Query, Signal, Update
 
-# Patches (docs/workflow-versioning.md): the run ended on a terminal change made while its
-# notifications went out, skipping that change's duties (an approved enrolment without a badge).
-DUTIES_AFTER_LATE_CHANGE = "duties-after-late-change"
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -81,7 +77,7 @@ class EnrolmentWorkflow:
             if e.state.status.terminal:
                 # A change made while the notifications went out (an approval: no lock is held
                 # then) has duties of its own (the badge) that this round has not seen yet.
-                if e.changes != seen and workflow.patched(DUTIES_AFTER_LATE_CHANGE):
+                if e.changes != seen:
                     continue
                 break
             if self._continue_as_new():
