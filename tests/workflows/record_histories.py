@@ -27,7 +27,9 @@ as in the workflow tests), and writes each run's history to ``tests/workflows/hi
   the debit confirming days later, then approved;
 - ``processing-never-confirms``: the same hold, ended (the checkout closed again) when it passes;
 - ``refunded-elsewhere``: a paid enrolment refunded in full in Stripe's dashboard (the admins are
-  told), then approved.
+  told), then approved;
+- ``decision-while-notifying``: approved while the run loop sends the submission's notifications,
+  then the badge issued (the path of the patch ``work-after-late-change``).
 
 A folder recorded before is refused: histories are never rewritten, every one must replay.
 """
@@ -41,13 +43,22 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio import activity
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from microcred import binaries, migrate
-from microcred.contracts import CancelEnrolment, PaymentConfirmed, RefundedElsewhere
+from microcred.contracts import (
+    CancelEnrolment,
+    NotificationKind,
+    NotifyInput,
+    NotifyResult,
+    PaymentConfirmed,
+    RefundedElsewhere,
+)
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
+from microcred.temporal.names import Activity
 from microcred.temporal.setup import register_search_attributes
 from tests.support import (
     credential_doc,
@@ -57,7 +68,7 @@ from tests.support import (
     webhook_processing,
     webhook_recorded,
 )
-from tests.workflows.harness import Enrolled, Harness, eventually, running
+from tests.workflows.harness import Enrolled, Harness, eventually, real_activity, running
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -210,6 +221,32 @@ async def refunded_elsewhere(h: Harness, db: SessionFactory) -> Enrolled:
     return await approved(h, e, evaluator)
 
 
+async def decision_while_notifying(h: Harness, db: SessionFactory) -> Enrolled:
+    """Approved while the run loop sends the submission's notifications (out of its lock)."""
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    real = real_activity(h.env, db, Activity.NOTIFY)
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name=Activity.NOTIFY)
+    async def notify(inp: NotifyInput) -> NotifyResult:
+        if inp.kind is NotificationKind.SUBMISSION_RECEIVED:
+            sending.set()
+            await release.wait()
+        result: NotifyResult = await real(inp)
+        return result
+
+    async with running(h.env, db, keep=True, override=[notify]) as racing:
+        e = await racing.enrol(doc)
+        await racing.paid(e)
+        await racing.submit(e)
+        await sending.wait()
+        await racing.decide(e, evaluator)
+        release.set()
+        await racing.ended(e)
+    return e
+
+
 SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] = {
     "happy": happy,
     "resubmission": resubmission,
@@ -223,6 +260,7 @@ SCENARIOS: dict[str, Callable[[Harness, SessionFactory], Awaitable[Enrolled]]] =
     "processing-payment": processing_payment,
     "processing-never-confirms": processing_never_confirms,
     "refunded-elsewhere": refunded_elsewhere,
+    "decision-while-notifying": decision_while_notifying,
 }
 
 

@@ -3,16 +3,21 @@ reassign to), unassigned reviews claimed, and every refusal of claim and decide.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
+from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import (
     ClaimRequest,
     DecisionRequest,
     Mark,
+    NotificationKind,
+    NotifyInput,
+    NotifyResult,
     Outcome,
     ReassignReview,
     Status,
@@ -29,8 +34,18 @@ from microcred.errors import (
     RubricIncomplete,
     RubricInconsistent,
 )
+from microcred.temporal.names import Activity
 from tests.support import credential_doc, member, publish, register_evaluator, uid
-from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, marks, refused, running
+from tests.workflows.harness import (
+    ADMINS,
+    Enrolled,
+    Harness,
+    eventually,
+    marks,
+    real_activity,
+    refused,
+    running,
+)
 
 CLOSE = timedelta(minutes=1)
 
@@ -281,3 +296,37 @@ async def test_every_decision_refusal_leaves_the_review_as_it_was(
         assert (await decide(Outcome.RESUBMIT, one_unmet)).status is Status.RESUBMISSION_REQUESTED
         error = await refused(h, e, decide(Outcome.APPROVED, every), InvalidState)  # decided already
         assert error.extra == {"status": "resubmission_requested"}
+
+
+async def test_an_approval_made_while_notifications_go_out_still_issues_the_badge(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """Found by ``make chaos``: the run loop sends notifications without the lock, so a decision
+    can land meanwhile. The approval ended the enrolment, and the loop, which had looked for
+    duties before it, ended the workflow without issuing the badge."""
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, uid("e"), credential_ids=[doc.id])
+    real = real_activity(ts_env, db, Activity.NOTIFY)
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name=Activity.NOTIFY)
+    async def notify(inp: NotifyInput) -> NotifyResult:
+        if inp.kind is NotificationKind.SUBMISSION_RECEIVED:
+            sending.set()
+            await release.wait()  # the run loop is out of the lock, sending this
+        result: NotifyResult = await real(inp)
+        return result
+
+    async with running(ts_env, db, override=[notify]) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        await h.submit(e)
+        await asyncio.wait_for(sending.wait(), 10)
+        decided = await h.decide(e, evaluator)
+        assert decided.status is Status.APPROVED
+        release.set()
+        result = await asyncio.wait_for(h.ended(e), 10)
+        assert result.status is Status.APPROVED
+        assert result.badge_id is not None
+        assert h.row(e).badge_id == result.badge_id
+        await h.notes_counted(e, NotificationKind.BADGE_ISSUED.value, 1)

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 R = TypeVar("R")
+WORK_AFTER_END = "work-after-late-change"  # docs/workflow-versioning.md, live patches
 
 
 @workflow.defn(name=ENROLMENT_WORKFLOW)
@@ -74,7 +75,9 @@ class EnrolmentWorkflow:
         e.changed()
         while True:
             seen = await self._work()
-            if e.state.status.terminal:
+            # A change made while the notifications went out (an approval) may have made a duty
+            # due (the badge): the work is done again before the run ends.
+            if e.state.status.terminal and (e.changes == seen or not workflow.patched(WORK_AFTER_END)):
                 break
             if self._continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
