@@ -12,7 +12,7 @@ WEB_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
                frontend/index.html frontend/vite.config.ts frontend/tsconfig.app.json
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test lint check fmt bench lock clean web client
+.PHONY: help dev test lint check fmt bench chaos lock clean web client
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-6s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ fmt: $(STAMP) ## Format and fix what ruff can fix
 
 bench: $(STAMP) $(WEB_BUILD) ## Benchmarks (not tests): prints one JSON object of results
 	$(BIN)/python -m bench $(ARGS)
+
+chaos: $(STAMP) ## Lifecycles through HTTP while processes are killed; prints what happened twice (ARGS="--lifecycles 50")
+	$(BIN)/python -m bench.chaos $(ARGS)
 
 lock: ## Re-pin requirements*.lock from pyproject.toml (names, versions, hashes only)
 	$(BIN)/python -m pip install --quiet uv

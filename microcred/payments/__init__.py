@@ -17,7 +17,7 @@ from microcred.payments.gateway import (
     PaymentRejected,
     Processing,
 )
-from microcred.payments.offline import OfflineGateway
+from microcred.payments.offline import REFUND_LEDGER, OfflineGateway
 
 __all__ = [
     "CheckoutSpec",
@@ -39,4 +39,4 @@ def gateway_from_settings(settings: Settings) -> PaymentGateway:
         from microcred.payments.stripe_gateway import StripeGateway
 
         return StripeGateway.from_settings(settings)
-    return OfflineGateway(api_base_url=settings.api_base_url)
+    return OfflineGateway(api_base_url=settings.api_base_url, ledger=settings.data_dir / REFUND_LEDGER)
