@@ -71,7 +71,20 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.tally.completed == self.lifecycles and not any(self.tally.doubles.values())
+        t = self.tally
+        return (
+            t.completed == self.lifecycles
+            and not any(t.doubles.values())
+            and t.mails_missing == 0
+            and t.mails_sent_twice <= self.mail_double_bound
+        )
+
+    @property
+    def mail_double_bound(self) -> int:
+        """A mail goes twice only when the news that it went was lost: the worker died between
+        the SMTP server's acceptance and the record, or Temporal missed the activity's result.
+        Each such kill can cost one duplicate; more would be a bug."""
+        return self.kills["worker"] + self.kills["temporal"]
 
     def as_dict(self) -> dict[str, Any]:
         t = self.tally
@@ -81,7 +94,13 @@ class Report:
             "by_plan": self.by_plan,
             "kills": dict(self.kills),
             **t.doubles,
-            "mails": {"expected": t.mails_expected, "received": t.mails_received, "missing": t.mails_missing},
+            "mails": {
+                "expected": t.mails_expected,
+                "received": t.mails_received,
+                "missing": t.mails_missing,
+                "sent_twice": t.mails_sent_twice,
+                "sent_twice_at_most": self.mail_double_bound,
+            },
             "exited_on_their_own": self.exited_on_their_own,
             "retried_requests": dict(self.retried),
             "incomplete": t.incomplete,
