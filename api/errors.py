@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from api.schemas import ErrorBody
@@ -38,8 +39,8 @@ DESCRIPTIONS = {
     409: "The resource's state does not allow this now.",
     422: "The request breaks a rule; `detail.code` says which.",
     429: "Too many writes (`rate_limited`); try again after `Retry-After` seconds.",
-    503: "The lifecycle engine cannot be reached, or the enrolment is busy: try again after "
-    "`Retry-After` seconds.",
+    503: "The database or the lifecycle engine cannot be reached, or the enrolment is busy: try "
+    "again after `Retry-After` seconds.",
 }
 
 
@@ -88,6 +89,13 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    """The database down or restarting (a refused or dropped connection, a pool with none free):
+    a moment's wait, not a server error. Its transaction was rolled back."""
+    unavailable = errors.Unavailable("the database did not answer; try again in a few seconds")
+    return await _domain_error(request, unavailable)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """The router's errors in the same shape: ``not_found``, ``method_not_allowed``..."""
     assert isinstance(exc, HTTPException)
@@ -117,6 +125,12 @@ REFUSAL_422 = {
 }
 
 
+UNAVAILABLE_503 = {
+    "description": DESCRIPTIONS[503],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
 TOO_LARGE_413 = {
     "description": "The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.",
     "content": {"text/plain": {"schema": {"type": "string"}}},
@@ -125,8 +139,9 @@ TOO_LARGE_413 = {
 
 def _document_refusals(app: FastAPI) -> None:
     """Every operation may answer 422 (the input boundary of ``api/boundary.py`` runs before any
-    route), in either body: the API's own error, or FastAPI's validation list; every write may
-    answer 413 (FastAPI stops reading an oversized body before any route)."""
+    route), in either body: the API's own error, or FastAPI's validation list; 503 (the database
+    may be restarting under any of them); every write may answer 413 (FastAPI stops reading an
+    oversized body before any route)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -137,6 +152,7 @@ def _document_refusals(app: FastAPI) -> None:
                 for method, operation in operations.items():
                     responses = operation.setdefault("responses", {})
                     responses["422"] = REFUSAL_422
+                    responses.setdefault("503", UNAVAILABLE_503)
                     if method in ("post", "put", "patch"):
                         responses["413"] = TOO_LARGE_413
         return doc
@@ -147,4 +163,7 @@ def _document_refusals(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.MicrocredError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
+    # OperationalError: refused or dropped connections; TimeoutError: no pooled connection free.
+    for unreachable in (sa_exc.OperationalError, sa_exc.TimeoutError):
+        app.add_exception_handler(unreachable, _database_unreachable)
     _document_refusals(app)

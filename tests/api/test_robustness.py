@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import schemathesis
 from sqlmodel import func, select
+from temporalio.testing import WorkflowEnvironment
 
+from microcred.db import create_db_engine, make_session_factory
 from microcred.models import Credential, Enrolment, TaskResponse
-from tests.api.conftest import Api, Flow
+from tests.api.conftest import Api, Flow, serving
 from tests.api.fuzz import CHECKS
 
 
@@ -152,3 +155,22 @@ async def test_the_answers_the_fuzz_found_undocumented_are_documented(flow: Flow
         assert response.status_code in (401, 403, 404, 409, 413), (method, path, response.text)
         case = schema[template][method].Case(path_parameters=params, query=query)
         case.validate_response(response, checks=CHECKS)  # its status, content type and body documented
+
+
+async def test_a_database_that_does_not_answer_is_503_with_retry_after(ts_env: WorkflowEnvironment) -> None:
+    """Found by ``make chaos``: while PostgreSQL restarted, reads answered 500."""
+    with socket.socket() as s:  # a port nothing listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    engine = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/microcred")
+    try:
+        async with serving(ts_env.client, make_session_factory(engine)) as api:
+            member = api.auth("member", "member-db-down")
+            answer = await api.http.get("/api/v1/me/learning", headers=member)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["detail"]["code"] == "unavailable"
+            assert answer.headers["Retry-After"] == "5"
+            operation = (await api.http.get("/openapi.json")).json()["paths"]["/api/v1/me/learning"]["get"]
+            assert "503" in operation["responses"]
+    finally:
+        engine.dispose()
