@@ -25,8 +25,8 @@ def table(report: Report) -> str:
         *(f"{name.replace('_', ' '):<24} {n}" for name, n in t.doubles.items()),
         f"mails                    {t.mails_received} received for {t.mails_expected} notifications,"
         f" {t.mails_missing} missing",
-        f"mails sent twice         {t.mails_sent_twice} (at most {report.mail_double_bound}: one per kill that"
-        " can lose the news that a mail went)",
+        f"mails sent twice         {t.mails_sent_twice} (at most {report.mail_double_bound}: one per kill"
+        " that can lose the news that a mail went)",
         f"duration                 {report.duration_s:.0f} s (seed {report.seed})",
     ]
     if report.exited_on_their_own:

@@ -2225,6 +2225,10 @@ export type JwksErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type JwksError = JwksErrors[keyof JwksErrors];
@@ -2271,6 +2275,10 @@ export type AttentionErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type AttentionError = AttentionErrors[keyof AttentionErrors];
@@ -2321,6 +2329,10 @@ export type ResolveAlertErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ResolveAlertError = ResolveAlertErrors[keyof ResolveAlertErrors];
@@ -2389,6 +2401,10 @@ export type SearchEnrolmentsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type SearchEnrolmentsError = SearchEnrolmentsErrors[keyof SearchEnrolmentsErrors];
@@ -2431,6 +2447,10 @@ export type AdminEnrolmentErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type AdminEnrolmentError = AdminEnrolmentErrors[keyof AdminEnrolmentErrors];
@@ -2486,7 +2506,7 @@ export type CancelEnrolmentErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2544,7 +2564,7 @@ export type ExtendDeadlineErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2606,7 +2626,7 @@ export type ResendNotificationErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2664,7 +2684,7 @@ export type ReassignReviewErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -2692,6 +2712,10 @@ export type AuthConfigErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type AuthConfigError = AuthConfigErrors[keyof AuthConfigErrors];
@@ -2725,6 +2749,10 @@ export type DevTokenErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type DevTokenError = DevTokenErrors[keyof DevTokenErrors];
@@ -2759,6 +2787,10 @@ export type GetBadgeErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetBadgeError = GetBadgeErrors[keyof GetBadgeErrors];
@@ -2809,6 +2841,10 @@ export type SetBadgeDisplayErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type SetBadgeDisplayError = SetBadgeDisplayErrors[keyof SetBadgeDisplayErrors];
@@ -2843,6 +2879,10 @@ export type BadgeEvidenceErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type BadgeEvidenceError = BadgeEvidenceErrors[keyof BadgeEvidenceErrors];
@@ -2893,6 +2933,10 @@ export type RevokeBadgeErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type RevokeBadgeError = RevokeBadgeErrors[keyof RevokeBadgeErrors];
@@ -2927,6 +2971,10 @@ export type VerifyBadgeErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type VerifyBadgeError = VerifyBadgeErrors[keyof VerifyBadgeErrors];
@@ -2957,6 +3005,10 @@ export type CheckoutCancelledErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type CheckoutCancelledError = CheckoutCancelledErrors[keyof CheckoutCancelledErrors];
@@ -2991,6 +3043,10 @@ export type CheckoutCompleteErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type CheckoutCompleteError = CheckoutCompleteErrors[keyof CheckoutCompleteErrors];
@@ -3025,6 +3081,10 @@ export type CheckoutPageErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type CheckoutPageError = CheckoutPageErrors[keyof CheckoutPageErrors];
@@ -3071,6 +3131,10 @@ export type PayErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type PayError = PayErrors[keyof PayErrors];
@@ -3104,6 +3168,10 @@ export type ListCredentialsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ListCredentialsError = ListCredentialsErrors[keyof ListCredentialsErrors];
@@ -3149,6 +3217,10 @@ export type PublishCredentialErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type PublishCredentialError = PublishCredentialErrors[keyof PublishCredentialErrors];
@@ -3187,6 +3259,10 @@ export type GetCredentialErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetCredentialError = GetCredentialErrors[keyof GetCredentialErrors];
@@ -3237,6 +3313,10 @@ export type RetireCredentialErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type RetireCredentialError = RetireCredentialErrors[keyof RetireCredentialErrors];
@@ -3287,7 +3367,7 @@ export type EnrolErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3332,6 +3412,10 @@ export type GetEnrolmentErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetEnrolmentError = GetEnrolmentErrors[keyof GetEnrolmentErrors];
@@ -3374,6 +3458,10 @@ export type ListAttemptsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ListAttemptsError = ListAttemptsErrors[keyof ListAttemptsErrors];
@@ -3429,7 +3517,7 @@ export type StartResubmissionErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3474,6 +3562,10 @@ export type GetRubricErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetRubricError = GetRubricErrors[keyof GetRubricErrors];
@@ -3529,7 +3621,7 @@ export type SubmitErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -3592,6 +3684,10 @@ export type SaveTaskErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type SaveTaskError = SaveTaskErrors[keyof SaveTaskErrors];
@@ -3647,6 +3743,10 @@ export type GetTimelineErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetTimelineError = GetTimelineErrors[keyof GetTimelineErrors];
@@ -3693,6 +3793,10 @@ export type ListEvaluatorsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ListEvaluatorsError = ListEvaluatorsErrors[keyof ListEvaluatorsErrors];
@@ -3741,6 +3845,10 @@ export type RegisterEvaluatorErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type RegisterEvaluatorError = RegisterEvaluatorErrors[keyof RegisterEvaluatorErrors];
@@ -3793,6 +3901,10 @@ export type SetEvaluatorDutyErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type SetEvaluatorDutyError = SetEvaluatorDutyErrors[keyof SetEvaluatorDutyErrors];
@@ -3850,6 +3962,10 @@ export type EvaluatorOpenReviewsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type EvaluatorOpenReviewsError = EvaluatorOpenReviewsErrors[keyof EvaluatorOpenReviewsErrors];
@@ -3875,6 +3991,10 @@ export type IssuerProfileErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type IssuerProfileError = IssuerProfileErrors[keyof IssuerProfileErrors];
@@ -3921,6 +4041,10 @@ export type MyLearningErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type MyLearningError = MyLearningErrors[keyof MyLearningErrors];
@@ -3963,6 +4087,10 @@ export type MyNotificationsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type MyNotificationsError = MyNotificationsErrors[keyof MyNotificationsErrors];
@@ -4009,6 +4137,10 @@ export type ReviewQueueErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ReviewQueueError = ReviewQueueErrors[keyof ReviewQueueErrors];
@@ -4055,6 +4187,10 @@ export type DecidedReviewsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type DecidedReviewsError = DecidedReviewsErrors[keyof DecidedReviewsErrors];
@@ -4097,6 +4233,10 @@ export type GetReviewErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetReviewError = GetReviewErrors[keyof GetReviewErrors];
@@ -4139,6 +4279,10 @@ export type ReviewAttemptsErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ReviewAttemptsError = ReviewAttemptsErrors[keyof ReviewAttemptsErrors];
@@ -4194,7 +4338,7 @@ export type ClaimReviewErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -4252,7 +4396,7 @@ export type DecideReviewErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -4294,6 +4438,10 @@ export type StripeWebhookErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type StripeWebhookError = StripeWebhookErrors[keyof StripeWebhookErrors];
@@ -4319,6 +4467,10 @@ export type HealthzErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type HealthzError = HealthzErrors[keyof HealthzErrors];
