@@ -111,7 +111,7 @@ def check(sessions: SessionFactory, seeded: Seeded, outcomes: list[list[Outcome]
 
     # Every accepted save got the next version of its task; the newest KEPT_VERSIONS of each task
     # are stored, under the version each was told, and nothing else is stored.
-    kept = {}
+    kept: dict[tuple[str, int], str] = {}
     for task_id in TASKS:
         versions = sorted(v for t, v in accepted if t == task_id)
         assert versions == list(range(1, len(versions) + 1)), f"{task_id}: versions {versions}"
