@@ -165,8 +165,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     storage_secret: SecretStr | None = Field(
         default=None,
-        description="Signs the upload and download URLs of the data-folder store; MICROCRED_AUTH_SECRET "
-        "when unset.",
+        description="Signs the upload and download URLs of the data-folder store; unset: a key derived "
+        "from MICROCRED_AUTH_SECRET, else from MICROCRED_BADGE_SIGNING_KEY.",
     )
     evidence_quota_bytes: int = Field(
         default=5 * 1024 * MIB, ge=0, description="Evidence bytes one enrolment may hold (all its tasks)."
@@ -207,11 +207,6 @@ class Settings(BaseSettings):
                 _refuse_weak(name, getattr(self, name))
             if self.badge_signing_key is None:
                 raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
-            if self.s3_bucket is None and self.storage_secret is None and self.auth_secret is None:
-                raise ValueError(
-                    "set MICROCRED_STORAGE_SECRET in production: it signs the evidence files' upload and "
-                    "download URLs of the data-folder store (or use an S3 store: MICROCRED_S3_BUCKET)"
-                )
             _refuse_weak("storage_secret", self.storage_secret)
             if self.stripe_secret_key is None and not self.offline_payments:
                 # The offline checkout page lets anyone mark a checkout paid: never by omission.

@@ -350,6 +350,16 @@ class FreezeInput(BaseModel):
     assignment: TimelineEvent
 
 
+class SweepInput(BaseModel):
+    now: datetime = Field(description="Uploads declared before now less the stale age are removed.")
+
+
+class SweepResult(BaseModel):
+    """Stale evidence uploads removed by one sweep."""
+
+    removed: int
+
+
 class FrozenFile(BaseModel):
     """An evidence file a submission holds, as a workflow may see it: an id and a hash, no bytes."""
 
