@@ -101,7 +101,7 @@ async def test_evidence_tiny() -> None:
     assert result["megabytes"] == evidence.SIZES["tiny"].megabytes
     assert len(result["ratio_by_round"]) == evidence.SIZES["tiny"].rounds
     assert result["product_mb_per_s"] > 0 and result["plain_copy_mb_per_s"] > 0
-    assert 0 < result["ratio_product_to_plain"]
+    assert result["ratio_product_to_plain"] > 0
     steps = result["product_seconds_by_step"]
     assert steps["total_s"] >= max(steps["hash_s"], steps["send_s"], steps["complete_s"]) > 0
 
