@@ -141,6 +141,7 @@ async def run(size: str = "full") -> dict[str, Any]:
                 await api.pay(created["checkout_session_id"])
                 await api.until_status(member, enrolment_id, "in_progress")
                 store = settings.data_dir / "evidence" / "tmp"  # the store's own folder, same disk
+                store.mkdir(parents=True, exist_ok=True)
                 product: list[dict[str, float]] = []
                 plain: list[float] = []
                 for _ in range(chosen.rounds):

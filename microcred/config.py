@@ -275,14 +275,11 @@ class Settings(BaseSettings):
         return found
 
     @property
-    def storage_signing_secret(self) -> str:
-        """The key of the data-folder store's signed URLs."""
-        secret = self.storage_secret or self.auth_secret
-        if secret is None:
-            raise ValueError(
-                "set MICROCRED_STORAGE_SECRET (or MICROCRED_AUTH_SECRET) for the data-folder store"
-            )
-        return secret.get_secret_value()
+    def storage_signing_secret(self) -> str | None:
+        """The secret the data-folder store derives its URL-signing key from (a key of its own,
+        so a secret shared with another purpose signs nothing else's); None when there is none."""
+        secret = self.storage_secret or self.auth_secret or self.badge_signing_key
+        return secret.get_secret_value() if secret is not None else None
 
     @property
     def sqlalchemy_url(self) -> str:

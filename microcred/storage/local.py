@@ -78,12 +78,26 @@ def _unb64(text: str) -> bytes:
 class LocalStore:
     name = "local"
 
-    def __init__(self, root: Path, *, secret: str, base_url: str) -> None:
+    def __init__(self, root: Path, *, secret: str | None, base_url: str) -> None:
+        """``secret`` None: a store that cannot sign URLs (a worker only sweeps)."""
         self.root = root
-        self._key = hashlib.sha256(b"microcred evidence urls\0" + secret.encode()).digest()
+        self._key = (
+            hashlib.sha256(b"microcred evidence urls\0" + secret.encode()).digest() if secret else None
+        )
         self.base_url = base_url.rstrip("/")
-        for folder in ("objects", "uploads", "tmp"):
-            (root / folder).mkdir(parents=True, exist_ok=True)
+
+    def _folder(self, name: str) -> Path:
+        """One of the store's folders, made on first use (building a store writes nothing)."""
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _mac(self, body: str) -> str:
+        if self._key is None:
+            raise ValueError(
+                "set MICROCRED_STORAGE_SECRET: it signs the evidence files' URLs of the data-folder store"
+            )
+        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
     # ---- tokens ----------------------------------------------------------------------------
 
@@ -91,14 +105,12 @@ class LocalStore:
         claims = {k: v for k, v in vars(grant).items() if v is not None}
         claims["exp"] = int(time.time()) + expires_in
         body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-        signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        return f"{self.base_url}/{body}.{signature}"
+        return f"{self.base_url}/{body}.{self._mac(body)}"
 
     def grant(self, token: str, *, ops: tuple[str, ...]) -> Grant:
         """The grant of a valid, unexpired token for one of ``ops``; BadToken otherwise."""
         body, _, signature = token.partition(".")
-        expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        if not signature or not hmac.compare_digest(signature, expected):
+        if not signature or not hmac.compare_digest(signature, self._mac(body)):
             raise BadToken("bad signature")
         try:
             claims: dict[str, Any] = json.loads(_unb64(body))
@@ -114,15 +126,16 @@ class LocalStore:
     # ---- paths -----------------------------------------------------------------------------
 
     def _object(self, key: str) -> Path:
-        path = (self.root / "objects" / key).resolve()
-        if not path.is_relative_to((self.root / "objects").resolve()):
+        objects = self._folder("objects").resolve()
+        path = (objects / key).resolve()
+        if not path.is_relative_to(objects):
             raise ValueError(f"bad key {key!r}")
         return path
 
     def _upload(self, upload_id: str) -> Path:
         if not upload_id.isalnum():
             raise NoSuchUpload(upload_id)
-        return self.root / "uploads" / upload_id
+        return self._folder("uploads") / upload_id
 
     def object_path(self, key: str) -> Path | None:
         """The finished object's file, for serving a download; None when there is none."""
@@ -163,7 +176,7 @@ class LocalStore:
         folder = self._upload(upload_id)
         if not folder.is_dir():
             raise NoSuchUpload(upload_id)
-        tmp = self.root / "tmp" / uuid.uuid4().hex
+        tmp = self._folder("tmp") / uuid.uuid4().hex
         try:
             with tmp.open("wb") as out:
                 for part in parts:
@@ -206,7 +219,7 @@ class LocalStore:
             raise ObjectExists(grant.key)
         if grant.op == "part" and not self._upload(grant.upload_id or "").is_dir():
             raise NoSuchUpload(grant.upload_id)
-        tmp = self.root / "tmp" / uuid.uuid4().hex
+        tmp = self._folder("tmp") / uuid.uuid4().hex
         md5 = hashlib.md5(usedforsecurity=False)
         try:
             out = await asyncio.to_thread(tmp.open, "wb")
