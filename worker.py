@@ -21,6 +21,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.badges import BadgeActivities
+from activities.evidence import EvidenceActivities
 from activities.failures import FinalDataErrors
 from activities.notifications import MailActivities, MailSettings, NotificationActivities
 from activities.payments import PaymentActivities
@@ -31,14 +32,21 @@ from microcred.config import Settings
 from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.payments import PaymentGateway, gateway_from_settings
 from microcred.sandbox import workflow_runner
+from microcred.services.evidence import Evidence
 from microcred.temporal.client import connect, exit_after_stop
 from workflows.enrolment import EnrolmentWorkflow
 from workflows.mail import MailDeliveryWorkflow
 from workflows.refund import LatePaymentWorkflow
+from workflows.sweep import EvidenceSweepWorkflow
 
 log = logging.getLogger("microcred.worker")
 
-WORKFLOWS: Sequence[type] = (EnrolmentWorkflow, MailDeliveryWorkflow, LatePaymentWorkflow)
+WORKFLOWS: Sequence[type] = (
+    EnrolmentWorkflow,
+    MailDeliveryWorkflow,
+    LatePaymentWorkflow,
+    EvidenceSweepWorkflow,
+)
 # An activity that fails on its data fails for good (activities/failures.py).
 INTERCEPTORS = [FinalDataErrors()]
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
@@ -53,6 +61,7 @@ class WorkerDeps:
     issuer: BadgeIssuer
     mail: MailSettings
     api_base_url: str
+    evidence: Evidence | None = None  # the evidence store (built from the settings when None)
 
 
 def deps_from_settings(settings: Settings, sessions: SessionFactory | None = None) -> WorkerDeps:
@@ -69,6 +78,7 @@ def deps_from_settings(settings: Settings, sessions: SessionFactory | None = Non
             task_queue=settings.task_queue,
         ),
         api_base_url=settings.api_base_url,
+        evidence=Evidence.from_settings(settings),
     )
 
 
@@ -79,7 +89,10 @@ def activities(client: Client | None, deps: WorkerDeps) -> list[Any]:
     notifications = NotificationActivities(deps.sessions, client, deps.mail, api_base_url=deps.api_base_url)
     mailer = MailActivities(deps.sessions, deps.mail)
     badges = BadgeActivities(deps.sessions, deps.issuer)
+    # A worker given no store (some tests) leaves the sweep to those that have one.
+    sweep = [EvidenceActivities(deps.sessions, deps.evidence).sweep_stale] if deps.evidence else []
     return [
+        *sweep,
         store.record,
         store.freeze_submission,
         store.record_decision,

@@ -18,6 +18,7 @@ from microcred.contracts import (
     DecisionInput,
     FreezeInput,
     FreezeResult,
+    FrozenFile,
     RecordInput,
 )
 from microcred.db import SessionFactory, lock_enrolment, transaction
@@ -56,12 +57,8 @@ class StoreActivities:
                     raise business_failure(
                         InvalidState("the enrolment is not in progress", status=enrolment.status)
                     )
-                latest = work.latest_responses(session, enrolment_id=enrolment.id)
-                missing = [
-                    t
-                    for t in inp.required_task_ids
-                    if t not in latest or not work.is_answered(latest[t].response)
-                ]
+                answered = set(work.answered_task_ids(session, enrolment_id=enrolment.id))
+                missing = [t for t in inp.required_task_ids if t not in answered]
                 if missing:
                     raise business_failure(
                         TasksIncomplete("answer every required task before submitting", tasks=missing)
@@ -70,7 +67,12 @@ class StoreActivities:
                     session, enrolment=enrolment, attempt=view.attempt, submitted_at=view.submitted_at
                 )
             readmodel.record(session, enrolment=enrolment, view=view, events=[inp.event, inp.assignment])
-            return FreezeResult(task_count=len(existing.responses))
+            frozen = [
+                FrozenFile(id=f["id"], sha256=f["sha256"])
+                for files in (existing.attachments or {}).values()
+                for f in files
+            ]
+            return FreezeResult(task_count=len(existing.responses), attachments=frozen)
 
     @activity.defn(name="store.record_decision")
     def record_decision(self, inp: DecisionInput) -> None:

@@ -7,7 +7,7 @@ database, a workflow's history or a notification. One rule, at one place: a fiel
 tomorrow is covered without anyone remembering to.
 
 The Stripe webhook is left to its signature check: its payload is Stripe's, and refusing it
-would lose the payment it reports.
+would lose the payment it reports. Evidence files sent to the data-folder store are bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from microcred.text import FORBIDDEN, describe
 
 EXEMPT_PATHS = ("/api/v1/webhooks/stripe",)
+# The data-folder store's uploads: a member's file, whatever its type, is bytes to store, not text.
+EXEMPT_PREFIXES = ("/api/v1/storage/",)
 
 
 class TextBoundary:
@@ -42,7 +44,11 @@ class TextBoundary:
         if found is not None:
             await _refuse(send, *found)
             return
-        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE") or scope["path"] in EXEMPT_PATHS:
+        if (
+            scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE")
+            or scope["path"] in EXEMPT_PATHS
+            or scope["path"].startswith(EXEMPT_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         if not _is_json(scope) or _declared_length(scope) > self.max_body_bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -18,6 +18,7 @@ from microcred.db import SessionFactory
 from microcred.errors import Forbidden, Unauthenticated
 from microcred.identity import Principal, Role
 from microcred.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from microcred.services.evidence import Evidence
 from microcred.temporal.client import WorkflowClient
 
 
@@ -30,6 +31,8 @@ class AppState:
     workflows: WorkflowClient
     verifier: TokenVerifier
     issuer: BadgeIssuer
+    # The evidence files' store and limits; built from the settings on first use when not given.
+    evidence: Evidence | None = field(default=None)
 
 
 async def get_state(request: Request) -> AppState:
@@ -46,6 +49,15 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_evidence(state: StateDep) -> Evidence:
+    if state.evidence is None:
+        state.evidence = Evidence.from_settings(state.settings)
+    return state.evidence
+
+
+EvidenceDep = Annotated[Evidence, Depends(get_evidence)]
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT with sub and role (member, evaluator, admin).")
 

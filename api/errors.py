@@ -25,6 +25,7 @@ STATUS: dict[type[errors.MicrocredError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Unprocessable: 422,
+    errors.TooLarge: 413,
     errors.BadWebhook: 400,
     errors.RateLimited: 429,
     errors.Unavailable: 503,
@@ -37,6 +38,8 @@ DESCRIPTIONS = {
     403: "The token's role may not do this.",
     404: "No such resource, or not yours.",
     409: "The resource's state does not allow this now.",
+    413: "Over a limit on evidence files (`evidence_too_large`, `evidence_quota_exceeded`); the "
+    "message names the limit.",
     422: "The request breaks a rule; `detail.code` says which.",
     429: "Too many writes (`rate_limited`); try again after `Retry-After` seconds.",
     503: "The database or the lifecycle engine cannot be reached, or the enrolment is busy: try "

@@ -21,6 +21,7 @@ from api.headers import SecurityHeaders
 from api.ratelimit import RateLimits
 from api.routes import (
     admin,
+    attachments,
     auth,
     badges,
     catalog,
@@ -31,6 +32,7 @@ from api.routes import (
     health,
     learning,
     reviews,
+    storage,
     webhooks,
 )
 from api.telemetry import HttpMetrics, RouteTemplates, Telemetry, check_metrics_access
@@ -38,6 +40,7 @@ from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import create_db_engine, make_session_factory
+from microcred.services.evidence import Evidence
 from microcred.temporal.client import WorkflowClient, connect
 
 API_PREFIX = "/api/v1"
@@ -64,6 +67,7 @@ async def build_state(settings: Settings) -> BuiltState:
         workflows=WorkflowClient(client, task_queue=settings.task_queue),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(settings),
+        evidence=Evidence.from_settings(settings),
     )
 
 
@@ -137,6 +141,8 @@ def create_app(
         catalog,
         evaluators,
         enrolments,
+        attachments,
+        storage,
         learning,
         reviews,
         webhooks,

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool
 
 from microcred.contracts import EventKind, Mark, NotificationKind, Outcome, Status
-from microcred.documents import Slug
+from microcred.documents import EvidenceDoc, Slug
 from microcred.identity import SUBJECT_MAX
 
 Item = TypeVar("Item")
@@ -93,6 +93,22 @@ class TaskSave(Request):
         description="The saved version this text was edited from (0: none yet). When another save "
         "came in between, the save is refused with 409 version_conflict; omit to skip the check.",
     )
+
+
+class AttachmentCreate(Request):
+    filename: str = Field(
+        min_length=1,
+        max_length=255,
+        description="The file's name as the member sees it (shown, never a path).",
+    )
+    content_type: str = Field(
+        min_length=3,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.+-]*/[A-Za-z0-9][A-Za-z0-9.+-]*$",
+        description="The file's media type; completion checks it against the content's magic bytes.",
+    )
+    size: int = Field(ge=1, description="Bytes.")
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the bytes, hex.")
 
 
 class SubmitBody(Request):
@@ -182,6 +198,64 @@ class ResourcePublic(BaseModel):
     url: str
 
 
+class FrozenAttachment(BaseModel):
+    """An evidence file as a submission holds it (by content hash: its object never changes)."""
+
+    id: str
+    filename: str
+    content_type: str = Field(description="Checked against the content's magic bytes.")
+    size: int
+    sha256: str
+    download_url: str = Field(description="Short-lived signed URL (minutes): fetch it again when it expires.")
+
+
+class AttachmentPublic(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    status: Literal["pending", "complete"] = Field(description="pending until completed and verified.")
+    uploaded_at: datetime | None = Field(description="When it was verified.")
+    download_url: str | None = Field(description="Short-lived signed URL, once verified.")
+
+
+class UploadRequest(BaseModel):
+    """Send the bytes with this request: the method, the URL and every header given."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+class PartUpload(UploadRequest):
+    number: int = Field(description="From 1.")
+    offset: int = Field(description="The part's first byte in the file.")
+    size: int
+
+
+class ReceivedPart(BaseModel):
+    number: int
+    size: int
+
+
+class MultipartUpload(BaseModel):
+    """A large file goes in parts (any order, several at once). After a dropped connection, `GET
+    .../upload` says which parts arrived and signs the rest again."""
+
+    part_size: int
+    part_count: int
+    parts: list[PartUpload] = Field(description="The parts still to send.")
+    received: list[ReceivedPart] = Field(description="The parts that arrived.")
+
+
+class AttachmentUpload(BaseModel):
+    id: str
+    upload: UploadRequest | None = Field(description="The whole file in one request; null when in parts.")
+    multipart: MultipartUpload | None = Field(description="The parts of a large file; null for one request.")
+    expires_at: datetime = Field(description="When the signed requests stop working (ask for fresh ones).")
+
+
 class TaskWork(BaseModel):
     id: str
     prompt: str
@@ -190,6 +264,8 @@ class TaskWork(BaseModel):
     version: int | None
     saved_at: datetime | None
     editable: bool
+    evidence: EvidenceDoc | None = Field(description="The files the task takes; null: text only.")
+    attachments: list[FrozenAttachment] = Field(description="Its verified files, oldest first.")
 
 
 class CriterionSummary(BaseModel):
@@ -286,6 +362,7 @@ class SubmittedTask(BaseModel):
     required: bool
     response: str | None
     version: int | None
+    attachments: list[FrozenAttachment] = Field(description="The files the submission froze.")
 
 
 class Attempt(BaseModel):

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import history, learning, lifecycle, waiting, webapp
+from bench import evidence, history, learning, lifecycle, waiting, webapp
 from bench.stack import PROJECT_ROOT
 
 BENCHMARKS: dict[str, Callable[[str], Awaitable[dict[str, Any]]]] = {
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[str], Awaitable[dict[str, Any]]]] = {
     "waiting": waiting.run,
     "history": history.run,
     "webapp": webapp.run,
+    "evidence": evidence.run,
 }
 
 
@@ -123,6 +124,11 @@ def table(results: dict[str, Any]) -> str:
         rows = r["my_learning_rows"]
         for visit in ("first_visit", "cached_visit"):
             row("webapp", f"My Learning's {rows['rows']} rows shown, {visit} ms", rows[visit]["median_ms"])
+    if "evidence" in results:
+        r = results["evidence"]
+        row("evidence", f"{r['megabytes']} MB upload, product MB/s", r["product_mb_per_s"])
+        row("evidence", "plain copy to the same store, MB/s", r["plain_copy_mb_per_s"])
+        row("evidence", "ratio product / plain copy", f"{r['ratio_product_to_plain']} {r['ratio_by_round']}")
     return "\n".join(lines)
 
 

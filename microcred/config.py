@@ -5,6 +5,7 @@ Nothing reads the environment at import time: callers build ``Settings()`` once 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -28,6 +29,11 @@ def _refuse_weak(name: str, value: SecretStr | None) -> None:
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"MICROCRED_{name.upper()} is too short: use at least {MIN_SECRET_BYTES} bytes")
 
+
+MIB = 1024 * 1024
+# S3 refuses parts under 5 MiB (but the last); 10,000 parts at most per upload.
+MIN_PART_BYTES = 5 * MIB
+MAX_PART_BYTES = 512 * MIB
 
 # Which of the provider's tokens the web app sends as its bearer token.
 Bearer = Literal["id_token", "access_token"]
@@ -141,6 +147,46 @@ class Settings(BaseSettings):
         description="Serve /docs, /redoc and /openapi.json; unset: in dev and test, not in production.",
     )
 
+    # ---- evidence files (docs/evidence.md) ----
+    s3_bucket: str | None = Field(
+        default=None,
+        description="The bucket holding evidence files on an S3 API; unset: a folder in the data directory.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="The S3 API the services call (e.g. http://minio:9000); unset: AWS's."
+    )
+    s3_public_endpoint_url: str | None = Field(
+        default=None,
+        description="The S3 API as browsers reach it: signed upload and download URLs point there "
+        "(MICROCRED_S3_ENDPOINT_URL when unset).",
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = Field(default=None, description="Unset: boto3's usual credential chain.")
+    s3_secret_access_key: SecretStr | None = None
+    storage_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the upload and download URLs of the data-folder store; unset: a key derived "
+        "from MICROCRED_AUTH_SECRET, else from MICROCRED_BADGE_SIGNING_KEY.",
+    )
+    evidence_quota_bytes: int = Field(
+        default=5 * 1024 * MIB, ge=0, description="Evidence bytes one enrolment may hold (all its tasks)."
+    )
+    evidence_part_bytes: int = Field(
+        default=16 * MIB,
+        ge=MIN_PART_BYTES,
+        le=MAX_PART_BYTES,
+        description="Files larger than this upload in parts of this size (resumable).",
+    )
+    evidence_upload_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="How long a signed upload URL stays valid."
+    )
+    evidence_download_ttl: timedelta = Field(
+        default=timedelta(minutes=5), description="How long a signed download URL stays valid."
+    )
+    evidence_stale_after: timedelta = Field(
+        default=timedelta(days=1), description="Uploads not completed by then are removed."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: object) -> object:
@@ -161,6 +207,7 @@ class Settings(BaseSettings):
                 _refuse_weak(name, getattr(self, name))
             if self.badge_signing_key is None:
                 raise ValueError("set MICROCRED_BADGE_SIGNING_KEY in production")
+            _refuse_weak("storage_secret", self.storage_secret)
             if self.stripe_secret_key is None and not self.offline_payments:
                 # The offline checkout page lets anyone mark a checkout paid: never by omission.
                 raise ValueError(
@@ -220,10 +267,19 @@ class Settings(BaseSettings):
                 text = "true" if value else "false"
             elif isinstance(value, list):
                 text = ",".join(value)
+            elif isinstance(value, timedelta):
+                text = f"PT{value.total_seconds():g}S"  # ISO 8601, which Settings reads back
             else:
                 text = str(value)
             found[f"MICROCRED_{name.upper()}"] = text
         return found
+
+    @property
+    def storage_signing_secret(self) -> str | None:
+        """The secret the data-folder store derives its URL-signing key from (a key of its own,
+        so a secret shared with another purpose signs nothing else's); None when there is none."""
+        secret = self.storage_secret or self.auth_secret or self.badge_signing_key
+        return secret.get_secret_value() if secret is not None else None
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -350,8 +350,26 @@ class FreezeInput(BaseModel):
     assignment: TimelineEvent
 
 
+class SweepInput(BaseModel):
+    now: datetime = Field(description="Uploads declared before now less the stale age are removed.")
+
+
+class SweepResult(BaseModel):
+    """Stale evidence uploads removed by one sweep."""
+
+    removed: int
+
+
+class FrozenFile(BaseModel):
+    """An evidence file a submission holds, as a workflow may see it: an id and a hash, no bytes."""
+
+    id: str
+    sha256: str
+
+
 class FreezeResult(BaseModel):
     task_count: int
+    attachments: list[FrozenFile] = Field(default_factory=list)
 
 
 class MarkRecord(BaseModel):

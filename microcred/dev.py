@@ -31,7 +31,12 @@ from microcred.config import DEV_AUTH_SECRET, DEV_WEBHOOK_SECRET, Settings
 from microcred.db import create_db_engine, make_session_factory
 from microcred.observability import configure_logging
 from microcred.temporal.client import connect
-from microcred.temporal.setup import dev_server_args, register_search_attributes, worker_polling
+from microcred.temporal.setup import (
+    dev_server_args,
+    register_search_attributes,
+    schedule_sweeps,
+    worker_polling,
+)
 
 log = logging.getLogger("microcred.dev")
 STARTUP_TIMEOUT = 60.0
@@ -270,6 +275,7 @@ async def run(*, port: int, temporal_port: int, ui_port: int, data_dir: Path, ho
     try:
         client = await _connect(settings, server)
         await register_search_attributes(client, settings.temporal_namespace)
+        await schedule_sweeps(client, task_queue=settings.task_queue)
         await asyncio.to_thread(migrate.upgrade, settings.sqlalchemy_url)
         engine = create_db_engine(settings.sqlalchemy_url)
         await asyncio.to_thread(demo.seed, make_session_factory(engine))

@@ -47,10 +47,40 @@ class ResourceDoc(_Document):
     url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2000)]  # the column's length
 
 
+# A media type (``application/pdf``) or a family of them (``image/*``).
+MediaRange = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9.+-]*/(\*|[a-z0-9][a-z0-9.+-]*)$"
+    ),
+    Field(max_length=100, description="A media type (application/pdf) or a family (image/*)."),
+]
+EVIDENCE_MAX_BYTES = 5 * 1024**3  # a single object on S3 takes 5 GiB in one copy; larger needs more
+EVIDENCE_MAX_FILES = 50
+
+
+class EvidenceDoc(_Document):
+    """The files a task takes beside its text: which types, how many, how large each."""
+
+    accept: list[MediaRange] = Field(min_length=1, max_length=30)
+    max_files: int = Field(default=5, ge=1, le=EVIDENCE_MAX_FILES)
+    max_bytes: int = Field(
+        default=100 * 1024**2, ge=1, le=EVIDENCE_MAX_BYTES, description="The largest file, in bytes."
+    )
+
+    def accepts(self, content_type: str) -> bool:
+        kind = content_type.strip().lower()
+        family = kind.split("/", 1)[0] + "/*"
+        return any(a in (kind, family) for a in self.accept)
+
+
 class TaskDoc(_Document):
     id: Slug
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
     required: bool = True
+    evidence: EvidenceDoc | None = Field(
+        default=None, description="Files the task takes (attachments); none: text only."
+    )
 
 
 class CriterionDoc(_Document):

@@ -8,7 +8,10 @@
     │                                        InvalidState, NotEditable, AlreadyClaimed,
     │                                        VersionConflict, CredentialRetired
     ├── Unprocessable                   422  TermsNotAgreed, TasksIncomplete, RubricIncomplete,
-    │                                        RubricInconsistent, InvalidCatalog, InvalidRequest
+    │                                        RubricInconsistent, InvalidCatalog, InvalidRequest,
+    │                                        EvidenceNotAccepted, EvidenceTypeRefused, EvidenceMismatch,
+    │                                        EvidenceTooMany, UploadIncomplete
+    ├── TooLarge                        413  EvidenceTooLarge, EvidenceQuotaExceeded
     ├── BadWebhook                      400
     ├── RateLimited                     429  too many writes; ``retry_after`` seconds
     └── Unavailable                     503  the lifecycle engine cannot be reached
@@ -121,6 +124,46 @@ class InvalidText(Unprocessable):
     """A control character (or a lone surrogate) in text: see ``microcred.text``."""
 
     code = "invalid_text"
+
+
+class EvidenceNotAccepted(Unprocessable):
+    """The task takes text only (its catalog entry declares no ``evidence``)."""
+
+    code = "evidence_not_accepted"
+
+
+class EvidenceTypeRefused(Unprocessable):
+    """A media type the task does not accept, or content that is not what it was declared to be."""
+
+    code = "evidence_type_refused"
+
+
+class EvidenceMismatch(Unprocessable):
+    """The stored bytes are not the declared size or SHA-256."""
+
+    code = "evidence_mismatch"
+
+
+class EvidenceTooMany(Unprocessable):
+    code = "evidence_too_many"
+
+
+class UploadIncomplete(Unprocessable):
+    """Completion asked before every byte (every part) arrived."""
+
+    code = "upload_incomplete"
+
+
+class TooLarge(MicrocredError):
+    code = "too_large"
+
+
+class EvidenceTooLarge(TooLarge):
+    code = "evidence_too_large"
+
+
+class EvidenceQuotaExceeded(TooLarge):
+    code = "evidence_quota_exceeded"
 
 
 class BadWebhook(MicrocredError):

@@ -118,6 +118,7 @@ class Task(SQLModel, table=True):
     position: int
     prompt: str = Field(sa_column=Column(sa.Text(), nullable=False))
     required: bool = True
+    evidence: dict[str, Any] | None = _json()  # documents.EvidenceDoc; None: text only
 
 
 class Criterion(SQLModel, table=True):
@@ -226,10 +227,42 @@ class Submission(SQLModel, table=True):
     attempt: int = Field(primary_key=True)
     submitted_at: datetime = _created()
     responses: dict[str, Any] = Field(sa_column=Column(sa.JSON(), nullable=False))
+    # Task id -> the frozen attachments (id, filename, content_type, size, sha256); None before
+    # evidence files existed.
+    attachments: dict[str, Any] | None = _json()
     evaluator_id: str | None = Field(default=None, max_length=200)
     outcome: str | None = Field(default=None, max_length=20)
     feedback: str | None = Field(default=None, sa_column=Column(sa.Text(), nullable=True))
     decided_at: datetime | None = _ts()
+
+
+class Attachment(SQLModel, table=True):
+    """An evidence file of a task: pending until its bytes are verified, then immutable.
+
+    Its object's key derives from the enrolment and the id, never from the member's filename.
+    Once a submission froze it (``submitted_in``), removing it from the task only hides it
+    (``removed_at``): the object stays as long as the submission refers to it.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_attachment_enrolment_task", "enrolment_id", "task_id"),
+        sa.Index("ix_attachment_status_created", "status", "created_at"),  # the sweep of stale uploads
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    enrolment_id: str = Field(foreign_key="enrolment.id", max_length=36)
+    task_id: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
+    sha256: str = Field(max_length=64)
+    status: str = Field(max_length=20, description="pending, then complete")
+    upload_id: str | None = Field(default=None, max_length=1024, description="The multipart upload's id.")
+    part_size: int | None = Field(default=None, sa_column=Column(sa.BigInteger(), nullable=True))
+    created_at: datetime = _created()
+    uploaded_at: datetime | None = _ts()
+    submitted_in: int | None = Field(default=None, description="The first attempt whose submission holds it.")
+    removed_at: datetime | None = _ts()
 
 
 class RubricMark(SQLModel, table=True):

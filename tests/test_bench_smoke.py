@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import __main__ as bench_main
-from bench import history, learning, lifecycle, waiting, webapp
+from bench import evidence, history, learning, lifecycle, waiting, webapp
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +94,16 @@ async def test_webapp_tiny() -> None:
     assert rows["rows"] == webapp.SIZES["tiny"].enrolments
     for visit in ("first_visit", "cached_visit"):
         assert len(rows[visit]["runs_ms"]) == rows["visits"] and rows[visit]["median_ms"] > 0
+
+
+async def test_evidence_tiny() -> None:
+    result = await evidence.run("tiny")
+    assert result["megabytes"] == evidence.SIZES["tiny"].megabytes
+    assert len(result["ratio_by_round"]) == evidence.SIZES["tiny"].rounds
+    assert result["product_mb_per_s"] > 0 and result["plain_copy_mb_per_s"] > 0
+    assert result["ratio_product_to_plain"] > 0
+    steps = result["product_seconds_by_step"]
+    assert steps["total_s"] >= max(steps["hash_s"], steps["send_s"], steps["complete_s"]) > 0
 
 
 def test_table_and_json_of_a_run() -> None:

@@ -42,6 +42,8 @@ from api.ratelimit import RateLimits
 from microcred.cli import _parser
 from microcred.config import Environment, Settings
 from microcred.mail import SmtpConfig
+from microcred.storage import store_from_settings
+from microcred.storage.s3 import S3Store
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -546,6 +548,52 @@ def test_smtp_url_points_at_the_mail_catcher(compose: dict[str, Any]) -> None:
     assert [target for _, _, target in published(services(compose)[mailpit])] == [ui_port]
 
 
+def test_evidence_files_live_in_the_minio_bucket(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's S3 settings name the MinIO service, its port, its credentials and the bucket the
+    one-shot service creates; setup (which sets the bucket's lifecycle rule) waits for it."""
+    envs = [environment(s) for s in app_services(compose).values()]
+    endpoint = urlsplit(str(envs[0]["MICROCRED_S3_ENDPOINT_URL"]))
+    bucket = str(envs[0]["MICROCRED_S3_BUCKET"])
+    for key in ("MICROCRED_S3_ENDPOINT_URL", "MICROCRED_S3_BUCKET", "MICROCRED_S3_ACCESS_KEY_ID"):
+        assert len({str(e.get(key)) for e in envs}) == 1, f"the app services disagree on {key}"
+    minio = services(compose)[str(endpoint.hostname)]
+    assert repository(minio) == "minio/minio"
+    command = argv(minio["command"])
+    assert port_of(command[command.index("--address") + 1]) == endpoint.port
+    minio_env = environment(minio)
+    assert minio_env["MINIO_ROOT_USER"] == envs[0]["MICROCRED_S3_ACCESS_KEY_ID"]
+    assert minio_env["MINIO_ROOT_PASSWORD"] == envs[0]["MICROCRED_S3_SECRET_ACCESS_KEY"]
+    public = urlsplit(str(envs[0]["MICROCRED_S3_PUBLIC_ENDPOINT_URL"]))
+    assert (public.port, endpoint.port) in {(host, target) for _, host, target in published(minio)}, (
+        "browsers upload to the public endpoint: MinIO's S3 port must be published there"
+    )
+    assert minio_env["MINIO_API_CORS_ALLOW_ORIGIN"] == envs[0]["MICROCRED_PUBLIC_BASE_URL"]
+
+    creator = next(n for n, s in services(compose).items() if "mc mb" in " ".join(argv(s.get("command"))))
+    creator_env = environment(services(compose)[creator])
+    assert repository(services(compose)[creator]) == "minio/mc"
+    assert creator_env["BUCKET"] == bucket and '"store/$BUCKET"' in " ".join(
+        argv(services(compose)[creator]["command"])
+    )
+    alias = urlsplit(str(creator_env["MC_HOST_store"]))
+    assert (alias.hostname, alias.port) == (endpoint.hostname, endpoint.port)
+    assert alias.username == minio_env["MINIO_ROOT_USER"]
+    assert alias.password == minio_env["MINIO_ROOT_PASSWORD"]
+    assert depends_on(services(compose)[creator]).get(str(endpoint.hostname)) == "service_healthy"
+    setup, _ = app_service(compose, "setup")
+    assert ancestors(compose, setup).get(creator) == {"service_completed_successfully"}
+
+    _, api = app_service(compose, "api")
+    with monkeypatch.context() as patch:
+        settings = settings_from(with_payments(environment(api), OFFLINE_CHOSEN), patch)
+    store = store_from_settings(settings)
+    assert isinstance(store, S3Store) and store.bucket == bucket
+    signed = store.upload_request("evidence/e/a", size=1, content_type="application/pdf", expires_in=60)
+    assert urlsplit(signed.url).netloc == public.netloc, "signed for the address browsers use"
+
+
 def test_database_url_points_at_the_app_database(compose: dict[str, Any]) -> None:
     urls = {str(environment(s).get("MICROCRED_DATABASE_URL")) for s in app_services(compose).values()}
     assert len(urls) == 1, f"the app services disagree on the database: {urls}"
@@ -667,7 +715,9 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
         image = str(service.get("image", ""))
         assert image, f"{name} names no image"
         tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
-        assert re.search(r"\d+\.\d+", tag), f"{name}: {image} is not pinned to a version"
+        # A version (1.31.0), or MinIO's release stamp (RELEASE.2025-04-22T22-12-26Z).
+        pinned = re.search(r"\d+\.\d+", tag) or re.fullmatch(r"RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z", tag)
+        assert pinned, f"{name}: {image} is not pinned to a version"
     tools = {
         str(services(compose)[n]["image"]).rsplit(":", 1)[1] for n in named(compose, "temporalio/admin-tools")
     }

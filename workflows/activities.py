@@ -43,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         RefundRequest,
         RefundResult,
         ResendInput,
+        SweepInput,
+        SweepResult,
     )
     from microcred.temporal.names import Activity
 
@@ -98,6 +100,18 @@ async def _rejecting(name: str, arg: Any, *, result: type[T], summary: str) -> T
                 cause.message, *cause.details, type=cause.type, non_retryable=True
             ) from None
         raise
+
+
+async def sweep_uploads(inp: SweepInput) -> SweepResult:
+    """Outside any enrolment: retried for as long as the sweep's own period (an hour)."""
+    return await _run(
+        Activity.SWEEP_UPLOADS,
+        inp,
+        result=SweepResult,
+        summary="remove stale evidence uploads",
+        start_to_close=timedelta(minutes=10),
+        patience=timedelta(hours=1),
+    )
 
 
 # --- the store: the read model, the timeline, submissions, marks -------------------------------

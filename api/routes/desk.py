@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import AdminDep, PageDep, SessionDep, StateDep
+from api.deps import AdminDep, EvidenceDep, PageDep, SessionDep, StateDep
 from api.errors import documented
 from api.schemas import AdminEnrolmentDetail, AdminEnrolmentItem, AttentionItem, Page, Resolution
 from microcred.contracts import Status
@@ -47,7 +47,7 @@ def search_enrolments(
     "/enrolments/{enrolment_id}", response_model=AdminEnrolmentDetail, responses=documented(401, 403, 404)
 )
 def admin_enrolment(
-    enrolment_id: str, session: SessionDep, state: StateDep, _: AdminDep
+    enrolment_id: str, session: SessionDep, state: StateDep, evidence: EvidenceDep, _: AdminDep
 ) -> AdminEnrolmentDetail:
     """One enrolment whole: its state, the member's latest work and marked rubric, its payments and
     notifications (to re-send), and its workflow (with a link into the Temporal Web UI)."""
@@ -59,6 +59,7 @@ def admin_enrolment(
         temporal_ui_url=settings.temporal_ui_url,
         namespace=settings.temporal_namespace,
         now=datetime.now(UTC),
+        evidence=evidence,
     )
     return AdminEnrolmentDetail.model_validate(detail)
 

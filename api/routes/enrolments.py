@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from api.deps import MemberDep, OwnerOrAdminDep, PageDep, SessionDep, StateDep
+from api.deps import EvidenceDep, MemberDep, OwnerOrAdminDep, PageDep, SessionDep, StateDep
 from api.errors import documented
 from api.schemas import (
     Attempt,
@@ -49,7 +49,7 @@ async def enrol(body: EnrolmentCreate, state: StateDep, member: MemberDep) -> En
 
 @router.get("/enrolments/{enrolment_id}", response_model=EnrolmentDetail, responses=documented(401, 403, 404))
 def get_enrolment(
-    enrolment_id: str, session: SessionDep, state: StateDep, member: MemberDep
+    enrolment_id: str, session: SessionDep, state: StateDep, evidence: EvidenceDep, member: MemberDep
 ) -> EnrolmentDetail:
     """The enrolment with its open checkout, its sections (tasks with the saved work, rubric
     criteria) and the latest marked rubric."""
@@ -59,6 +59,7 @@ def get_enrolment(
         member_id=member.sub,
         api_base_url=state.settings.api_base_url,
         now=datetime.now(UTC),
+        evidence=evidence,
     )
     return EnrolmentDetail.model_validate(detail)
 
@@ -122,12 +123,17 @@ def get_rubric(enrolment_id: str, session: SessionDep, member: MemberDep) -> Mar
 @router.get(
     "/enrolments/{enrolment_id}/attempts", response_model=Page[Attempt], responses=documented(401, 403, 404)
 )
-def list_attempts(enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep) -> Page[Attempt]:
+def list_attempts(
+    enrolment_id: str, session: SessionDep, caller: OwnerOrAdminDep, evidence: EvidenceDep
+) -> Page[Attempt]:
     """Every submitted attempt, oldest first: its frozen submission and, once decided, its marks."""
     if caller.role is Role.MEMBER:
         enrolments.owned(session, enrolment_id=enrolment_id, member_id=caller.sub)
     return Page(
-        items=[Attempt.model_validate(a) for a in learning.attempts(session, enrolment_id=enrolment_id)]
+        items=[
+            Attempt.model_validate(a)
+            for a in learning.attempts(session, enrolment_id=enrolment_id, evidence=evidence)
+        ]
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import EvaluatorDep, PageDep, SessionDep, StateDep
+from api.deps import EvaluatorDep, EvidenceDep, PageDep, SessionDep, StateDep
 from api.errors import documented
 from api.schemas import Attempt, DecidedReview, DecisionBody, DecisionPublic, Page, ReviewDetail, ReviewItem
 from microcred.services import review_history, reviews
@@ -33,21 +33,28 @@ def decided_reviews(session: SessionDep, evaluator: EvaluatorDep, page: PageDep)
 
 
 @router.get("/reviews/{enrolment_id}", response_model=ReviewDetail, responses=documented(401, 403, 404))
-def get_review(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> ReviewDetail:
-    """The frozen submission and the rubric to mark (assigned evaluator only)."""
+def get_review(
+    enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
+) -> ReviewDetail:
+    """The frozen submission (its files with short-lived download URLs) and the rubric to mark
+    (assigned evaluator only)."""
     return ReviewDetail.model_validate(
-        reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
+        reviews.detail(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub, evidence=evidence)
     )
 
 
 @router.get(
     "/reviews/{enrolment_id}/attempts", response_model=Page[Attempt], responses=documented(401, 403, 404)
 )
-def review_attempts(enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep) -> Page[Attempt]:
+def review_attempts(
+    enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
+) -> Page[Attempt]:
     """Every submitted attempt of the enrolment, oldest first, with its frozen submission and, once
     decided, its marks: for the evaluator of its open review, or who decided one of its attempts
     (read-only history); 404 for anyone else."""
-    found = review_history.attempts(session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub)
+    found = review_history.attempts(
+        session, enrolment_id=enrolment_id, evaluator_id=evaluator.sub, evidence=evidence
+    )
     return Page(items=[Attempt.model_validate(a) for a in found])
 
 

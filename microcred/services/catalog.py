@@ -91,6 +91,7 @@ def publish(session: Session, *, doc: CredentialDoc) -> None:
                     position=t_pos,
                     prompt=task.prompt,
                     required=task.required,
+                    evidence=task.evidence.model_dump(mode="json") if task.evidence else None,
                 )
             )
         for c_pos, criterion in enumerate(section.rubric):
@@ -148,7 +149,7 @@ def _document(session: Session, credential: Credential) -> CredentialPublic:
                 guidance=s.guidance,
                 resources=[ResourceDoc(title=r.title, url=r.url) for r in resources if r.section_id == s.id],
                 tasks=[
-                    TaskDoc(id=t.id, prompt=t.prompt, required=t.required)
+                    TaskDoc(id=t.id, prompt=t.prompt, required=t.required, evidence=t.evidence)
                     for t in tasks
                     if t.section_id == s.id
                 ],

@@ -14,6 +14,7 @@ from microcred import pagination
 from microcred.contracts import Status
 from microcred.models import Credential, Enrolment, Member, Notification, Payment
 from microcred.services import learning, people
+from microcred.services.evidence import Evidence
 from microcred.temporal.names import enrolment_workflow_id
 
 # Newest first, as My Learning (its index: ix_enrolment_created, or the filter's own).
@@ -104,9 +105,11 @@ def enrolment(
     temporal_ui_url: str | None,
     namespace: str,
     now: datetime,
+    evidence: Evidence,
 ) -> dict[str, Any]:
-    """One enrolment as an admin reads it at ``now``: its search item, its work as the member
-    sees it, the latest marked rubric, payments, notifications and its workflow."""
+    """One enrolment as an admin reads it at ``now``: its search item, its work as the member sees
+    it (files with download URLs), the latest marked rubric, payments, notifications and its
+    workflow."""
     row, summary = learning.summary(
         session, enrolment_id=enrolment_id, member_id=None, api_base_url=api_base_url
     )
@@ -131,7 +134,7 @@ def enrolment(
         "badge_url": summary["badge_url"],
         "decision": row.decision,
         "community": summary["community"],
-        "sections": learning.sections(session, enrolment=row, now=now),
+        "sections": learning.sections(session, enrolment=row, now=now, evidence=evidence),
         "rubric": learning.latest_rubric(session, enrolment_id=row.id),
         "payments": [
             {

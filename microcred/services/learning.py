@@ -10,6 +10,7 @@ from sqlmodel import Session, col, or_, select
 
 from microcred import pagination
 from microcred.contracts import Audience
+from microcred.documents import EvidenceDoc
 from microcred.errors import NotFound
 from microcred.models import (
     Community,
@@ -28,7 +29,9 @@ from microcred.models import (
     TimelineEntry,
 )
 from microcred.pagination import Key
+from microcred.services import evidence as files
 from microcred.services import work
+from microcred.services.evidence import Evidence
 
 # My Learning lists the newest enrolments first; notifications likewise; a timeline in order.
 LEARNING_ORDER = (
@@ -160,7 +163,7 @@ def rubric_of(session: Session, *, submission: Submission) -> dict[str, Any]:
     }
 
 
-def attempts(session: Session, *, enrolment_id: str) -> list[dict[str, Any]]:
+def attempts(session: Session, *, enrolment_id: str, evidence: Evidence) -> list[dict[str, Any]]:
     """Every submitted attempt, oldest first: the frozen responses and, once decided, the marks."""
     enrolment = session.get(Enrolment, enrolment_id)
     if enrolment is None:
@@ -180,15 +183,17 @@ def attempts(session: Session, *, enrolment_id: str) -> list[dict[str, Any]]:
             "submitted_at": s.submitted_at,
             "decided_at": s.decided_at,
             "decision": s.outcome,
-            "tasks": frozen_tasks(tasks, s.responses),
+            "tasks": frozen_tasks(tasks, s, evidence),
             "rubric": rubric_of(session, submission=s) if s.outcome else None,
         }
         for s in submissions
     ]
 
 
-def frozen_tasks(tasks: list[Task], responses: dict[str, Any]) -> list[dict[str, Any]]:
-    """The tasks of a credential with a submission's frozen responses."""
+def frozen_tasks(tasks: list[Task], submission: Submission, evidence: Evidence) -> list[dict[str, Any]]:
+    """The tasks of a credential with a submission's frozen responses and files (the files with
+    short-lived download URLs)."""
+    responses, attached = submission.responses, submission.attachments or {}
     return [
         {
             "task_id": t.id,
@@ -197,6 +202,7 @@ def frozen_tasks(tasks: list[Task], responses: dict[str, Any]) -> list[dict[str,
             "required": t.required,
             "response": responses.get(t.id, {}).get("response"),
             "version": responses.get(t.id, {}).get("version"),
+            "attachments": files.with_links(evidence, submission.enrolment_id, attached.get(t.id, [])),
         }
         for t in tasks
     ]
@@ -216,9 +222,11 @@ def summary(
     return row.Enrolment, _item(row, api_base_url)
 
 
-def sections(session: Session, *, enrolment: Enrolment, now: datetime) -> list[dict[str, Any]]:
-    """The credential's sections with the enrolment's latest saved work, each task ``editable``
-    as its member sees it at ``now``."""
+def sections(
+    session: Session, *, enrolment: Enrolment, now: datetime, evidence: Evidence
+) -> list[dict[str, Any]]:
+    """The credential's sections with the enrolment's latest saved work and files, each task
+    ``editable`` as its member sees it at ``now``."""
     cid = enrolment.credential_id
     rows = session.exec(
         select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
@@ -231,6 +239,7 @@ def sections(session: Session, *, enrolment: Enrolment, now: datetime) -> list[d
         select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
     latest = work.latest_responses(session, enrolment_id=enrolment.id)
+    held = files.held(session, enrolment_id=enrolment.id)
     return [
         {
             "id": s.id,
@@ -246,6 +255,10 @@ def sections(session: Session, *, enrolment: Enrolment, now: datetime) -> list[d
                     "version": latest[t.id].version if t.id in latest else None,
                     "saved_at": latest[t.id].saved_at if t.id in latest else None,
                     "editable": work.section_editable(enrolment, s.id, now=now),
+                    "evidence": EvidenceDoc.model_validate(t.evidence) if t.evidence else None,
+                    "attachments": files.with_links(
+                        evidence, enrolment.id, [files.frozen(a) for a in held.get(t.id, [])]
+                    ),
                 }
                 for t in tasks
                 if t.section_id == s.id
@@ -261,7 +274,13 @@ def sections(session: Session, *, enrolment: Enrolment, now: datetime) -> list[d
 
 
 def enrolment_detail(
-    session: Session, *, enrolment_id: str, member_id: str, api_base_url: str, now: datetime
+    session: Session,
+    *,
+    enrolment_id: str,
+    member_id: str,
+    api_base_url: str,
+    now: datetime,
+    evidence: Evidence,
 ) -> dict[str, Any]:
     """One enrolment as its member sees it at ``now``: status, open checkout, sections with their work."""
     enrolment, detail = summary(
@@ -269,7 +288,7 @@ def enrolment_detail(
     )
     detail["checkout_url"] = enrolment.checkout_url
     detail["checkout_session_id"] = enrolment.checkout_session_id
-    detail["sections"] = sections(session, enrolment=enrolment, now=now)
+    detail["sections"] = sections(session, enrolment=enrolment, now=now, evidence=evidence)
     detail["rubric"] = latest_rubric(session, enrolment_id=enrolment.id)
     detail["payment_processing"] = _payment_processing(session, enrolment)
     return detail

@@ -13,6 +13,7 @@ from microcred.lifecycle import Status
 from microcred.models import Credential, Enrolment, Submission
 from microcred.pagination import Key
 from microcred.services import learning, people
+from microcred.services.evidence import Evidence
 
 # The newest decision first.
 DECIDED_ORDER = (
@@ -61,7 +62,9 @@ def decided(
     ], next_cursor
 
 
-def attempts(session: Session, *, enrolment_id: str, evaluator_id: str) -> list[dict[str, Any]]:
+def attempts(
+    session: Session, *, enrolment_id: str, evaluator_id: str, evidence: Evidence
+) -> list[dict[str, Any]]:
     """Every submitted attempt of an enrolment, oldest first, for the evaluator who holds its
     open review or who decided one of its attempts; anyone else is told it does not exist."""
     enrolment = session.get(Enrolment, enrolment_id)
@@ -77,4 +80,4 @@ def attempts(session: Session, *, enrolment_id: str, evaluator_id: str) -> list[
     ).first()
     if not reviewing and decided_one is None:
         raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)
-    return learning.attempts(session, enrolment_id=enrolment_id)
+    return learning.attempts(session, enrolment_id=enrolment_id, evidence=evidence)

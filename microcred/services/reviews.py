@@ -25,6 +25,7 @@ from microcred.models import (
 )
 from microcred.pagination import Key
 from microcred.services import learning, people
+from microcred.services.evidence import Evidence
 from microcred.temporal.client import WorkflowClient
 
 # The most urgent review first.
@@ -104,8 +105,9 @@ def _item(enrolment: Enrolment, title: str, member_name: str) -> dict[str, Any]:
     }
 
 
-def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[str, Any]:
-    """The frozen submission under review and the rubric, for its assigned evaluator only."""
+def detail(session: Session, *, enrolment_id: str, evaluator_id: str, evidence: Evidence) -> dict[str, Any]:
+    """The frozen submission under review (its files with download URLs) and the rubric, for its
+    assigned evaluator only."""
     row = session.exec(_reviews().where(col(Enrolment.id) == enrolment_id)).first()
     if row is None or row[0].status != Status.UNDER_REVIEW or row[0].evaluator_id != evaluator_id:
         raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)
@@ -128,7 +130,7 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str) -> dict[st
     )
     return {
         **_item(enrolment, title, member_name),
-        "tasks": learning.frozen_tasks(tasks, submission.responses),
+        "tasks": learning.frozen_tasks(tasks, submission, evidence),
         "rubric": [
             {"id": c.id, "section_id": c.section_id, "title": c.title, "description": c.description}
             for c in criteria

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from microcred.db import lock_enrolment
 from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.lifecycle import Status
-from microcred.models import Enrolment, Submission, Task, TaskResponse
+from microcred.models import Attachment, Enrolment, Submission, Task, TaskResponse
 
 # Drafts kept per task: the newest, for the submission and the version check, and the ones just
 # before it. Older drafts were overwritten by the member's own later text; keeping every
@@ -44,10 +45,22 @@ def latest_responses(session: Session, *, enrolment_id: str) -> dict[str, TaskRe
     return {r.task_id: r for r in rows}
 
 
-def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
-    return sorted(
-        t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response)
+def _with_files(enrolment_id: str) -> SelectOfScalar[Attachment]:
+    """The verified attachments a task holds now (none removed)."""
+    return select(Attachment).where(
+        Attachment.enrolment_id == enrolment_id,
+        Attachment.status == "complete",
+        col(Attachment.removed_at).is_(None),
     )
+
+
+def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
+    """Tasks answered in text, or with at least one verified file."""
+    texts = {
+        t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response)
+    }
+    files = {a.task_id for a in session.exec(_with_files(enrolment_id)).all()}
+    return sorted(texts | files)
 
 
 def edit_refusal(enrolment: Enrolment, section_id: str, *, now: datetime) -> str | None:
@@ -126,14 +139,33 @@ def save_response(
 
 
 def freeze(session: Session, *, enrolment: Enrolment, attempt: int, submitted_at: datetime) -> Submission:
-    """Copy the newest response of every task into attempt ``attempt``'s submission."""
+    """Copy the newest response of every task, and the files it holds (by id and hash: their
+    objects are immutable), into attempt ``attempt``'s submission."""
     latest = latest_responses(session, enrolment_id=enrolment.id)
     snapshot = {
         task_id: {"version": r.version, "response": r.response, "saved_at": r.saved_at.isoformat()}
         for task_id, r in sorted(latest.items())
     }
+    files: dict[str, list[dict[str, object]]] = {}
+    query = _with_files(enrolment.id).order_by(col(Attachment.uploaded_at), col(Attachment.id))
+    for attachment in session.exec(query).all():
+        if attachment.submitted_in is None:
+            attachment.submitted_in = attempt  # from now on its object outlives any removal
+        files.setdefault(attachment.task_id, []).append(
+            {
+                "id": attachment.id,
+                "filename": attachment.filename,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "sha256": attachment.sha256,
+            }
+        )
     submission = Submission(
-        enrolment_id=enrolment.id, attempt=attempt, submitted_at=submitted_at, responses=snapshot
+        enrolment_id=enrolment.id,
+        attempt=attempt,
+        submitted_at=submitted_at,
+        responses=snapshot,
+        attachments=files,
     )
     session.add(submission)
     return submission

@@ -15,6 +15,9 @@ from temporalio.common import SearchAttributeKey
 ENROLMENT_WORKFLOW = "EnrolmentWorkflow"
 MAIL_WORKFLOW = "MailDeliveryWorkflow"
 LATE_PAYMENT_WORKFLOW = "LatePaymentWorkflow"
+EVIDENCE_SWEEP_WORKFLOW = "EvidenceSweepWorkflow"
+# The Temporal Schedule that starts the sweep of stale evidence uploads (one per namespace).
+EVIDENCE_SWEEP_SCHEDULE = "evidence-sweep"
 
 
 def enrolment_workflow_id(enrolment_id: str) -> str:
@@ -72,6 +75,7 @@ class Activity:
     SEND_MAIL = "mail.send"
     GIVE_UP_MAIL = "mail.give_up"
     ISSUE_BADGE = "badges.issue"
+    SWEEP_UPLOADS = "evidence.sweep_stale"
 
 
 # --- search attributes --------------------------------------------------------------------------

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType, TaskQueueKind, TaskQueueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from microcred.temporal.names import SEARCH_ATTRIBUTES
+from microcred.temporal.names import EVIDENCE_SWEEP_SCHEDULE, EVIDENCE_SWEEP_WORKFLOW, SEARCH_ATTRIBUTES
+
+SWEEP_EVERY = timedelta(hours=1)
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -44,6 +54,22 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
             if error.status is not RPCStatusCode.ALREADY_EXISTS:
                 raise
     return sorted(missing)
+
+
+async def schedule_sweeps(client: Client, *, task_queue: str) -> bool:
+    """The hourly sweep of stale evidence uploads (``workflows/sweep.py``); returns whether it
+    was created now (an existing schedule is kept as it is)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            EVIDENCE_SWEEP_WORKFLOW, id=f"{EVIDENCE_SWEEP_SCHEDULE}-run", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SWEEP_EVERY)]),
+    )
+    try:
+        await client.create_schedule(EVIDENCE_SWEEP_SCHEDULE, schedule)
+    except ScheduleAlreadyRunningError:
+        return False
+    return True
 
 
 def dev_server_args(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +21,10 @@ from microcred.badges import BadgeIssuer
 from microcred.db import SessionFactory
 from microcred.identity import Role
 from microcred.payments import PaymentGateway
-from tests.support import Running, credential_doc, running_worker, test_settings, uid
+from microcred.services.evidence import Evidence
+from microcred.storage import ObjectStore
+from microcred.storage.local import LocalStore
+from tests.support import API_BASE, Running, credential_doc, running_worker, test_settings, uid
 
 SECRET = "api-test-secret-0123456789abcdef0123456789"
 
@@ -29,6 +34,7 @@ class Api:
     http: httpx.AsyncClient
     run: Running
     sessions: SessionFactory
+    store: ObjectStore | None = None  # where evidence files go (serving's)
 
     def auth(self, role: Role | str, sub: str, **claims: Any) -> dict[str, str]:
         token = issue_token(SECRET, sub=sub, role=Role(role), email=claims.get("email", f"{sub}@example.org"))
@@ -81,24 +87,33 @@ class Api:
 
 @asynccontextmanager
 async def serving(
-    client: Client, sessions: SessionFactory, *, gateway: PaymentGateway | None = None, **settings_: Any
+    client: Client,
+    sessions: SessionFactory,
+    *,
+    gateway: PaymentGateway | None = None,
+    store: ObjectStore | None = None,
+    **settings_: Any,
 ) -> AsyncIterator[Api]:
-    """The API with a worker of its own (taking payments through ``gateway``, offline by default);
-    ``settings_`` override the test settings (the fuzz raises the rate limits)."""
+    """The API with a worker of its own (taking payments through ``gateway``, offline by default),
+    keeping evidence files in ``store`` (a data folder of its own by default); ``settings_``
+    override the test settings (the fuzz raises the rate limits)."""
     settings = test_settings(auth_secret=SECRET, **settings_)
     async with running_worker(client, sessions, gateway=gateway) as run:
-        state = AppState(
-            settings=settings,
-            sessions=sessions,
-            workflows=run.workflows,
-            verifier=TokenVerifier(secret=SECRET, jwks_url=None),
-            issuer=BadgeIssuer.from_settings(settings),
-        )
-        app = create_app(state=state)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                yield Api(http=http, run=run, sessions=sessions)
+        with tempfile.TemporaryDirectory(prefix="evidence-") as folder:
+            store = store or LocalStore(Path(folder), secret=SECRET, base_url=f"{API_BASE}/storage")
+            state = AppState(
+                settings=settings,
+                sessions=sessions,
+                workflows=run.workflows,
+                verifier=TokenVerifier(secret=SECRET, jwks_url=None),
+                issuer=BadgeIssuer.from_settings(settings),
+                evidence=Evidence.from_settings(settings, store=store),
+            )
+            app = create_app(state=state)
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                    yield Api(http=http, run=run, sessions=sessions, store=store)
 
 
 @pytest.fixture
