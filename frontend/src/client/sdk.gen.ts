@@ -2,7 +2,7 @@
 
 import type { Client, ClientMeta, Options as Options2, RequestResult, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AdminEnrolmentData, AdminEnrolmentErrors, AdminEnrolmentResponses, AttentionData, AttentionErrors, AttentionResponses, AuthConfigData, AuthConfigErrors, AuthConfigResponses, BadgeEvidenceData, BadgeEvidenceErrors, BadgeEvidenceResponses, CancelEnrolmentData, CancelEnrolmentErrors, CancelEnrolmentResponses, CheckoutCancelledData, CheckoutCancelledErrors, CheckoutCancelledResponses, CheckoutCompleteData, CheckoutCompleteErrors, CheckoutCompleteResponses, CheckoutPageData, CheckoutPageErrors, CheckoutPageResponses, ClaimReviewData, ClaimReviewErrors, ClaimReviewResponses, DecidedReviewsData, DecidedReviewsErrors, DecidedReviewsResponses, DecideReviewData, DecideReviewErrors, DecideReviewResponses, DevTokenData, DevTokenErrors, DevTokenResponses, EnrolData, EnrolErrors, EnrolResponses, EvaluatorOpenReviewsData, EvaluatorOpenReviewsErrors, EvaluatorOpenReviewsResponses, ExtendDeadlineData, ExtendDeadlineErrors, ExtendDeadlineResponses, GetBadgeData, GetBadgeErrors, GetBadgeResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetEnrolmentData, GetEnrolmentErrors, GetEnrolmentResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRubricData, GetRubricErrors, GetRubricResponses, GetTimelineData, GetTimelineErrors, GetTimelineResponses, HealthzData, HealthzErrors, HealthzResponses, IssuerProfileData, IssuerProfileErrors, IssuerProfileResponses, JwksData, JwksErrors, JwksResponses, ListAttemptsData, ListAttemptsErrors, ListAttemptsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListEvaluatorsData, ListEvaluatorsErrors, ListEvaluatorsResponses, MyLearningData, MyLearningErrors, MyLearningResponses, MyNotificationsData, MyNotificationsErrors, MyNotificationsResponses, PayData, PayErrors, PublishCredentialData, PublishCredentialErrors, PublishCredentialResponses, ReadyzData, ReadyzErrors, ReadyzResponses, ReassignReviewData, ReassignReviewErrors, ReassignReviewResponses, RegisterEvaluatorData, RegisterEvaluatorErrors, RegisterEvaluatorResponses, ResendNotificationData, ResendNotificationErrors, ResendNotificationResponses, ResolveAlertData, ResolveAlertErrors, ResolveAlertResponses, RetireCredentialData, RetireCredentialErrors, RetireCredentialResponses, ReviewAttemptsData, ReviewAttemptsErrors, ReviewAttemptsResponses, ReviewQueueData, ReviewQueueErrors, ReviewQueueResponses, RevokeBadgeData, RevokeBadgeErrors, RevokeBadgeResponses, SaveTaskData, SaveTaskErrors, SaveTaskResponses, SearchEnrolmentsData, SearchEnrolmentsErrors, SearchEnrolmentsResponses, SetBadgeDisplayData, SetBadgeDisplayErrors, SetBadgeDisplayResponses, SetEvaluatorDutyData, SetEvaluatorDutyErrors, SetEvaluatorDutyResponses, StartResubmissionData, StartResubmissionErrors, StartResubmissionResponses, StripeWebhookData, StripeWebhookErrors, StripeWebhookResponses, SubmitData, SubmitErrors, SubmitResponses, VerifyBadgeData, VerifyBadgeErrors, VerifyBadgeResponses } from './types.gen';
+import type { AdminEnrolmentData, AdminEnrolmentErrors, AdminEnrolmentResponses, AttentionData, AttentionErrors, AttentionResponses, AuthConfigData, AuthConfigErrors, AuthConfigResponses, BadgeEvidenceData, BadgeEvidenceErrors, BadgeEvidenceResponses, CancelEnrolmentData, CancelEnrolmentErrors, CancelEnrolmentResponses, CheckoutCancelledData, CheckoutCancelledErrors, CheckoutCancelledResponses, CheckoutCompleteData, CheckoutCompleteErrors, CheckoutCompleteResponses, CheckoutPageData, CheckoutPageErrors, CheckoutPageResponses, ClaimReviewData, ClaimReviewErrors, ClaimReviewResponses, CompleteAttachmentData, CompleteAttachmentErrors, CompleteAttachmentResponses, CreateAttachmentData, CreateAttachmentErrors, CreateAttachmentResponses, DecidedReviewsData, DecidedReviewsErrors, DecidedReviewsResponses, DecideReviewData, DecideReviewErrors, DecideReviewResponses, DeleteAttachmentData, DeleteAttachmentErrors, DeleteAttachmentResponses, DevTokenData, DevTokenErrors, DevTokenResponses, EnrolData, EnrolErrors, EnrolResponses, EvaluatorOpenReviewsData, EvaluatorOpenReviewsErrors, EvaluatorOpenReviewsResponses, ExtendDeadlineData, ExtendDeadlineErrors, ExtendDeadlineResponses, GetAttachmentData, GetAttachmentErrors, GetAttachmentResponses, GetBadgeData, GetBadgeErrors, GetBadgeResponses, GetCredentialData, GetCredentialErrors, GetCredentialResponses, GetEnrolmentData, GetEnrolmentErrors, GetEnrolmentResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRubricData, GetRubricErrors, GetRubricResponses, GetTimelineData, GetTimelineErrors, GetTimelineResponses, HealthzData, HealthzErrors, HealthzResponses, IssuerProfileData, IssuerProfileErrors, IssuerProfileResponses, JwksData, JwksErrors, JwksResponses, ListAttemptsData, ListAttemptsErrors, ListAttemptsResponses, ListCredentialsData, ListCredentialsErrors, ListCredentialsResponses, ListEvaluatorsData, ListEvaluatorsErrors, ListEvaluatorsResponses, MyLearningData, MyLearningErrors, MyLearningResponses, MyNotificationsData, MyNotificationsErrors, MyNotificationsResponses, PayData, PayErrors, PublishCredentialData, PublishCredentialErrors, PublishCredentialResponses, ReadyzData, ReadyzErrors, ReadyzResponses, ReassignReviewData, ReassignReviewErrors, ReassignReviewResponses, RegisterEvaluatorData, RegisterEvaluatorErrors, RegisterEvaluatorResponses, ResendNotificationData, ResendNotificationErrors, ResendNotificationResponses, ResolveAlertData, ResolveAlertErrors, ResolveAlertResponses, ResumeUploadData, ResumeUploadErrors, ResumeUploadResponses, RetireCredentialData, RetireCredentialErrors, RetireCredentialResponses, ReviewAttemptsData, ReviewAttemptsErrors, ReviewAttemptsResponses, ReviewQueueData, ReviewQueueErrors, ReviewQueueResponses, RevokeBadgeData, RevokeBadgeErrors, RevokeBadgeResponses, SaveTaskData, SaveTaskErrors, SaveTaskResponses, SearchEnrolmentsData, SearchEnrolmentsErrors, SearchEnrolmentsResponses, SetBadgeDisplayData, SetBadgeDisplayErrors, SetBadgeDisplayResponses, SetEvaluatorDutyData, SetEvaluatorDutyErrors, SetEvaluatorDutyResponses, StartResubmissionData, StartResubmissionErrors, StartResubmissionResponses, StripeWebhookData, StripeWebhookErrors, StripeWebhookResponses, SubmitData, SubmitErrors, SubmitResponses, VerifyBadgeData, VerifyBadgeErrors, VerifyBadgeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -461,6 +461,81 @@ export const saveTask = <ThrowOnError extends boolean = false>(options: Options<
 });
 
 /**
+ * Create Attachment
+ *
+ * Declare a file for the task: answers where to send its bytes, straight to the store (one
+ * request, or parts for a large file), until `expires_at`; then call `.../complete`.
+ *
+ * 422 `evidence_not_accepted` (the task takes text only), `evidence_type_refused` (a type the
+ * task does not take), `evidence_too_many` (its `max_files`); 413 `evidence_too_large` (its
+ * `max_bytes`), `evidence_quota_exceeded` (the enrolment's quota); 409 `not_editable`, as a save.
+ */
+export const createAttachment = <ThrowOnError extends boolean = false>(options: Options<CreateAttachmentData, ThrowOnError>): RequestResult<CreateAttachmentResponses, CreateAttachmentErrors, ThrowOnError, 'data'> => (options.client ?? client).post<CreateAttachmentResponses, CreateAttachmentErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Attachment
+ *
+ * Take a file off the task while it is editable (409 `not_editable` otherwise). A file an
+ * earlier submission holds stays stored for it.
+ */
+export const deleteAttachment = <ThrowOnError extends boolean = false>(options: Options<DeleteAttachmentData, ThrowOnError>): RequestResult<DeleteAttachmentResponses, DeleteAttachmentErrors, ThrowOnError, 'data'> => (options.client ?? client).delete<DeleteAttachmentResponses, DeleteAttachmentErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}',
+    ...options
+});
+
+/**
+ * Get Attachment
+ *
+ * One file of the task, with a short-lived download URL once verified (its member, admins).
+ */
+export const getAttachment = <ThrowOnError extends boolean = false>(options: Options<GetAttachmentData, ThrowOnError>): RequestResult<GetAttachmentResponses, GetAttachmentErrors, ThrowOnError, 'data'> => (options.client ?? client).get<GetAttachmentResponses, GetAttachmentErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}',
+    ...options
+});
+
+/**
+ * Complete Attachment
+ *
+ * Verify the stored file and keep it: its size and SHA-256 must be those declared and its
+ * content (magic bytes) of the declared type, one the task takes.
+ *
+ * 422 `evidence_mismatch` or `evidence_type_refused` (the stored bytes are deleted: upload
+ * again), `upload_incomplete` (with `missing_parts`); 409 `not_editable` once submitted.
+ */
+export const completeAttachment = <ThrowOnError extends boolean = false>(options: Options<CompleteAttachmentData, ThrowOnError>): RequestResult<CompleteAttachmentResponses, CompleteAttachmentErrors, ThrowOnError, 'data'> => (options.client ?? client).post<CompleteAttachmentResponses, CompleteAttachmentErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}/complete',
+    ...options
+});
+
+/**
+ * Resume Upload
+ *
+ * Resume an upload: the parts that arrived, fresh signed requests for the rest (or for the
+ * whole file). 409 `invalid_state` once it is complete.
+ */
+export const resumeUpload = <ThrowOnError extends boolean = false>(options: Options<ResumeUploadData, ThrowOnError>): RequestResult<ResumeUploadResponses, ResumeUploadErrors, ThrowOnError, 'data'> => (options.client ?? client).get<ResumeUploadResponses, ResumeUploadErrors, ThrowOnError, 'data'>({
+    responseStyle: 'data',
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}/upload',
+    ...options
+});
+
+/**
  * Get Timeline
  *
  * The enrolment's lifecycle events in order, with who did what.
@@ -596,7 +671,8 @@ export const decidedReviews = <ThrowOnError extends boolean = false>(options?: O
 /**
  * Get Review
  *
- * The frozen submission and the rubric to mark (assigned evaluator only).
+ * The frozen submission (its files with short-lived download URLs) and the rubric to mark
+ * (assigned evaluator only).
  */
 export const getReview = <ThrowOnError extends boolean = false>(options: Options<GetReviewData, ThrowOnError>): RequestResult<GetReviewResponses, GetReviewErrors, ThrowOnError, 'data'> => (options.client ?? client).get<GetReviewResponses, GetReviewErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',

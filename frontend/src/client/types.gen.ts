@@ -205,6 +205,104 @@ export type AdminReason = {
 };
 
 /**
+ * AttachmentCreate
+ */
+export type AttachmentCreate = {
+    /**
+     * Content Type
+     *
+     * The file's media type; completion checks it against the content's magic bytes.
+     */
+    content_type: string;
+    /**
+     * Filename
+     *
+     * The file's name as the member sees it (shown, never a path).
+     */
+    filename: string;
+    /**
+     * Sha256
+     *
+     * SHA-256 of the bytes, hex.
+     */
+    sha256: string;
+    /**
+     * Size
+     *
+     * Bytes.
+     */
+    size: number;
+};
+
+/**
+ * AttachmentPublic
+ */
+export type AttachmentPublic = {
+    /**
+     * Content Type
+     */
+    content_type: string;
+    /**
+     * Download Url
+     *
+     * Short-lived signed URL, once verified.
+     */
+    download_url: string | null;
+    /**
+     * Filename
+     */
+    filename: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Size
+     */
+    size: number;
+    /**
+     * Status
+     *
+     * pending until completed and verified.
+     */
+    status: 'pending' | 'complete';
+    /**
+     * Uploaded At
+     *
+     * When it was verified.
+     */
+    uploaded_at: string | null;
+};
+
+/**
+ * AttachmentUpload
+ */
+export type AttachmentUpload = {
+    /**
+     * Expires At
+     *
+     * When the signed requests stop working (ask for fresh ones).
+     */
+    expires_at: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * The parts of a large file; null for one request.
+     */
+    multipart: MultipartUpload | null;
+    /**
+     * The whole file in one request; null when in parts.
+     */
+    upload: UploadRequest | null;
+};
+
+/**
  * Attempt
  *
  * One submitted attempt: its frozen responses and, once decided, its marked rubric.
@@ -501,7 +599,7 @@ export type CredentialDoc = {
     /**
      * Sections
      */
-    sections: Array<SectionDoc>;
+    sections: Array<SectionDocInput>;
     /**
      * Submission Window
      *
@@ -564,7 +662,7 @@ export type CredentialPublic = {
     /**
      * Sections
      */
-    sections: Array<SectionDoc>;
+    sections: Array<SectionDocOutput>;
     /**
      * Submission Window
      *
@@ -1027,6 +1125,50 @@ export type EvidenceCriterion = {
 };
 
 /**
+ * EvidenceDoc
+ *
+ * The files a task takes beside its text: which types, how many, how large each.
+ */
+export type EvidenceDocInput = {
+    /**
+     * Accept
+     */
+    accept: Array<string>;
+    /**
+     * Max Bytes
+     *
+     * The largest file, in bytes.
+     */
+    max_bytes?: number;
+    /**
+     * Max Files
+     */
+    max_files?: number;
+};
+
+/**
+ * EvidenceDoc
+ *
+ * The files a task takes beside its text: which types, how many, how large each.
+ */
+export type EvidenceDocOutput = {
+    /**
+     * Accept
+     */
+    accept: Array<string>;
+    /**
+     * Max Bytes
+     *
+     * The largest file, in bytes.
+     */
+    max_bytes: number;
+    /**
+     * Max Files
+     */
+    max_files: number;
+};
+
+/**
  * EvidencePublic
  *
  * The approved submission a badge's evidence points at.
@@ -1104,6 +1246,42 @@ export type EvidenceTask = {
      * Response
      */
     response: string | null;
+};
+
+/**
+ * FrozenAttachment
+ *
+ * An evidence file as a submission holds it (by content hash: its object never changes).
+ */
+export type FrozenAttachment = {
+    /**
+     * Content Type
+     *
+     * Checked against the content's magic bytes.
+     */
+    content_type: string;
+    /**
+     * Download Url
+     *
+     * Short-lived signed URL (minutes): fetch it again when it expires.
+     */
+    download_url: string;
+    /**
+     * Filename
+     */
+    filename: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Size
+     */
+    size: number;
 };
 
 /**
@@ -1292,6 +1470,35 @@ export type Money = {
      * Currency
      */
     currency: string;
+};
+
+/**
+ * MultipartUpload
+ *
+ * A large file goes in parts (any order, several at once). After a dropped connection, `GET
+ * .../upload` says which parts arrived and signs the rest again.
+ */
+export type MultipartUpload = {
+    /**
+     * Part Count
+     */
+    part_count: number;
+    /**
+     * Part Size
+     */
+    part_size: number;
+    /**
+     * Parts
+     *
+     * The parts still to send.
+     */
+    parts: Array<PartUpload>;
+    /**
+     * Received
+     *
+     * The parts that arrived.
+     */
+    received: Array<ReceivedPart>;
 };
 
 /**
@@ -1551,6 +1758,42 @@ export type PageTimelineItem = {
 };
 
 /**
+ * PartUpload
+ */
+export type PartUpload = {
+    /**
+     * Headers
+     */
+    headers: {
+        [key: string]: string;
+    };
+    /**
+     * Method
+     */
+    method: string;
+    /**
+     * Number
+     *
+     * From 1.
+     */
+    number: number;
+    /**
+     * Offset
+     *
+     * The part's first byte in the file.
+     */
+    offset: number;
+    /**
+     * Size
+     */
+    size: number;
+    /**
+     * Url
+     */
+    url: string;
+};
+
+/**
  * PaymentRecord
  */
 export type PaymentRecord = {
@@ -1622,6 +1865,20 @@ export type ProfilePublic = {
      * Url
      */
     url: string;
+};
+
+/**
+ * ReceivedPart
+ */
+export type ReceivedPart = {
+    /**
+     * Number
+     */
+    number: number;
+    /**
+     * Size
+     */
+    size: number;
 };
 
 /**
@@ -1866,7 +2123,7 @@ export type SavedVersion = {
 /**
  * SectionDoc
  */
-export type SectionDoc = {
+export type SectionDocInput = {
     /**
      * Guidance
      */
@@ -1888,7 +2145,39 @@ export type SectionDoc = {
     /**
      * Tasks
      */
-    tasks: Array<TaskDoc>;
+    tasks: Array<TaskDocInput>;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
+ * SectionDoc
+ */
+export type SectionDocOutput = {
+    /**
+     * Guidance
+     */
+    guidance?: string;
+    /**
+     * Id
+     *
+     * URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64).
+     */
+    id: string;
+    /**
+     * Resources
+     */
+    resources?: Array<ResourceDoc>;
+    /**
+     * Rubric
+     */
+    rubric: Array<CriterionDoc>;
+    /**
+     * Tasks
+     */
+    tasks: Array<TaskDocOutput>;
     /**
      * Title
      */
@@ -1956,6 +2245,12 @@ export type Submitted = {
  */
 export type SubmittedTask = {
     /**
+     * Attachments
+     *
+     * The files the submission froze.
+     */
+    attachments: Array<FrozenAttachment>;
+    /**
      * Prompt
      */
     prompt: string;
@@ -1984,7 +2279,35 @@ export type SubmittedTask = {
 /**
  * TaskDoc
  */
-export type TaskDoc = {
+export type TaskDocInput = {
+    /**
+     * Files the task takes (attachments); none: text only.
+     */
+    evidence?: EvidenceDocInput | null;
+    /**
+     * Id
+     *
+     * URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64).
+     */
+    id: string;
+    /**
+     * Prompt
+     */
+    prompt: string;
+    /**
+     * Required
+     */
+    required?: boolean;
+};
+
+/**
+ * TaskDoc
+ */
+export type TaskDocOutput = {
+    /**
+     * Files the task takes (attachments); none: text only.
+     */
+    evidence?: EvidenceDocOutput | null;
     /**
      * Id
      *
@@ -2040,9 +2363,19 @@ export type TaskSaved = {
  */
 export type TaskWork = {
     /**
+     * Attachments
+     *
+     * Its verified files, oldest first.
+     */
+    attachments: Array<FrozenAttachment>;
+    /**
      * Editable
      */
     editable: boolean;
+    /**
+     * The files the task takes; null: text only.
+     */
+    evidence: EvidenceDocOutput | null;
     /**
      * Id
      */
@@ -2106,6 +2439,28 @@ export type TokenPublic = {
      * Token Type
      */
     token_type?: 'bearer';
+};
+
+/**
+ * UploadRequest
+ *
+ * Send the bytes with this request: the method, the URL and every header given.
+ */
+export type UploadRequest = {
+    /**
+     * Headers
+     */
+    headers: {
+        [key: string]: string;
+    };
+    /**
+     * Method
+     */
+    method: string;
+    /**
+     * Url
+     */
+    url: string;
 };
 
 /**
@@ -3510,6 +3865,288 @@ export type SaveTaskResponses = {
 };
 
 export type SaveTaskResponse = SaveTaskResponses[keyof SaveTaskResponses];
+
+export type CreateAttachmentData = {
+    body: AttachmentCreate;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+        /**
+         * Task Id
+         */
+        task_id: string;
+    };
+    query?: never;
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments';
+};
+
+export type CreateAttachmentErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * Over a limit on evidence files (`evidence_too_large`, `evidence_quota_exceeded`); the message names the limit.
+     */
+    413: ErrorBody;
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+};
+
+export type CreateAttachmentError = CreateAttachmentErrors[keyof CreateAttachmentErrors];
+
+export type CreateAttachmentResponses = {
+    /**
+     * Successful Response
+     */
+    201: AttachmentUpload;
+};
+
+export type CreateAttachmentResponse = CreateAttachmentResponses[keyof CreateAttachmentResponses];
+
+export type DeleteAttachmentData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+        /**
+         * Task Id
+         */
+        task_id: string;
+        /**
+         * Attachment Id
+         */
+        attachment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}';
+};
+
+export type DeleteAttachmentErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+};
+
+export type DeleteAttachmentError = DeleteAttachmentErrors[keyof DeleteAttachmentErrors];
+
+export type DeleteAttachmentResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type DeleteAttachmentResponse = DeleteAttachmentResponses[keyof DeleteAttachmentResponses];
+
+export type GetAttachmentData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+        /**
+         * Task Id
+         */
+        task_id: string;
+        /**
+         * Attachment Id
+         */
+        attachment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}';
+};
+
+export type GetAttachmentErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type GetAttachmentError = GetAttachmentErrors[keyof GetAttachmentErrors];
+
+export type GetAttachmentResponses = {
+    /**
+     * Successful Response
+     */
+    200: AttachmentPublic;
+};
+
+export type GetAttachmentResponse = GetAttachmentResponses[keyof GetAttachmentResponses];
+
+export type CompleteAttachmentData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+        /**
+         * Task Id
+         */
+        task_id: string;
+        /**
+         * Attachment Id
+         */
+        attachment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}/complete';
+};
+
+export type CompleteAttachmentErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+    /**
+     * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
+     */
+    429: ErrorBody;
+    /**
+     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
+};
+
+export type CompleteAttachmentError = CompleteAttachmentErrors[keyof CompleteAttachmentErrors];
+
+export type CompleteAttachmentResponses = {
+    /**
+     * Successful Response
+     */
+    200: AttachmentPublic;
+};
+
+export type CompleteAttachmentResponse = CompleteAttachmentResponses[keyof CompleteAttachmentResponses];
+
+export type ResumeUploadData = {
+    body?: never;
+    path: {
+        /**
+         * Enrolment Id
+         */
+        enrolment_id: string;
+        /**
+         * Task Id
+         */
+        task_id: string;
+        /**
+         * Attachment Id
+         */
+        attachment_id: string;
+    };
+    query?: never;
+    url: '/api/v1/enrolments/{enrolment_id}/tasks/{task_id}/attachments/{attachment_id}/upload';
+};
+
+export type ResumeUploadErrors = {
+    /**
+     * No token, or a bad or expired one.
+     */
+    401: ErrorBody;
+    /**
+     * The token's role may not do this.
+     */
+    403: ErrorBody;
+    /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
+     * The resource's state does not allow this now.
+     */
+    409: ErrorBody;
+    /**
+     * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
+     */
+    422: ErrorBody | HttpValidationError;
+};
+
+export type ResumeUploadError = ResumeUploadErrors[keyof ResumeUploadErrors];
+
+export type ResumeUploadResponses = {
+    /**
+     * Successful Response
+     */
+    200: AttachmentUpload;
+};
+
+export type ResumeUploadResponse = ResumeUploadResponses[keyof ResumeUploadResponses];
 
 export type GetTimelineData = {
     body?: never;

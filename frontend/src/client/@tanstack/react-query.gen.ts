@@ -3,8 +3,8 @@
 import { type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { adminEnrolment, attention, authConfig, badgeEvidence, cancelEnrolment, checkoutCancelled, checkoutComplete, checkoutPage, claimReview, decidedReviews, decideReview, devToken, enrol, evaluatorOpenReviews, extendDeadline, getBadge, getCredential, getEnrolment, getReview, getRubric, getTimeline, healthz, issuerProfile, jwks, listAttempts, listCredentials, listEvaluators, myLearning, myNotifications, type Options, pay, publishCredential, readyz, reassignReview, registerEvaluator, resendNotification, resolveAlert, retireCredential, reviewAttempts, reviewQueue, revokeBadge, saveTask, searchEnrolments, setBadgeDisplay, setEvaluatorDuty, startResubmission, stripeWebhook, submit, verifyBadge } from '../sdk.gen';
-import type { AdminEnrolmentData, AdminEnrolmentError, AdminEnrolmentResponse, AttentionData, AttentionError, AttentionResponse, AuthConfigData, AuthConfigError, AuthConfigResponse, BadgeEvidenceData, BadgeEvidenceError, BadgeEvidenceResponse, CancelEnrolmentData, CancelEnrolmentError, CancelEnrolmentResponse, CheckoutCancelledData, CheckoutCancelledError, CheckoutCancelledResponse, CheckoutCompleteData, CheckoutCompleteError, CheckoutCompleteResponse, CheckoutPageData, CheckoutPageError, CheckoutPageResponse, ClaimReviewData, ClaimReviewError, ClaimReviewResponse, DecidedReviewsData, DecidedReviewsError, DecidedReviewsResponse, DecideReviewData, DecideReviewError, DecideReviewResponse, DevTokenData, DevTokenError, DevTokenResponse, EnrolData, EnrolError, EnrolResponse, EvaluatorOpenReviewsData, EvaluatorOpenReviewsError, EvaluatorOpenReviewsResponse, ExtendDeadlineData, ExtendDeadlineError, ExtendDeadlineResponse, GetBadgeData, GetBadgeError, GetBadgeResponse, GetCredentialData, GetCredentialError, GetCredentialResponse, GetEnrolmentData, GetEnrolmentError, GetEnrolmentResponse, GetReviewData, GetReviewError, GetReviewResponse, GetRubricData, GetRubricError, GetRubricResponse, GetTimelineData, GetTimelineError, GetTimelineResponse, HealthzData, HealthzError, HealthzResponse, IssuerProfileData, IssuerProfileError, IssuerProfileResponse, JwksData, JwksError, JwksResponse, ListAttemptsData, ListAttemptsError, ListAttemptsResponse, ListCredentialsData, ListCredentialsError, ListCredentialsResponse, ListEvaluatorsData, ListEvaluatorsError, ListEvaluatorsResponse, MyLearningData, MyLearningError, MyLearningResponse, MyNotificationsData, MyNotificationsError, MyNotificationsResponse, PayData, PayError, PublishCredentialData, PublishCredentialError, PublishCredentialResponse, ReadyzData, ReadyzError, ReassignReviewData, ReassignReviewError, ReassignReviewResponse, RegisterEvaluatorData, RegisterEvaluatorError, RegisterEvaluatorResponse, ResendNotificationData, ResendNotificationError, ResendNotificationResponse, ResolveAlertData, ResolveAlertError, ResolveAlertResponse, RetireCredentialData, RetireCredentialError, RetireCredentialResponse, ReviewAttemptsData, ReviewAttemptsError, ReviewAttemptsResponse, ReviewQueueData, ReviewQueueError, ReviewQueueResponse, RevokeBadgeData, RevokeBadgeError, RevokeBadgeResponse, SaveTaskData, SaveTaskError, SaveTaskResponse, SearchEnrolmentsData, SearchEnrolmentsError, SearchEnrolmentsResponse, SetBadgeDisplayData, SetBadgeDisplayError, SetBadgeDisplayResponse, SetEvaluatorDutyData, SetEvaluatorDutyError, SetEvaluatorDutyResponse, StartResubmissionData, StartResubmissionError, StartResubmissionResponse, StripeWebhookData, StripeWebhookError, StripeWebhookResponse, SubmitData, SubmitError, SubmitResponse, VerifyBadgeData, VerifyBadgeError, VerifyBadgeResponse } from '../types.gen';
+import { adminEnrolment, attention, authConfig, badgeEvidence, cancelEnrolment, checkoutCancelled, checkoutComplete, checkoutPage, claimReview, completeAttachment, createAttachment, decidedReviews, decideReview, deleteAttachment, devToken, enrol, evaluatorOpenReviews, extendDeadline, getAttachment, getBadge, getCredential, getEnrolment, getReview, getRubric, getTimeline, healthz, issuerProfile, jwks, listAttempts, listCredentials, listEvaluators, myLearning, myNotifications, type Options, pay, publishCredential, readyz, reassignReview, registerEvaluator, resendNotification, resolveAlert, resumeUpload, retireCredential, reviewAttempts, reviewQueue, revokeBadge, saveTask, searchEnrolments, setBadgeDisplay, setEvaluatorDuty, startResubmission, stripeWebhook, submit, verifyBadge } from '../sdk.gen';
+import type { AdminEnrolmentData, AdminEnrolmentError, AdminEnrolmentResponse, AttentionData, AttentionError, AttentionResponse, AuthConfigData, AuthConfigError, AuthConfigResponse, BadgeEvidenceData, BadgeEvidenceError, BadgeEvidenceResponse, CancelEnrolmentData, CancelEnrolmentError, CancelEnrolmentResponse, CheckoutCancelledData, CheckoutCancelledError, CheckoutCancelledResponse, CheckoutCompleteData, CheckoutCompleteError, CheckoutCompleteResponse, CheckoutPageData, CheckoutPageError, CheckoutPageResponse, ClaimReviewData, ClaimReviewError, ClaimReviewResponse, CompleteAttachmentData, CompleteAttachmentError, CompleteAttachmentResponse, CreateAttachmentData, CreateAttachmentError, CreateAttachmentResponse, DecidedReviewsData, DecidedReviewsError, DecidedReviewsResponse, DecideReviewData, DecideReviewError, DecideReviewResponse, DeleteAttachmentData, DeleteAttachmentError, DeleteAttachmentResponse, DevTokenData, DevTokenError, DevTokenResponse, EnrolData, EnrolError, EnrolResponse, EvaluatorOpenReviewsData, EvaluatorOpenReviewsError, EvaluatorOpenReviewsResponse, ExtendDeadlineData, ExtendDeadlineError, ExtendDeadlineResponse, GetAttachmentData, GetAttachmentError, GetAttachmentResponse, GetBadgeData, GetBadgeError, GetBadgeResponse, GetCredentialData, GetCredentialError, GetCredentialResponse, GetEnrolmentData, GetEnrolmentError, GetEnrolmentResponse, GetReviewData, GetReviewError, GetReviewResponse, GetRubricData, GetRubricError, GetRubricResponse, GetTimelineData, GetTimelineError, GetTimelineResponse, HealthzData, HealthzError, HealthzResponse, IssuerProfileData, IssuerProfileError, IssuerProfileResponse, JwksData, JwksError, JwksResponse, ListAttemptsData, ListAttemptsError, ListAttemptsResponse, ListCredentialsData, ListCredentialsError, ListCredentialsResponse, ListEvaluatorsData, ListEvaluatorsError, ListEvaluatorsResponse, MyLearningData, MyLearningError, MyLearningResponse, MyNotificationsData, MyNotificationsError, MyNotificationsResponse, PayData, PayError, PublishCredentialData, PublishCredentialError, PublishCredentialResponse, ReadyzData, ReadyzError, ReassignReviewData, ReassignReviewError, ReassignReviewResponse, RegisterEvaluatorData, RegisterEvaluatorError, RegisterEvaluatorResponse, ResendNotificationData, ResendNotificationError, ResendNotificationResponse, ResolveAlertData, ResolveAlertError, ResolveAlertResponse, ResumeUploadData, ResumeUploadError, ResumeUploadResponse, RetireCredentialData, RetireCredentialError, RetireCredentialResponse, ReviewAttemptsData, ReviewAttemptsError, ReviewAttemptsResponse, ReviewQueueData, ReviewQueueError, ReviewQueueResponse, RevokeBadgeData, RevokeBadgeError, RevokeBadgeResponse, SaveTaskData, SaveTaskError, SaveTaskResponse, SearchEnrolmentsData, SearchEnrolmentsError, SearchEnrolmentsResponse, SetBadgeDisplayData, SetBadgeDisplayError, SetBadgeDisplayResponse, SetEvaluatorDutyData, SetEvaluatorDutyError, SetEvaluatorDutyResponse, StartResubmissionData, StartResubmissionError, StartResubmissionResponse, StripeWebhookData, StripeWebhookError, StripeWebhookResponse, SubmitData, SubmitError, SubmitResponse, VerifyBadgeData, VerifyBadgeError, VerifyBadgeResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -705,6 +705,99 @@ export const saveTaskMutation = (options?: Partial<Options<SaveTaskData>>): UseM
     return mutationOptions;
 };
 
+/**
+ * Create Attachment
+ *
+ * Declare a file for the task: answers where to send its bytes, straight to the store (one
+ * request, or parts for a large file), until `expires_at`; then call `.../complete`.
+ *
+ * 422 `evidence_not_accepted` (the task takes text only), `evidence_type_refused` (a type the
+ * task does not take), `evidence_too_many` (its `max_files`); 413 `evidence_too_large` (its
+ * `max_bytes`), `evidence_quota_exceeded` (the enrolment's quota); 409 `not_editable`, as a save.
+ */
+export const createAttachmentMutation = (options?: Partial<Options<CreateAttachmentData>>): UseMutationOptions<CreateAttachmentResponse, CreateAttachmentError, Options<CreateAttachmentData>> => {
+    const mutationOptions: UseMutationOptions<CreateAttachmentResponse, CreateAttachmentError, Options<CreateAttachmentData>> = {
+        mutationFn: async (fnOptions) => await createAttachment({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+/**
+ * Delete Attachment
+ *
+ * Take a file off the task while it is editable (409 `not_editable` otherwise). A file an
+ * earlier submission holds stays stored for it.
+ */
+export const deleteAttachmentMutation = (options?: Partial<Options<DeleteAttachmentData>>): UseMutationOptions<DeleteAttachmentResponse, DeleteAttachmentError, Options<DeleteAttachmentData>> => {
+    const mutationOptions: UseMutationOptions<DeleteAttachmentResponse, DeleteAttachmentError, Options<DeleteAttachmentData>> = {
+        mutationFn: async (fnOptions) => await deleteAttachment({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+export const getAttachmentQueryKey = (options: Options<GetAttachmentData>) => createQueryKey('getAttachment', options);
+
+/**
+ * Get Attachment
+ *
+ * One file of the task, with a short-lived download URL once verified (its member, admins).
+ */
+export const getAttachmentOptions = (options: Options<GetAttachmentData>) => queryOptions<GetAttachmentResponse, GetAttachmentError, GetAttachmentResponse, ReturnType<typeof getAttachmentQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await getAttachment({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: getAttachmentQueryKey(options)
+});
+
+/**
+ * Complete Attachment
+ *
+ * Verify the stored file and keep it: its size and SHA-256 must be those declared and its
+ * content (magic bytes) of the declared type, one the task takes.
+ *
+ * 422 `evidence_mismatch` or `evidence_type_refused` (the stored bytes are deleted: upload
+ * again), `upload_incomplete` (with `missing_parts`); 409 `not_editable` once submitted.
+ */
+export const completeAttachmentMutation = (options?: Partial<Options<CompleteAttachmentData>>): UseMutationOptions<CompleteAttachmentResponse, CompleteAttachmentError, Options<CompleteAttachmentData>> => {
+    const mutationOptions: UseMutationOptions<CompleteAttachmentResponse, CompleteAttachmentError, Options<CompleteAttachmentData>> = {
+        mutationFn: async (fnOptions) => await completeAttachment({
+            ...options,
+            ...fnOptions,
+            throwOnError: true
+        })
+    };
+    return mutationOptions;
+};
+
+export const resumeUploadQueryKey = (options: Options<ResumeUploadData>) => createQueryKey('resumeUpload', options);
+
+/**
+ * Resume Upload
+ *
+ * Resume an upload: the parts that arrived, fresh signed requests for the rest (or for the
+ * whole file). 409 `invalid_state` once it is complete.
+ */
+export const resumeUploadOptions = (options: Options<ResumeUploadData>) => queryOptions<ResumeUploadResponse, ResumeUploadError, ResumeUploadResponse, ReturnType<typeof resumeUploadQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => await resumeUpload({
+        ...options,
+        ...queryKey[0],
+        signal,
+        throwOnError: true
+    }),
+    queryKey: resumeUploadQueryKey(options)
+});
+
 export const getTimelineQueryKey = (options: Options<GetTimelineData>) => createQueryKey('getTimeline', options);
 
 /**
@@ -1103,7 +1196,8 @@ export const getReviewQueryKey = (options: Options<GetReviewData>) => createQuer
 /**
  * Get Review
  *
- * The frozen submission and the rubric to mark (assigned evaluator only).
+ * The frozen submission (its files with short-lived download URLs) and the rubric to mark
+ * (assigned evaluator only).
  */
 export const getReviewOptions = (options: Options<GetReviewData>) => queryOptions<GetReviewResponse, GetReviewError, GetReviewResponse, ReturnType<typeof getReviewQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await getReview({
