@@ -66,6 +66,11 @@ CREDENTIALS: list[dict[str, Any]] = [
                         "id": "reflect-evidence",
                         "prompt": "What evidence of learning did you see?",
                         "required": True,
+                        "evidence": {
+                            "accept": ["application/pdf", "image/*", "video/mp4"],
+                            "max_files": 5,
+                            "max_bytes": 500 * 1024**2,
+                        },
                     }
                 ],
                 "rubric": [

@@ -62,6 +62,9 @@ EVIDENCE_MAX_FILES = 50
 class EvidenceDoc(_Document):
     """The files a task takes beside its text: which types, how many, how large each."""
 
+    # Answers always carry the limits (their defaults filled in): clients need not know them.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
     accept: list[MediaRange] = Field(min_length=1, max_length=30)
     max_files: int = Field(default=5, ge=1, le=EVIDENCE_MAX_FILES)
     max_bytes: int = Field(

@@ -599,7 +599,7 @@ export type CredentialDoc = {
     /**
      * Sections
      */
-    sections: Array<SectionDoc>;
+    sections: Array<SectionDocInput>;
     /**
      * Submission Window
      *
@@ -662,7 +662,7 @@ export type CredentialPublic = {
     /**
      * Sections
      */
-    sections: Array<SectionDoc>;
+    sections: Array<SectionDocOutput>;
     /**
      * Submission Window
      *
@@ -1129,7 +1129,7 @@ export type EvidenceCriterion = {
  *
  * The files a task takes beside its text: which types, how many, how large each.
  */
-export type EvidenceDoc = {
+export type EvidenceDocInput = {
     /**
      * Accept
      */
@@ -1144,6 +1144,28 @@ export type EvidenceDoc = {
      * Max Files
      */
     max_files?: number;
+};
+
+/**
+ * EvidenceDoc
+ *
+ * The files a task takes beside its text: which types, how many, how large each.
+ */
+export type EvidenceDocOutput = {
+    /**
+     * Accept
+     */
+    accept: Array<string>;
+    /**
+     * Max Bytes
+     *
+     * The largest file, in bytes.
+     */
+    max_bytes: number;
+    /**
+     * Max Files
+     */
+    max_files: number;
 };
 
 /**
@@ -2101,7 +2123,7 @@ export type SavedVersion = {
 /**
  * SectionDoc
  */
-export type SectionDoc = {
+export type SectionDocInput = {
     /**
      * Guidance
      */
@@ -2123,7 +2145,39 @@ export type SectionDoc = {
     /**
      * Tasks
      */
-    tasks: Array<TaskDoc>;
+    tasks: Array<TaskDocInput>;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
+ * SectionDoc
+ */
+export type SectionDocOutput = {
+    /**
+     * Guidance
+     */
+    guidance?: string;
+    /**
+     * Id
+     *
+     * URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64).
+     */
+    id: string;
+    /**
+     * Resources
+     */
+    resources?: Array<ResourceDoc>;
+    /**
+     * Rubric
+     */
+    rubric: Array<CriterionDoc>;
+    /**
+     * Tasks
+     */
+    tasks: Array<TaskDocOutput>;
     /**
      * Title
      */
@@ -2225,11 +2279,35 @@ export type SubmittedTask = {
 /**
  * TaskDoc
  */
-export type TaskDoc = {
+export type TaskDocInput = {
     /**
      * Files the task takes (attachments); none: text only.
      */
-    evidence?: EvidenceDoc | null;
+    evidence?: EvidenceDocInput | null;
+    /**
+     * Id
+     *
+     * URL-safe id chosen by the admin (letters, digits, . _ ~ -; at most 64).
+     */
+    id: string;
+    /**
+     * Prompt
+     */
+    prompt: string;
+    /**
+     * Required
+     */
+    required?: boolean;
+};
+
+/**
+ * TaskDoc
+ */
+export type TaskDocOutput = {
+    /**
+     * Files the task takes (attachments); none: text only.
+     */
+    evidence?: EvidenceDocOutput | null;
     /**
      * Id
      *
@@ -2297,7 +2375,7 @@ export type TaskWork = {
     /**
      * The files the task takes; null: text only.
      */
-    evidence: EvidenceDoc | null;
+    evidence: EvidenceDocOutput | null;
     /**
      * Id
      */
@@ -4012,9 +4090,9 @@ export type CreateAttachmentErrors = {
      */
     409: ErrorBody;
     /**
-     * Over a limit on evidence files (`evidence_too_large`, `evidence_quota_exceeded`); the message names the limit.
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
      */
-    413: ErrorBody;
+    413: string;
     /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
@@ -4023,6 +4101,10 @@ export type CreateAttachmentErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type CreateAttachmentError = CreateAttachmentErrors[keyof CreateAttachmentErrors];
@@ -4081,6 +4163,10 @@ export type DeleteAttachmentErrors = {
      * Too many writes (`rate_limited`); try again after `Retry-After` seconds.
      */
     429: ErrorBody;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type DeleteAttachmentError = DeleteAttachmentErrors[keyof DeleteAttachmentErrors];
@@ -4131,6 +4217,10 @@ export type GetAttachmentErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type GetAttachmentError = GetAttachmentErrors[keyof GetAttachmentErrors];
@@ -4182,6 +4272,10 @@ export type CompleteAttachmentErrors = {
      */
     409: ErrorBody;
     /**
+     * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
+     */
+    413: string;
+    /**
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
@@ -4190,7 +4284,7 @@ export type CompleteAttachmentErrors = {
      */
     429: ErrorBody;
     /**
-     * The lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
      */
     503: ErrorBody;
 };
@@ -4247,6 +4341,10 @@ export type ResumeUploadErrors = {
      * The request breaks a rule: `detail.code` says which (`invalid_text` for a control character in a path, query or body, anywhere); or its shape is wrong (FastAPI's list of errors).
      */
     422: ErrorBody | HttpValidationError;
+    /**
+     * The database or the lifecycle engine cannot be reached, or the enrolment is busy: try again after `Retry-After` seconds.
+     */
+    503: ErrorBody;
 };
 
 export type ResumeUploadError = ResumeUploadErrors[keyof ResumeUploadErrors];

@@ -17,6 +17,7 @@ import { usePageTitle } from "@/lib/page-title"
 import { useEvaluators } from "./desk"
 import { NotificationsTable, PaymentsTable } from "./EnrolmentRecords"
 import { Repairs } from "./Repairs"
+import { Attachments } from "@/features/evidence/Attachments"
 
 /** One enrolment whole, for an admin: where it stands, the work, payments, notifications,
  *  history, and the repairs that apply to it. */
@@ -146,6 +147,9 @@ function Work({ enrolment: e, sectionTitles }: { enrolment: AdminEnrolmentDetail
                   {task.saved_at && (
                     <span className="mt-1 block text-xs text-slate-700">Saved {formatDateTime(task.saved_at)}</span>
                   )}
+                </dd>
+                <dd>
+                  <Attachments attachments={task.attachments} />
                 </dd>
               </div>
             ))}

@@ -6,6 +6,7 @@ import { listAttemptsOptions } from "@/client/@tanstack/react-query.gen"
 import { Alert } from "@/components/ui/alert"
 import { MarkedRubricView } from "@/features/rubric/MarkedRubricView"
 import { formatDate } from "@/lib/format"
+import { Attachments } from "@/features/evidence/Attachments"
 
 /** Earlier attempts: what was submitted and how it was marked, one click away. */
 export function Attempts({
@@ -54,6 +55,9 @@ export function AttemptDetails({ attempt, sectionTitles }: { attempt: Attempt; s
                   {sectionTitles[task.section_id] ?? task.section_id}: {task.prompt}
                 </dt>
                 <dd className="mt-1 whitespace-pre-wrap">{task.response || <em>No answer</em>}</dd>
+                <dd>
+                  <Attachments attachments={task.attachments} />
+                </dd>
               </div>
             ))}
           </dl>

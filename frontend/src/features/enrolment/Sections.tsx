@@ -99,6 +99,7 @@ export function Sections({
                 {section.tasks.map((task) => (
                   <TaskField
                     key={task.id}
+                    enrolmentId={enrolment.enrolment_id}
                     task={task}
                     controller={session.task(task.id)}
                     state={states[task.id]}

@@ -24,6 +24,7 @@ import { usePageTitle } from "@/lib/page-title"
 
 import { type CriterionMark, decisionOf } from "./decision"
 import { forgetMarks, loadMarks, saveMarks } from "./marks-draft"
+import { Attachments } from "@/features/evidence/Attachments"
 
 /** One review: the frozen submission, section by section beside its rubric, and the decision. */
 export function ReviewPage({ enrolmentId }: { enrolmentId: string }) {
@@ -110,6 +111,9 @@ function ReviewForm({ review }: { review: ReviewDetail }) {
                     <dt className="text-sm font-medium text-slate-800">{task.prompt}</dt>
                     <dd className="mt-1 whitespace-pre-wrap rounded-md bg-slate-50 p-3">
                       {task.response || <em>No answer</em>}
+                    </dd>
+                    <dd>
+                      <Attachments attachments={task.attachments} />
                     </dd>
                   </div>
                 ))}

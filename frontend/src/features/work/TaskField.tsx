@@ -4,16 +4,19 @@ import type { TaskWork } from "@/client"
 import { Alert } from "@/components/ui/alert"
 import { Button } from "@/components/ui/button"
 import { Textarea } from "@/components/ui/field"
+import { EvidenceField } from "@/features/evidence/EvidenceField"
 import { formatDateTime, formatTime } from "@/lib/format"
 
 import type { AutosaveController, AutosaveState } from "./autosave"
 
 /** One task: its answer box, labelled by its prompt, saved while the member types. */
 export function TaskField({
+  enrolmentId,
   task,
   controller,
   state,
 }: {
+  enrolmentId: string
   task: TaskWork
   controller?: AutosaveController
   state?: AutosaveState
@@ -38,6 +41,7 @@ export function TaskField({
         {editable || state ? <SaveStatusText state={state} /> : task.saved_at ? `Saved ${formatDateTime(task.saved_at)}` : ""}
         {!controller && " · Read-only"}
       </p>
+      {task.evidence && <EvidenceField enrolmentId={enrolmentId} task={task} evidence={task.evidence} />}
       {state?.status === "conflict" && state.conflict && controller && (
         <Alert tone="warning" role="alert" heading="This answer was changed in another tab or device">
           <p>
