@@ -26,6 +26,11 @@ describe("submit gate", () => {
     expect(submitGate(withoutC, { a: state("done") }, true).missing.map((t) => t.id)).toEqual(["c"])
   })
 
+  it("counts a task answered by a file alone, as the server does", () => {
+    const withFile = [{ ...tasks[0], attachments: [{ id: "f1" }] }, tasks[2]] as GateTask[]
+    expect(submitGate(withFile, { a: state("") }, true)).toMatchObject({ ready: true, answered: 2 })
+  })
+
   it("waits while an answer is in conflict or was refused", () => {
     expect(submitGate(tasks, { a: state("done", "conflict") }, true)).toMatchObject({ ready: false, unsaved: true })
     expect(submitGate(tasks, { a: state("done", "refused") }, true).ready).toBe(false)

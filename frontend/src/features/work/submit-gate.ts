@@ -1,6 +1,6 @@
 /**
- * Whether the member may select "Submit for review": every required task answered, the terms
- * agreed, nothing typed left unsaved. Pure, so the rule is tested on its own.
+ * Whether the member may select "Submit for review": every required task answered (in text, or
+ * with a file), the terms agreed, nothing typed left unsaved. Pure, so the rule is tested on its own.
  */
 import type { AutosaveState } from "./autosave"
 
@@ -10,6 +10,8 @@ export interface GateTask {
   required: boolean
   /** The answer as saved on the server (for tasks that are not being edited). */
   response: string | null
+  /** Its verified files: one answers the task as text does (the server's rule). */
+  attachments?: readonly unknown[]
 }
 
 export interface Gate {
@@ -27,7 +29,7 @@ export function isAnswered(text: string | null | undefined): boolean {
 export function submitGate(tasks: GateTask[], states: Record<string, AutosaveState>, agreed: boolean): Gate {
   const required = tasks.filter((t) => t.required)
   const textOf = (t: GateTask) => states[t.id]?.text ?? t.response
-  const missing = required.filter((t) => !isAnswered(textOf(t)))
+  const missing = required.filter((t) => !isAnswered(textOf(t)) && !t.attachments?.length)
   const unsaved = Object.values(states).some((s) => s.status === "conflict" || s.status === "refused")
   return {
     ready: agreed && missing.length === 0 && !unsaved,
