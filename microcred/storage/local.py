@@ -183,6 +183,11 @@ class LocalStore:
                     with (folder / str(part.number)).open("rb") as source:
                         shutil.copyfileobj(source, out, CHUNK)
             self._publish(tmp, key)
+        except FileNotFoundError as exc:
+            # A concurrent completion joined the parts and removed their folder meanwhile.
+            if self._object(key).is_file():
+                raise ObjectExists(key) from exc
+            raise NoSuchUpload(upload_id) from exc
         finally:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)

@@ -3,6 +3,8 @@ submit, review; the refusals and the limits."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.evidence.conftest import PART, EvidenceFlow
 from tests.evidence.files import big_pdf, pdf, png, sha256
 
@@ -149,3 +151,17 @@ async def test_a_large_file_resumes_after_a_dropped_connection(eflow: EvidenceFl
     assert (await eflow.eapi.fetch(done.json()["download_url"])).content == data
     again = await eflow.api.http.get(eflow.files("plan-1", f"/{plan['id']}/upload"), headers=eflow.me)
     assert again.status_code == 409
+
+
+async def test_two_completions_at_once_both_keep_the_one_file(eflow: EvidenceFlow) -> None:
+    """A double click, or a retry racing the first try: the parts are joined once, and both
+    answers are the verified file (on the data folder the second join found the parts gone)."""
+    data = big_pdf(2 * PART + 99)
+    plan = (await eflow.declare("plan-1", data, filename="twice.pdf")).json()
+    await eflow.send_plan(plan, data)
+    first, second = await asyncio.gather(
+        eflow.complete("plan-1", plan["id"]), eflow.complete("plan-1", plan["id"])
+    )
+    assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
+    assert first.json()["sha256"] == second.json()["sha256"] == sha256(data)
+    assert (await eflow.eapi.fetch(first.json()["download_url"])).content == data
