@@ -1,15 +1,25 @@
 """Evidence files against an attacker and an unlucky member: signed URLs used after their file
-was refused or removed, URLs resumed late."""
+was refused or removed, URLs resumed late, tokens that are not ASCII."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from microcred.models import Attachment
 from microcred.services import evidence as files
 from microcred.storage import attachment_key
+from microcred.storage.local import LocalStore
 from tests.evidence.conftest import EvidenceFlow
 from tests.evidence.files import pdf, sha256
+
+
+def _local(flow: EvidenceFlow) -> LocalStore:
+    store = flow.eapi.store
+    if not isinstance(store, LocalStore):
+        pytest.skip("the data-folder store's own URLs")
+    return store
 
 
 async def test_a_signed_upload_url_stores_nothing_lasting_after_a_refusal_or_a_removal(
@@ -64,3 +74,12 @@ async def test_upload_urls_never_outlive_the_sweep_of_their_upload(eflow: Eviden
     made_at(created - timedelta(minutes=11))
     stale = await api.http.get(eflow.files("plan-1", f"/{plan['id']}/upload"), headers=eflow.me)
     assert stale.status_code == 409 and stale.json()["detail"]["code"] == "invalid_state"
+
+
+async def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(eflow: EvidenceFlow) -> None:
+    _local(eflow)
+    plan = (await eflow.declare("plan-1", pdf(b"x"))).json()
+    url = plan["upload"]["url"]
+    for bent in (url + "\u00e9", url[: url.rindex(".")] + ".\u00e9t\u00e9"):
+        assert (await eflow.api.http.put(bent, content=b"x")).status_code == 403
+        assert (await eflow.api.http.get(bent)).status_code == 403
