@@ -1,5 +1,5 @@
 """Evidence files against an attacker and an unlucky member: signed URLs used after their file
-was refused or removed, URLs resumed late, tokens that are not ASCII."""
+was refused or removed, URLs resumed late, tokens that are not ASCII, active content served back."""
 
 from __future__ import annotations
 
@@ -83,3 +83,18 @@ async def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(eflow: Ev
     for bent in (url + "\u00e9", url[: url.rindex(".")] + ".\u00e9t\u00e9"):
         assert (await eflow.api.http.put(bent, content=b"x")).status_code == 403
         assert (await eflow.api.http.get(bent)).status_code == 403
+
+
+async def test_a_download_from_the_data_folder_is_sandboxed(eflow: EvidenceFlow) -> None:
+    """An SVG is an image (``image/*``) and may carry a script: the API's origin serves it to be
+    saved, as its declared type only, and in a sandbox should anything ever render it."""
+    _local(eflow)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+    attachment = await eflow.attach("plan-1", svg, content_type="image/svg+xml", filename="drawing.svg")
+    served = await eflow.eapi.fetch(attachment["download_url"])
+    assert served.status_code == 200 and served.content == svg
+    assert served.headers["content-type"] == "image/svg+xml"
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    policy = served.headers["content-security-policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
