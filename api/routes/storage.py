@@ -71,7 +71,7 @@ async def get_object(token: str, evidence: EvidenceDep) -> Response:
         path,
         media_type=grant.content_type,
         headers={
-            "Content-Disposition": content_disposition(grant.filename or "file"),
+            "Content-Disposition": content_disposition(grant.filename or "file", grant.content_type or ""),
             "Content-Security-Policy": DOWNLOAD_POLICY,
         },
     )

@@ -12,7 +12,7 @@ from microcred.services import evidence as files
 from microcred.storage import attachment_key
 from microcred.storage.local import LocalStore
 from tests.evidence.conftest import EvidenceFlow
-from tests.evidence.files import pdf, sha256
+from tests.evidence.files import pdf, png, sha256
 
 
 def _local(flow: EvidenceFlow) -> LocalStore:
@@ -98,3 +98,16 @@ async def test_a_download_from_the_data_folder_is_sandboxed(eflow: EvidenceFlow)
     assert served.headers["x-content-type-options"] == "nosniff"
     policy = served.headers["content-security-policy"]
     assert "sandbox" in policy and "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+
+
+async def test_a_download_is_saved_under_a_name_of_its_verified_type(eflow: EvidenceFlow) -> None:
+    """The bytes were checked, the name was not: a PNG carrying a script, named to be saved as
+    a page (and to look like a picture, with a right-to-left override), is saved as a PNG."""
+    image = png() + b"<html><script>alert(document.cookie)</script></html>"
+    attachment = await eflow.attach("plan-1", image, content_type="image/png", filename="photo\u202egnp.html")
+    assert attachment["filename"] == "photo\u202egnp.html"  # the member's name, as given
+    served = await eflow.eapi.fetch(attachment["download_url"])
+    assert served.status_code == 200 and served.content == image
+    disposition = served.headers["content-disposition"]
+    assert 'filename="photognp.html.png"' in disposition
+    assert disposition.endswith("filename*=UTF-8''photognp.html.png")
