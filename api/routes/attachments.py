@@ -65,7 +65,8 @@ def resume_upload(
     member: MemberDep,
 ) -> AttachmentUpload:
     """Resume an upload: the parts that arrived, fresh signed requests for the rest (or for the
-    whole file). 409 `invalid_state` once it is complete."""
+    whole file). 409 `invalid_state` once it is complete, or when it is too old to resume (its
+    URLs never outlive the sweep of stale uploads): upload the file again."""
     plan = files.resume_upload(
         session,
         evidence=evidence,

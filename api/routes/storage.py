@@ -18,6 +18,12 @@ from microcred.storage.local import BadToken, IncompleteBody, LocalStore, NoSuch
 
 router = APIRouter(prefix="/storage", include_in_schema=False)
 
+# A download is a member's file served from the API's own origin. Content-Disposition makes a
+# browser save it, but a file the type check lets through may still be active content (an SVG
+# is an image and may hold a script): should anything ever render it, the sandbox gives it an
+# origin of its own, with no script, no requests, no forms.
+DOWNLOAD_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
 
 def _refusal(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"detail": {"code": code, "message": message}}, status_code=status)
@@ -64,5 +70,8 @@ async def get_object(token: str, evidence: EvidenceDep) -> Response:
     return FileResponse(
         path,
         media_type=grant.content_type,
-        headers={"Content-Disposition": content_disposition(grant.filename or "file")},
+        headers={
+            "Content-Disposition": content_disposition(grant.filename or "file", grant.content_type or ""),
+            "Content-Security-Policy": DOWNLOAD_POLICY,
+        },
     )

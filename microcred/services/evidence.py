@@ -6,6 +6,13 @@ stored object once and keeps it only when its size, hash and type (by its conten
 bytes) are what was declared and what the task accepts. The same editing rule as a save
 decides when files may be added or removed (``work.edit_refusal``). No byte ever passes
 through the database or a workflow: they see ids and hashes.
+
+A signed upload URL keeps working until it expires, whatever became of its attachment, and
+on S3 it is not ours to revoke. So an attachment refused or removed before any submission held
+it keeps its row (``removed_at``) while its object goes: the sweep takes the row only after
+``stale_after``, deleting once more whatever a still-valid URL sent meanwhile; and no upload URL
+is signed to outlive that (``_upload_ttl``). Without the row, bytes sent after a refusal would
+stay stored, counted by no quota and found by no sweep.
 """
 
 from __future__ import annotations
@@ -183,11 +190,24 @@ def _part_sizes(attachment: Attachment) -> list[int]:
     return [min(attachment.part_size, attachment.size - i * attachment.part_size) for i in range(count)]
 
 
+def _upload_ttl(evidence: Evidence, attachment: Attachment, *, now: datetime) -> int:
+    """Seconds the upload URLs signed now may work: never past the moment the sweep may take
+    the attachment's row (which deletes the object), so no URL can store bytes after it."""
+    until = min(now + evidence.upload_ttl, attachment.created_at + evidence.stale_after)
+    seconds = int((until - now).total_seconds())
+    if seconds <= 0:
+        raise InvalidState(
+            "this upload is too old to resume: remove it and upload the file again",
+            attachment_id=attachment.id,
+        )
+    return seconds
+
+
 def _plan(evidence: Evidence, attachment: Attachment, *, now: datetime) -> dict[str, Any]:
     """Fresh signed requests for what has not arrived yet."""
     store, key = evidence.store, attachment_key(attachment.enrolment_id, attachment.id)
-    ttl = int(evidence.upload_ttl.total_seconds())
-    plan: dict[str, Any] = {"id": attachment.id, "expires_at": now + evidence.upload_ttl}
+    ttl = _upload_ttl(evidence, attachment, now=now)
+    plan: dict[str, Any] = {"id": attachment.id, "expires_at": now + timedelta(seconds=ttl)}
     if attachment.upload_id is None:
         signed = store.upload_request(
             key, size=attachment.size, content_type=attachment.content_type, expires_in=ttl
@@ -243,13 +263,15 @@ def _content_types(head: bytes) -> set[str]:
         return set()
 
 
-def _discard(sessions: SessionFactory, evidence: Evidence, attachment_id: str, key: str) -> None:
-    """Remove a refused upload: its row and its object."""
+def _discard(
+    sessions: SessionFactory, evidence: Evidence, attachment_id: str, key: str, *, now: datetime
+) -> None:
+    """Remove a refused upload: its object now, its row (kept as removed) by the sweep."""
     with transaction(sessions) as session:
         session.execute(
-            sa.delete(Attachment).where(
-                col(Attachment.id) == attachment_id, col(Attachment.status) == PENDING
-            )
+            sa.update(Attachment)
+            .where(col(Attachment.id) == attachment_id, col(Attachment.status) == PENDING)
+            .values(removed_at=now)
         )
     evidence.store.delete(key)
 
@@ -298,7 +320,7 @@ def complete_upload(
     if stored is None:
         raise UploadIncomplete("the file has not arrived yet: send it, then complete")
     if stored.size != attachment.size or stored.sha256 != attachment.sha256:
-        _discard(sessions, evidence, attachment_id, key)
+        _discard(sessions, evidence, attachment_id, key, now=now)
         raise EvidenceMismatch(
             f"the stored file is not the one declared: {stored.size} bytes with SHA-256 {stored.sha256}, "
             f"declared {attachment.size} bytes with SHA-256 {attachment.sha256}; upload it again",
@@ -307,7 +329,7 @@ def complete_upload(
         )
     found = _content_types(stored.head)
     if attachment.content_type not in found or not rules.accepts(attachment.content_type):
-        _discard(sessions, evidence, attachment_id, key)
+        _discard(sessions, evidence, attachment_id, key, now=now)
         said = ", ".join(sorted(found)) if found else "of no type recognised"
         raise EvidenceTypeRefused(
             f"the file's content is {said}, not the declared {attachment.content_type} "
@@ -393,7 +415,8 @@ def remove(
     now: datetime,
 ) -> None:
     """Take a file off a task while it is editable. One a submission holds stays stored (the
-    submission refers to it), hidden from the task; any other is deleted with its object."""
+    submission refers to it), hidden from the task; any other loses its object now and its
+    row to the sweep."""
     with transaction(sessions) as session:
         enrolment = _owned(session, enrolment_id=enrolment_id, member_id=member_id, lock=True)
         attachment = _attachment(
@@ -404,11 +427,10 @@ def remove(
         refused = work.edit_refusal(enrolment, task.section_id, now=now)
         if refused is not None:
             raise NotEditable(refused, task_id=task_id, status=enrolment.status, section_id=task.section_id)
+        attachment.removed_at = now
         if attachment.submitted_in is not None:
-            attachment.removed_at = now
             return
         upload_id = attachment.upload_id
-        session.delete(attachment)
     key = attachment_key(enrolment_id, attachment_id)
     if upload_id is not None:
         evidence.store.abort_multipart(key, upload_id=upload_id)
@@ -432,16 +454,27 @@ def held(session: Session, *, enrolment_id: str) -> dict[str, list[Attachment]]:
     return found
 
 
+def _sweepable(cutoff: datetime) -> Any:
+    """Older than the cutoff (every URL signed for it expired) and held by no submission:
+    never completed, or refused or removed."""
+    return sa.and_(
+        col(Attachment.created_at) < cutoff,
+        col(Attachment.submitted_in).is_(None),
+        sa.or_(col(Attachment.status) == PENDING, col(Attachment.removed_at).is_not(None)),
+    )
+
+
 def sweep_stale(sessions: SessionFactory, *, evidence: Evidence, now: datetime) -> int:
-    """Remove uploads never completed within ``stale_after``: their rows, then their objects
-    and unfinished parts. A completion racing the sweep finds its row gone (404)."""
+    """Remove uploads never completed within ``stale_after``, and refused or removed files no
+    submission holds: their rows, then their objects and unfinished parts. A completion racing
+    the sweep finds its row gone (404)."""
     removed = 0
     cutoff = now - evidence.stale_after
     while True:
         with sessions() as session:
             stale = session.exec(
                 select(Attachment.id, Attachment.enrolment_id, Attachment.upload_id)
-                .where(Attachment.status == PENDING, col(Attachment.created_at) < cutoff)
+                .where(_sweepable(cutoff))
                 .limit(SWEEP_BATCH)
             ).all()
         if not stale:
@@ -449,9 +482,7 @@ def sweep_stale(sessions: SessionFactory, *, evidence: Evidence, now: datetime) 
         for attachment_id, enrolment_id, upload_id in stale:
             with transaction(sessions) as session:
                 gone = session.execute(
-                    sa.delete(Attachment).where(
-                        col(Attachment.id) == attachment_id, col(Attachment.status) == PENDING
-                    )
+                    sa.delete(Attachment).where(col(Attachment.id) == attachment_id, _sweepable(cutoff))
                 )
             if gone.rowcount == 0:  # type: ignore[attr-defined]
                 continue  # completed meanwhile: kept

@@ -13,7 +13,10 @@ verified is ever overwritten. The methods block (file and network I/O): call the
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import mimetypes
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -117,10 +120,30 @@ def attachment_key(enrolment_id: str, attachment_id: str) -> str:
     return f"evidence/{enrolment_id}/{attachment_id}"
 
 
-def content_disposition(filename: str) -> str:
-    """``attachment`` with the filename, ASCII-safe and in RFC 6266's UTF-8 form."""
-    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+@functools.cache
+def _extensions(content_type: str) -> tuple[str, ...]:
+    """The file extensions of a media type, from the standard library's own table (not the
+    host's: every host names files alike), else from the type's name (image/webp before 3.13)."""
+    known = mimetypes.MimeTypes().guess_all_extensions(content_type)
+    return tuple(known) or ("." + content_type.partition("/")[2].removeprefix("x-").partition("+")[0],)
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """The name a file is saved under: the member's, less invisible format characters (with a
+    right-to-left override, U+202E, ``x<U+202E>gnp.lmth`` shows as ``xhtml.png``), and ending in
+    an extension of its verified type. The content was checked, not the name: a PNG named
+    ``work.html`` would otherwise be saved as a page that runs its script when opened."""
+    name = "".join(c for c in filename if unicodedata.category(c) != "Cf").strip() or "file"
+    extensions = _extensions(content_type.lower())
+    return name if name.lower().endswith(extensions) else name + extensions[0]
+
+
+def content_disposition(filename: str, content_type: str) -> str:
+    """``attachment`` with the download's name (``download_name``), ASCII-safe and in RFC 6266's
+    UTF-8 form."""
+    name = download_name(filename, content_type)
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def store_from_settings(settings: Settings) -> ObjectStore:

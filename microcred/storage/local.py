@@ -110,7 +110,8 @@ class LocalStore:
     def grant(self, token: str, *, ops: tuple[str, ...]) -> Grant:
         """The grant of a valid, unexpired token for one of ``ops``; BadToken otherwise."""
         body, _, signature = token.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._mac(body)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+        if not signature or not hmac.compare_digest(signature.encode(), self._mac(body).encode()):
             raise BadToken("bad signature")
         try:
             claims: dict[str, Any] = json.loads(_unb64(body))

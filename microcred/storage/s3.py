@@ -211,7 +211,7 @@ class S3Store:
             Params={
                 "Bucket": self.bucket,
                 "Key": key,
-                "ResponseContentDisposition": content_disposition(filename),
+                "ResponseContentDisposition": content_disposition(filename, content_type),
                 "ResponseContentType": content_type,
             },
             ExpiresIn=expires_in,

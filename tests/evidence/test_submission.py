@@ -71,6 +71,12 @@ async def test_submitted_files_are_immutable_and_outlive_a_resubmission(eflow: E
     ).json()
     assert (await eflow.eapi.fetch(review["tasks"][0]["attachments"][0]["download_url"])).content == second
 
+    # The sweep takes removed files, but never one a submission holds.
+    assert eflow.eapi.evidence is not None
+    later = datetime.now(UTC) + eflow.eapi.evidence.stale_after + timedelta(days=1)
+    files.sweep_stale(eflow.api.sessions, evidence=eflow.eapi.evidence, now=later)
+    assert (await eflow.eapi.fetch(frozen_one[0]["download_url"])).content == first
+
 
 async def test_who_may_see_the_files(eflow: EvidenceFlow) -> None:
     data = pdf(b"private")

@@ -526,7 +526,8 @@ export const completeAttachment = <ThrowOnError extends boolean = false>(options
  * Resume Upload
  *
  * Resume an upload: the parts that arrived, fresh signed requests for the rest (or for the
- * whole file). 409 `invalid_state` once it is complete.
+ * whole file). 409 `invalid_state` once it is complete, or when it is too old to resume (its
+ * URLs never outlive the sweep of stale uploads): upload the file again.
  */
 export const resumeUpload = <ThrowOnError extends boolean = false>(options: Options<ResumeUploadData, ThrowOnError>): RequestResult<ResumeUploadResponses, ResumeUploadErrors, ThrowOnError, 'data'> => (options.client ?? client).get<ResumeUploadResponses, ResumeUploadErrors, ThrowOnError, 'data'>({
     responseStyle: 'data',

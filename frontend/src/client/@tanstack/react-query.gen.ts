@@ -786,7 +786,8 @@ export const resumeUploadQueryKey = (options: Options<ResumeUploadData>) => crea
  * Resume Upload
  *
  * Resume an upload: the parts that arrived, fresh signed requests for the rest (or for the
- * whole file). 409 `invalid_state` once it is complete.
+ * whole file). 409 `invalid_state` once it is complete, or when it is too old to resume (its
+ * URLs never outlive the sweep of stale uploads): upload the file again.
  */
 export const resumeUploadOptions = (options: Options<ResumeUploadData>) => queryOptions<ResumeUploadResponse, ResumeUploadError, ResumeUploadResponse, ReturnType<typeof resumeUploadQueryKey>>({
     queryFn: async ({ queryKey, signal }) => await resumeUpload({
