@@ -104,6 +104,7 @@ def activities(client: Client | None, deps: WorkerDeps) -> list[Any]:
         notifications.notify,
         notifications.resend,
         mailer.send,
+        mailer.sent,
         mailer.give_up,
         badges.issue_badge,
     ]

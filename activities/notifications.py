@@ -172,10 +172,11 @@ class MailActivities:
         self._settings = settings
 
     @activity.defn(name="mail.send")
-    async def send(self, inp: MailInput) -> None:
+    async def send(self, inp: MailInput) -> bool:
+        """True when the mail server took the message now (the workflow then records it)."""
         note = await asyncio.to_thread(self._load, inp.notification_id)
         if note.mail_status == "sent" or not note.recipient_email or self._settings.smtp is None:
-            return
+            return False
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = note.recipient_email
@@ -192,7 +193,12 @@ class MailActivities:
                     f"the mail server refused the message: {error}", type="MailRefused", non_retryable=True
                 ) from error
             raise
-        await asyncio.to_thread(self._mark, inp.notification_id, "sent", None)
+        # Recorded by an activity of its own: a database down now must not send the mail again.
+        return True
+
+    @activity.defn(name="mail.sent")
+    def sent(self, inp: MailInput) -> None:
+        self._mark(inp.notification_id, "sent", None)
 
     @activity.defn(name="mail.give_up")
     def give_up(self, inp: MailInput) -> None:

@@ -241,15 +241,25 @@ async def resend(inp: ResendInput) -> None:
     await _rejecting(Activity.RESEND, inp, result=NotifyResult, summary="re-send a notification")
 
 
-async def send_mail(inp: MailInput) -> None:
-    await _run(
+async def send_mail(inp: MailInput) -> bool:
+    return await _run(
         Activity.SEND_MAIL,
         inp,
-        result=type(None),
+        result=bool,
         start_to_close=timedelta(minutes=1),
         patience=MAIL_PATIENCE,
         retry=MAIL_RETRY,
         summary="send over SMTP",
+    )
+
+
+async def record_mail_sent(inp: MailInput) -> None:
+    await _run(
+        Activity.MAIL_SENT,
+        inp,
+        result=type(None),
+        patience=LONG_PATIENCE,
+        summary="record the mail as sent",
     )
 
 

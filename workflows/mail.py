@@ -17,8 +17,12 @@ class MailDeliveryWorkflow:
     @workflow.run
     async def run(self, inp: MailInput) -> None:
         try:
-            await activities.send_mail(inp)
+            sent = await activities.send_mail(inp)
         except ActivityError as err:  # the mail server stayed down for days, or refused for good
             await activities.give_up_mail(
                 MailInput(notification_id=inp.notification_id, error=str(err.cause or err))
             )
+            return
+        # Apart from the send: a retry of this step (the database down) never mails again.
+        if sent:
+            await activities.record_mail_sent(inp)

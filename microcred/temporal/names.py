@@ -73,6 +73,7 @@ class Activity:
     NOTIFY = "notifications.notify"
     RESEND = "notifications.resend"
     SEND_MAIL = "mail.send"
+    MAIL_SENT = "mail.sent"
     GIVE_UP_MAIL = "mail.give_up"
     ISSUE_BADGE = "badges.issue"
     SWEEP_UPLOADS = "evidence.sweep_stale"

@@ -16,6 +16,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 from sqlmodel import select
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.exceptions import ApplicationError
@@ -33,6 +34,7 @@ from microcred.contracts import (
 from microcred.db import SessionFactory, transaction
 from microcred.models import Notification
 from microcred.services import enrolments
+from microcred.temporal.names import MAIL_WORKFLOW, Activity
 from tests.activities.builders import AT, add_member
 from tests.activities.smtp import SmtpServer
 from tests.support import API_BASE, member, publish, register_evaluator, running_worker, uid
@@ -223,7 +225,10 @@ def pending(sessions: SessionFactory, *, email: str | None = None) -> Notificati
 
 
 async def send(acts: MailActivities, notification_id: str) -> None:
-    await ActivityEnvironment().run(acts.send, MailInput(notification_id=notification_id))
+    """What the mail workflow does: send, and record it sent when the server took it now."""
+    inp = MailInput(notification_id=notification_id)
+    if await ActivityEnvironment().run(acts.send, inp):
+        ActivityEnvironment().run(acts.sent, inp)
 
 
 async def test_send_delivers_the_message_and_marks_it_sent(
@@ -255,14 +260,11 @@ async def test_a_message_delivered_twice_keeps_its_message_id(
     acts = MailActivities(sessions, mail_settings(smtp))
     note = pending(sessions)
 
-    await send(acts, note.id)
-    # The worker died between the delivery and marking it sent: the retry delivers again, and the
-    # recipient's mail client can tell it is the same message.
-    with transaction(sessions) as session:
-        row = session.get(Notification, note.id)
-        assert row is not None
-        row.mail_status = "pending"
-    await send(acts, note.id)
+    inp = MailInput(notification_id=note.id)
+    assert await ActivityEnvironment().run(acts.send, inp)
+    # The worker died between the delivery and the workflow hearing of it: the retry delivers
+    # again, and the recipient's mail system can tell it is the same message.
+    assert await ActivityEnvironment().run(acts.send, inp)
 
     assert [d.message["Message-ID"] for d in smtp.inbox] == [message_id(note.id)] * 2
 
@@ -440,3 +442,30 @@ async def test_a_mail_server_that_is_down_never_holds_up_an_enrolment(
     assert delivered.recipients == [someone.email]
     assert delivered.message["Subject"] == f"Receipt: {doc.title}"
     assert stored(sessions, receipt.id).mail_status == "sent"
+
+
+async def test_a_database_down_after_the_mail_went_never_mails_it_again(
+    ts_env: WorkflowEnvironment, sessions: SessionFactory, smtp: SmtpServer
+) -> None:
+    """Found by ``make chaos``: sending and recording were one activity, so a PostgreSQL restart
+    after the mail server took the message retried the send, and the member got it twice."""
+    acts = MailActivities(sessions, mail_settings(smtp))
+    note = pending(sessions)
+    failures = 2
+
+    @activity.defn(name=Activity.MAIL_SENT)
+    def sent(inp: MailInput) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise RuntimeError("connection refused: the database is restarting")
+        acts.sent(inp)
+
+    async with running_worker(ts_env.client, sessions, activities=[acts.send, sent, acts.give_up]) as run:
+        await ts_env.client.execute_workflow(
+            MAIL_WORKFLOW, MailInput(notification_id=note.id), id=f"mail-{note.id}", task_queue=run.task_queue
+        )
+
+    assert failures == 0
+    assert [d.message["Message-ID"] for d in smtp.inbox] == [message_id(note.id)]
+    assert stored(sessions, note.id).mail_status == "sent"
