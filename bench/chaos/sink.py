@@ -4,7 +4,8 @@ microcred keeps the same for every delivery of one notification."""
 from __future__ import annotations
 
 import threading
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from email import message_from_bytes
 from typing import Any
 
@@ -19,6 +20,7 @@ class MailSink:
     def __init__(self, port: int) -> None:
         self.port = port
         self.received: Counter[str] = Counter()  # Message-ID -> deliveries
+        self.arrivals: defaultdict[str, list[float]] = defaultdict(list)  # Message-ID -> monotonic times
         self._lock = threading.Lock()  # the server's thread appends, the drill reads
         self._controller = Controller(self, hostname=HOST, port=port)
 
@@ -31,11 +33,17 @@ class MailSink:
         message = message_from_bytes(content if isinstance(content, bytes) else content.encode())
         with self._lock:
             self.received[str(message.get("Message-ID", ""))] += 1
+            self.arrivals[str(message.get("Message-ID", ""))].append(time.monotonic())
         return "250 Message accepted for delivery"
 
     def counts(self) -> Counter[str]:
         with self._lock:
             return Counter(self.received)
+
+    def twice(self) -> dict[str, tuple[float, float]]:
+        """Each message delivered more than once: its first and last arrival."""
+        with self._lock:
+            return {mid: (times[0], times[-1]) for mid, times in self.arrivals.items() if len(times) > 1}
 
     def start(self) -> None:
         self._controller.start()
