@@ -59,6 +59,10 @@ EVIDENCE_MAX_BYTES = 5 * 1024**3  # a single object on S3 takes 5 GiB in one cop
 EVIDENCE_MAX_FILES = 50
 
 
+# Types whose content can run script where they are opened: never taken by a family wildcard.
+ACTIVE_TYPES = frozenset({"image/svg+xml"})
+
+
 class EvidenceDoc(_Document):
     """The files a task takes beside its text: which types, how many, how large each."""
 
@@ -72,9 +76,12 @@ class EvidenceDoc(_Document):
     )
 
     def accepts(self, content_type: str) -> bool:
+        """The type itself, or its family (``image/*``) unless it is active content: an SVG
+        carries script, so a task takes one only when it names ``image/svg+xml``."""
         kind = content_type.strip().lower()
-        family = kind.split("/", 1)[0] + "/*"
-        return any(a in (kind, family) for a in self.accept)
+        if kind in self.accept:
+            return True
+        return kind not in ACTIVE_TYPES and kind.split("/", 1)[0] + "/*" in self.accept
 
 
 class TaskDoc(_Document):

@@ -29,7 +29,8 @@ from tests.evidence.files import sha256
 from tests.support import API_BASE, credential_doc, running_worker, test_settings, uid
 
 PART = 5 * MIB  # S3's smallest part: a three-part upload is 10 MiB and a bit
-EVIDENCE = {"accept": ["application/pdf", "image/*"], "max_files": 2, "max_bytes": 12 * MIB}
+EVIDENCE_TYPES = ["application/pdf", "image/*"]
+EVIDENCE = {"accept": EVIDENCE_TYPES, "max_files": 2, "max_bytes": 12 * MIB}
 
 
 @pytest.fixture(scope="session")
@@ -116,11 +117,13 @@ async def eapi(
 
 
 def evidence_doc(**evidence: Any) -> dict[str, Any]:
-    """The test credential with files on plan-1 and reflect-1 (plan-2 takes text only)."""
+    """The test credential with files on plan-1 and reflect-1 (plan-2 takes text only); reflect-1
+    also names SVG, which no family wildcard takes."""
     doc = credential_doc().model_dump(mode="json")
     rules = EVIDENCE | evidence
     doc["sections"][0]["tasks"][0]["evidence"] = rules
-    doc["sections"][1]["tasks"][0]["evidence"] = rules
+    accept = list(evidence.get("accept", EVIDENCE_TYPES))
+    doc["sections"][1]["tasks"][0]["evidence"] = rules | {"accept": [*accept, "image/svg+xml"]}
     return doc
 
 

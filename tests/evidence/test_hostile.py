@@ -14,12 +14,8 @@ from microcred.storage.local import LocalStore
 from tests.evidence.conftest import EvidenceFlow
 from tests.evidence.files import pdf, png, sha256
 
-
-def _local(flow: EvidenceFlow) -> LocalStore:
-    store = flow.eapi.store
-    if not isinstance(store, LocalStore):
-        pytest.skip("the data-folder store's own URLs")
-    return store
+# The data-folder store's own URLs: these tests run on it alone (S3 signs and serves its own).
+data_folder_only = pytest.mark.parametrize("store", ["local"], indirect=True)
 
 
 async def test_a_signed_upload_url_stores_nothing_lasting_after_a_refusal_or_a_removal(
@@ -76,8 +72,9 @@ async def test_upload_urls_never_outlive_the_sweep_of_their_upload(eflow: Eviden
     assert stale.status_code == 409 and stale.json()["detail"]["code"] == "invalid_state"
 
 
+@data_folder_only
 async def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(eflow: EvidenceFlow) -> None:
-    _local(eflow)
+    assert isinstance(eflow.eapi.store, LocalStore)
     plan = (await eflow.declare("plan-1", pdf(b"x"))).json()
     url = plan["upload"]["url"]
     for bent in (url + "\u00e9", url[: url.rindex(".")] + ".\u00e9t\u00e9"):
@@ -85,12 +82,16 @@ async def test_a_token_that_is_not_ascii_is_refused_not_a_server_error(eflow: Ev
         assert (await eflow.api.http.get(bent)).status_code == 403
 
 
+@data_folder_only
 async def test_a_download_from_the_data_folder_is_sandboxed(eflow: EvidenceFlow) -> None:
-    """An SVG is an image (``image/*``) and may carry a script: the API's origin serves it to be
-    saved, as its declared type only, and in a sandbox should anything ever render it."""
-    _local(eflow)
+    """An SVG may carry a script: ``image/*`` does not take it (a task must name it), and where a
+    task does, the API's origin serves it to be saved, as its declared type only, and in a
+    sandbox should anything ever render it."""
+    assert isinstance(eflow.eapi.store, LocalStore)
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
-    attachment = await eflow.attach("plan-1", svg, content_type="image/svg+xml", filename="drawing.svg")
+    refused = await eflow.declare("plan-1", svg, content_type="image/svg+xml", filename="drawing.svg")
+    assert refused.status_code == 422 and refused.json()["detail"]["code"] == "evidence_type_refused"
+    attachment = await eflow.attach("reflect-1", svg, content_type="image/svg+xml", filename="drawing.svg")
     served = await eflow.eapi.fetch(attachment["download_url"])
     assert served.status_code == 200 and served.content == svg
     assert served.headers["content-type"] == "image/svg+xml"

@@ -36,7 +36,7 @@ function AttachmentItem({ attachment }: { attachment: FrozenAttachment }) {
     <li className="rounded-md border border-slate-200 bg-white p-2 text-sm">
       <div className="flex flex-wrap items-center gap-2">
         <Paperclip className="size-4 text-slate-600" aria-hidden />
-        <span className="font-medium">{attachment.filename}</span>
+        <bdi className="font-medium">{attachment.filename}</bdi>
         <span className="text-slate-700">{formatBytes(attachment.size)}</span>
         <span className="ml-auto flex gap-2">
           {kind && (

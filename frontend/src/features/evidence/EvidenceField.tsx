@@ -111,7 +111,7 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
             <li key={attachment.id} className="flex flex-wrap items-center gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm">
               <Paperclip className="size-4 text-slate-600" aria-hidden />
               <a href={attachment.download_url} download={attachment.filename} className="font-medium">
-                {attachment.filename}
+                <bdi>{attachment.filename}</bdi>
               </a>
               <span className="text-slate-700">{formatBytes(attachment.size)}</span>
               {task.editable && (
@@ -185,9 +185,9 @@ function UploadRow({ item, onRetry, onCancel }: { item: Sending; onRetry: () => 
   return (
     <li className="rounded-md border border-slate-200 px-3 py-2 text-sm">
       <div className="flex flex-wrap items-center gap-2">
-        <span id={id} className="font-medium">
+        <bdi id={id} className="font-medium">
           {item.file.name}
-        </span>
+        </bdi>
         <span className="text-slate-700">{formatBytes(item.file.size)}</span>
         <span className="ml-auto flex gap-2">
           {item.error && (
