@@ -256,6 +256,17 @@ class AttachmentUpload(BaseModel):
     expires_at: datetime = Field(description="When the signed requests stop working (ask for fresh ones).")
 
 
+class UnfinishedUpload(BaseModel):
+    """A file declared but never completed (a dropped connection, a closed tab): it holds a place
+    among the task's files until it is completed (send the same file again: `GET
+    .../{id}/upload` says what is missing), removed (`DELETE`), or swept a day after."""
+
+    id: str
+    filename: str
+    size: int
+    declared_at: datetime
+
+
 class TaskWork(BaseModel):
     id: str
     prompt: str
@@ -266,6 +277,7 @@ class TaskWork(BaseModel):
     editable: bool
     evidence: EvidenceDoc | None = Field(description="The files the task takes; null: text only.")
     attachments: list[FrozenAttachment] = Field(description="Its verified files, oldest first.")
+    unfinished: list[UnfinishedUpload] = Field(description="Its uploads declared but not completed.")
 
 
 class CriterionSummary(BaseModel):

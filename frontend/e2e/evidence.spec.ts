@@ -3,6 +3,8 @@
  * file say why, submits; the evaluator opens both beside the rubric. The admin's and the
  * member's setup steps go through the API (their screens have specs of their own).
  */
+import { createHash } from "node:crypto"
+
 import { type Api, checkScreen, expect, paidEnrolment, signIn, test, unique } from "./fixtures"
 
 interface Evaluator {
@@ -87,7 +89,8 @@ test("a member uploads a PDF and a photo, submits, and the evaluator opens both"
     credential_ids: [credential.id],
   })
   const memberId = unique("member")
-  const enrolmentId = await paidEnrolment(await api(memberId, "member"), credential.id)
+  const member = await api(memberId, "member")
+  const enrolmentId = await paidEnrolment(member, credential.id)
 
   await signIn(page, memberId, "member")
   await page.goto(`/learning/${enrolmentId}`)
@@ -114,6 +117,20 @@ test("a member uploads a PDF and a photo, submits, and the evaluator opens both"
   await expect(kept.getByRole("link", { name: "extra.png" })).toBeVisible()
   await files.getByRole("button", { name: "Remove extra.png" }).click()
   await expect(kept.getByRole("link", { name: "extra.png" })).toHaveCount(0)
+
+  // An upload cut off (a closed tab) holds its place and is listed; the same file again carries
+  // on with it (a fresh declaration would be refused: the task's three places are taken).
+  await member.call(
+    "POST",
+    `/enrolments/${enrolmentId}/tasks/evidence-1/attachments`,
+    { filename: "later.png", content_type: "image/png", size: PNG.length, sha256: createHash("sha256").update(PNG).digest("hex") },
+    201,
+  )
+  await page.reload()
+  await expect(files.getByRole("list", { name: "Unfinished uploads" })).toContainText("later.png")
+  await picker.setInputFiles({ name: "later.png", mimeType: "image/png", buffer: PNG })
+  await expect(kept.getByRole("link", { name: "later.png" })).toBeVisible()
+  await expect(files.getByRole("list", { name: "Unfinished uploads" })).toHaveCount(0)
 
   await page.getByRole("textbox", { name: /Attach the unit plan/ }).fill("The plan and one pupil's river map.")
   await expect(page.getByText(/Saved at/).first()).toBeVisible()

@@ -454,6 +454,24 @@ def held(session: Session, *, enrolment_id: str) -> dict[str, list[Attachment]]:
     return found
 
 
+def unfinished(session: Session, *, enrolment_id: str) -> dict[str, list[Attachment]]:
+    """The uploads each task has declared but not completed (nor had refused or removed): they
+    hold a place among its files until they are completed, removed, or swept."""
+    rows = session.exec(
+        select(Attachment)
+        .where(
+            Attachment.enrolment_id == enrolment_id,
+            Attachment.status == PENDING,
+            col(Attachment.removed_at).is_(None),
+        )
+        .order_by(col(Attachment.created_at), col(Attachment.id))
+    ).all()
+    found: dict[str, list[Attachment]] = {}
+    for row in rows:
+        found.setdefault(row.task_id, []).append(row)
+    return found
+
+
 def _sweepable(cutoff: datetime) -> Any:
     """Older than the cutoff (every URL signed for it expired) and held by no submission:
     never completed, or refused or removed."""

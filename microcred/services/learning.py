@@ -240,6 +240,7 @@ def sections(
     ).all()
     latest = work.latest_responses(session, enrolment_id=enrolment.id)
     held = files.held(session, enrolment_id=enrolment.id)
+    pending = files.unfinished(session, enrolment_id=enrolment.id)
     return [
         {
             "id": s.id,
@@ -259,6 +260,10 @@ def sections(
                     "attachments": files.with_links(
                         evidence, enrolment.id, [files.frozen(a) for a in held.get(t.id, [])]
                     ),
+                    "unfinished": [
+                        {"id": a.id, "filename": a.filename, "size": a.size, "declared_at": a.created_at}
+                        for a in pending.get(t.id, [])
+                    ],
                 }
                 for t in tasks
                 if t.section_id == s.id

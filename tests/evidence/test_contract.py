@@ -4,6 +4,7 @@ submit, review; the refusals and the limits."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.evidence.conftest import PART, EvidenceFlow
 from tests.evidence.files import big_pdf, pdf, png, sha256
@@ -165,3 +166,34 @@ async def test_two_completions_at_once_both_keep_the_one_file(eflow: EvidenceFlo
     assert (first.status_code, second.status_code) == (200, 200), (first.text, second.text)
     assert first.json()["sha256"] == second.json()["sha256"] == sha256(data)
     assert (await eflow.eapi.fetch(first.json()["download_url"])).content == data
+
+
+async def test_an_unfinished_upload_is_listed_until_completed_or_removed(eflow: EvidenceFlow) -> None:
+    """A closed tab or a crash leaves a declared file that holds a place among the task's files:
+    the enrolment lists it, so the member can carry on with it (or remove it) after a reload."""
+
+    async def task() -> dict[str, Any]:
+        view = (await eflow.api.http.get(eflow.url(), headers=eflow.me)).json()
+        return next(t for s in view["sections"] for t in s["tasks"] if t["id"] == "plan-1")
+
+    data = pdf(b"cut off")
+    left = (await eflow.declare("plan-1", data, filename="cut-off.pdf")).json()
+    dropped = (await eflow.declare("plan-1", pdf(b"dropped"), filename="dropped.pdf")).json()
+    listed = (await task())["unfinished"]
+    assert [(u["id"], u["filename"], u["size"]) for u in listed] == [
+        (left["id"], "cut-off.pdf", len(data)),
+        (dropped["id"], "dropped.pdf", len(pdf(b"dropped"))),
+    ]
+    # Both places are taken (max_files 2): a third file waits for one of them.
+    assert (await eflow.declare("plan-1", pdf(b"third"))).json()["detail"]["code"] == "evidence_too_many"
+
+    removed = await eflow.api.http.delete(eflow.files("plan-1", f"/{dropped['id']}"), headers=eflow.me)
+    assert removed.status_code == 204, removed.text
+    resumed = (
+        await eflow.api.http.get(eflow.files("plan-1", f"/{left['id']}/upload"), headers=eflow.me)
+    ).json()
+    await eflow.send_plan(resumed, data)
+    assert (await eflow.complete("plan-1", left["id"])).status_code == 200
+    now = await task()
+    assert now["unfinished"] == []
+    assert [a["id"] for a in now["attachments"]] == [left["id"]]

@@ -2397,6 +2397,12 @@ export type TaskWork = {
      */
     saved_at: string | null;
     /**
+     * Unfinished
+     *
+     * Its uploads declared but not completed.
+     */
+    unfinished: Array<UnfinishedUpload>;
+    /**
      * Version
      */
     version: number | null;
@@ -2439,6 +2445,32 @@ export type TokenPublic = {
      * Token Type
      */
     token_type?: 'bearer';
+};
+
+/**
+ * UnfinishedUpload
+ *
+ * A file declared but never completed (a dropped connection, a closed tab): it holds a place
+ * among the task's files until it is completed (send the same file again: `GET
+ * .../{id}/upload` says what is missing), removed (`DELETE`), or swept a day after.
+ */
+export type UnfinishedUpload = {
+    /**
+     * Declared At
+     */
+    declared_at: string;
+    /**
+     * Filename
+     */
+    filename: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Size
+     */
+    size: number;
 };
 
 /**

@@ -19,6 +19,8 @@ interface Sending {
   error: string | null
   /** The declared file to carry on with after a failure, or null to start over. */
   resumeId: string | null
+  /** The declared file, once declared (Cancel removes it, so it holds no place). */
+  declaredId: string | null
   abort: AbortController
 }
 
@@ -38,7 +40,7 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
     queryClient.invalidateQueries({ queryKey: getEnrolmentQueryKey({ path: { enrolment_id: enrolmentId } }) })
 
   const remove = useMutation({
-    mutationFn: (attachment: FrozenAttachment) =>
+    mutationFn: (attachment: Pick<FrozenAttachment, "id">) =>
       deleteAttachment({
         path: { enrolment_id: enrolmentId, task_id: task.id, attachment_id: attachment.id },
         throwOnError: true,
@@ -46,7 +48,10 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
     onSettled: refresh,
   })
 
-  const room = evidence.max_files - task.attachments.length - sending.length
+  // Unfinished uploads hold a place until completed or removed; those being resumed are in `sending`.
+  const resuming = new Set(sending.map((s) => s.resumeId ?? s.declaredId))
+  const unfinished = task.unfinished.filter((u) => !resuming.has(u.id))
+  const room = evidence.max_files - task.attachments.length - unfinished.length - sending.length
 
   const update = (key: string, change: Partial<Sending>) =>
     setSending((all) => all.map((s) => (s.key === key ? { ...s, ...change } : s)))
@@ -57,6 +62,7 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
       await uploadEvidence(target, item.file, (progress) => update(item.key, { progress }), {
         resumeId: item.resumeId,
         signal: item.abort.signal,
+        onDeclared: (declaredId) => update(item.key, { declaredId }),
       })
       setSending((all) => all.filter((s) => s.key !== item.key))
       await refresh()
@@ -70,10 +76,23 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
 
   function onDrop(accepted: File[], rejections: FileRejection[]) {
     setRefused(rejections.map(({ file, errors }) => `${file.name}: ${errors.map((e) => refusal(e.code, evidence)).join(" ")}`))
-    const fresh = accepted.slice(0, Math.max(room, 0)).map((file) => {
+    // The same file as an unfinished upload (after a reload or a crash) carries on where it stopped.
+    const open = [...unfinished]
+    const matched = (file: File) => {
+      const i = open.findIndex((u) => u.filename === file.name && u.size === file.size)
+      return i < 0 ? null : (open.splice(i, 1)[0]?.id ?? null)
+    }
+    let places = Math.max(room, 0)
+    const fresh: Sending[] = []
+    for (const file of accepted) {
+      const resumeId = matched(file)
+      if (!resumeId) {
+        if (places === 0) continue
+        places -= 1
+      }
       counter.current += 1
-      return { key: `${counter.current}`, file, progress: null, error: null, resumeId: null, abort: new AbortController() }
-    })
+      fresh.push({ key: `${counter.current}`, file, progress: null, error: null, resumeId, declaredId: resumeId, abort: new AbortController() })
+    }
     if (accepted.length > fresh.length) {
       setRefused((all) => [...all, `Only ${evidence.max_files} files in all: ${accepted.length - fresh.length} left out.`])
     }
@@ -84,13 +103,15 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
   function cancel(item: Sending) {
     item.abort.abort()
     setSending((all) => all.filter((s) => s.key !== item.key))
+    // A declared file holds a place among the task's files: give it back.
+    if (item.declaredId) remove.mutate({ id: item.declaredId })
   }
 
   const { getRootProps, getInputProps, isDragActive, open } = useDropzone({
     onDrop,
     accept: Object.fromEntries(evidence.accept.map((type) => [type, []])),
     maxSize: evidence.max_bytes,
-    disabled: !task.editable || room <= 0,
+    disabled: !task.editable || (room <= 0 && unfinished.length === 0),
     noClick: true,
     noKeyboard: true,
   })
@@ -130,6 +151,29 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
           ))}
         </ul>
       )}
+      {unfinished.length > 0 && (
+        <ul className="space-y-1" aria-label="Unfinished uploads">
+          {unfinished.map((upload) => (
+            <li key={upload.id} className="flex flex-wrap items-center gap-2 rounded-md bg-amber-50 px-3 py-2 text-sm">
+              <bdi className="font-medium">{upload.filename}</bdi>
+              <span className="text-slate-700">{formatBytes(upload.size)}</span>
+              <span className="text-slate-800">not finished: add the same file again to carry on</span>
+              {task.editable && (
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  className="ml-auto"
+                  disabled={remove.isPending}
+                  onClick={() => remove.mutate(upload)}
+                >
+                  <Trash2 className="size-4" aria-hidden />
+                  Remove <span className="sr-only">{upload.filename}</span>
+                </Button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
       {remove.isError && (
         <Alert tone="danger" role="alert">
           {errorMessage(remove.error)}
@@ -160,7 +204,7 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
           })}
         >
           <input {...getInputProps({ "aria-describedby": `${id}-limits`, "aria-label": `Add files for: ${task.prompt}` })} />
-          {room > 0 ? (
+          {room > 0 || unfinished.length > 0 ? (
             <p className="flex flex-wrap items-center justify-center gap-2">
               <FileUp className="size-5 text-slate-600" aria-hidden />
               Drop files here or

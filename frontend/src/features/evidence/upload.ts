@@ -6,6 +6,7 @@
  */
 import { createSHA256 } from "hash-wasm"
 
+import { errorDetail, errorMessage } from "@/api/errors"
 import type { AttachmentPublic, AttachmentUpload, UploadRequest } from "@/client"
 import { completeAttachment, createAttachment, resumeUpload } from "@/client/sdk.gen"
 
@@ -115,37 +116,51 @@ export async function sendPlan(
 }
 
 /**
- * Upload `file` to a task: declare, send, complete. With `resumeId` (from an `UploadFailed`),
- * carry on with that declared file: only the parts that did not arrive are sent again.
+ * Upload `file` to a task: declare, send, complete. With `resumeId` (from an `UploadFailed`, or
+ * an unfinished upload of the same file the task lists after a reload), carry on with that
+ * declared file: only the parts that did not arrive are sent again; if it can no longer resume
+ * (swept, refused), start over. `onDeclared` learns the attachment's id as soon as it has one.
  */
 export async function uploadEvidence(
   target: Target,
   file: File,
   onProgress: (progress: Progress) => void,
-  { resumeId, signal }: { resumeId?: string | null; signal?: AbortSignal } = {},
+  {
+    resumeId,
+    signal,
+    onDeclared,
+  }: { resumeId?: string | null; signal?: AbortSignal; onDeclared?: (attachmentId: string) => void } = {},
 ): Promise<AttachmentPublic> {
   const path = { enrolment_id: target.enrolmentId, task_id: target.taskId }
-  let attachmentId = resumeId ?? null
-  let plan: AttachmentUpload
-  if (attachmentId) {
-    plan = await resumeUpload({ path: { ...path, attachment_id: attachmentId }, throwOnError: true })
-  } else {
+  let plan: AttachmentUpload | null = null
+  if (resumeId) {
+    try {
+      plan = await resumeUpload({ path: { ...path, attachment_id: resumeId }, throwOnError: true })
+    } catch (error) {
+      // The connection: try again later. The API's answer (swept, refused, done): start over.
+      if (errorDetail(error) === null) {
+        throw new UploadFailed(`${file.name} could not carry on: ${errorMessage(error)}`, resumeId, error)
+      }
+    }
+  }
+  if (!plan) {
     const hash = await sha256(file, (loaded) => onProgress({ phase: "hashing", loaded, total: file.size }), signal)
     plan = await createAttachment({
       path,
       body: { filename: file.name, content_type: contentType(file), size: file.size, sha256: hash },
       throwOnError: true,
     })
-    attachmentId = plan.id
   }
+  const declared = plan.id
+  onDeclared?.(declared)
   try {
     await sendPlan(plan, file, (loaded) => onProgress({ phase: "sending", loaded, total: file.size }), signal)
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error
-    throw new UploadFailed(`${file.name} did not finish uploading: ${(error as Error).message}.`, attachmentId, error)
+    throw new UploadFailed(`${file.name} did not finish uploading: ${(error as Error).message}.`, declared, error)
   }
   onProgress({ phase: "checking", loaded: file.size, total: file.size })
-  return await completeAttachment({ path: { ...path, attachment_id: attachmentId }, throwOnError: true })
+  return await completeAttachment({ path: { ...path, attachment_id: declared }, throwOnError: true })
 }
 
 // Browsers leave `type` empty for extensions they do not know; the API checks the bytes anyway.
