@@ -104,8 +104,8 @@ def unmet_sections(outline: CredentialOutline, request: DecisionRequest) -> list
 
 def check_resubmission_start(state: EnrolmentState, now: datetime) -> None:
     """A resubmission starts after a "Request to resubmit", before the deadline (or is started
-    already: a second click is answered with its open checkout)."""
-    if state.status is Status.AWAITING_RESUBMISSION_PAYMENT and state.checkout is not None:
+    already: a second click is answered with its checkout, once the first has opened it)."""
+    if state.status is Status.AWAITING_RESUBMISSION_PAYMENT:
         return
     require_status(state, Status.RESUBMISSION_REQUESTED, action="start a resubmission")
     if state.due_at is not None and now >= state.due_at:

@@ -7,14 +7,16 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from microcred.contracts import CheckoutEnded, EnrolmentResult, Status
+from microcred.contracts import Checkout, CheckoutEnded, CheckoutRequest, EnrolmentResult, Status
 from microcred.db import SessionFactory
 from microcred.errors import InvalidState, NotEditable
+from microcred.temporal.names import Activity
 from tests.support import credential_doc, publish, register_evaluator
-from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, refused, running
+from tests.workflows.harness import ADMINS, Enrolled, Harness, eventually, real_activity, refused, running
 from workflows.enrolment import EnrolmentWorkflow
 
 
@@ -238,6 +240,42 @@ async def test_start_resubmission_is_refused_before_a_resubmission_is_requested(
         started = await h.workflows.start_resubmission(e.id)
         assert started.checkout_session_id is not None
         assert await h.workflows.start_resubmission(e.id) == started
+        assert len(h.timeline(e, "resubmission_started")) == 1
+
+
+async def test_a_second_start_while_the_first_opens_its_checkout_gets_the_same_checkout(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """Found by ``make chaos``: a retried *Start resubmission* arriving while the first one waits
+    for the provider saw the status moved and no checkout yet, and was refused (409). It waits
+    for the first instead, and answers with the checkout that one opened."""
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, credential_ids=[doc.id])
+    real = real_activity(ts_env, db, Activity.CREATE_CHECKOUT)
+    opening, release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name=Activity.CREATE_CHECKOUT)
+    async def create_checkout(request: CheckoutRequest) -> Checkout:
+        if request.kind == "resubmission":
+            opening.set()
+            await release.wait()
+        result: Checkout = await real(request)
+        return result
+
+    async with running(ts_env, db, override=[create_checkout]) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        await h.submit(e)
+        await h.assigned(e, evaluator)
+        await h.decide(e, evaluator, unmet=["plan-c"])
+        first = asyncio.create_task(h.workflows.start_resubmission(e.id))
+        await asyncio.wait_for(opening.wait(), 10)
+        second = asyncio.create_task(h.workflows.start_resubmission(e.id))
+        await asyncio.sleep(0.5)  # the second is in: it waits for the first, or was refused
+        release.set()
+        started, again = await asyncio.gather(first, second)
+        assert started.checkout_session_id is not None
+        assert again == started
         assert len(h.timeline(e, "resubmission_started")) == 1
 
 
