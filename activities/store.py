@@ -27,6 +27,7 @@ from microcred.db import (
     insert_ignoring_duplicates,
     lock_enrolment,
     one_statement,
+    reading,
     transaction,
 )
 from microcred.errors import InvalidState, TasksIncomplete
@@ -142,7 +143,7 @@ class StoreActivities:
         A pick writes nothing: the workflow records it in the read model with the rest of its
         state, so the review queue never shows an assignment the workflow does not hold yet.
         """
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             candidates = [
                 e
                 for e, _ in assignment.eligible_evaluators(

@@ -75,6 +75,17 @@ def one_statement(factory: SessionFactory) -> Iterator[Session]:
                 yield session
 
 
+@contextmanager
+def reading(factory: SessionFactory) -> Iterator[Session]:
+    """A session that only reads. On PostgreSQL it runs in autocommit, without the BEGIN and
+    ROLLBACK round trips of a transaction: each statement still sees what was committed when it
+    began, exactly as in the READ COMMITTED transaction it would otherwise run in."""
+    with factory() as session:
+        if is_postgres(session):
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
 def insert_ignoring_duplicates(session: Session, model: type[Any], unique: tuple[str, ...]) -> Any:
     """An INSERT into ``model``'s table that skips a row whose ``unique`` columns exist already
     (ON CONFLICT DO NOTHING): an idempotent write in one statement, with no read before it."""

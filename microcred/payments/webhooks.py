@@ -21,7 +21,7 @@ import stripe
 from sqlmodel import col, select
 
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
-from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, reading, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.models import Credential, Enrolment, Payment, PaymentStatus, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
@@ -91,7 +91,7 @@ async def handle(
 
 
 def _seen(sessions: SessionFactory, event_id: str) -> bool:
-    with sessions() as session:
+    with reading(sessions) as session:
         return session.get(WebhookEvent, event_id) is not None
 
 
@@ -188,7 +188,7 @@ async def _fulfil(
 def _applied(sessions: SessionFactory, enrolment_id: str, session_id: str) -> bool:
     """Whether the enrolment's workflow fulfilled a purchase with this session's payment."""
     fulfilled = (EventKind.PAYMENT_CONFIRMED.value, EventKind.ATTEMPT_STARTED.value)
-    with sessions() as session:
+    with reading(sessions) as session:
         events = session.exec(
             select(TimelineEntry).where(
                 TimelineEntry.enrolment_id == enrolment_id, col(TimelineEntry.kind).in_(fulfilled)
@@ -287,14 +287,14 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> tuple[str, tu
 
 def checkout_enrolment(sessions: SessionFactory, session_id: str) -> str | None:
     """The enrolment a checkout session of ours pays for (None: no such session)."""
-    with sessions() as session:
+    with reading(sessions) as session:
         payment = session.get(Payment, session_id) if session_id else None
         return payment.enrolment_id if payment else None
 
 
 def open_checkout(sessions: SessionFactory, *, session_id: str) -> tuple[Payment, str]:
     """An offline checkout session and the title of what it sells."""
-    with sessions() as session:
+    with reading(sessions) as session:
         payment = session.get(Payment, session_id)
         if payment is None or payment.provider != "offline":
             raise NotFound("no such checkout", checkout_session_id=session_id)

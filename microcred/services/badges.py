@@ -196,9 +196,8 @@ def issue(
     session: Session, *, issuer: ob.BadgeIssuer, enrolment_id: str, attempt: int, valid_from: datetime
 ) -> Badge:
     """The badge of the approved attempt: the one already issued, or a newly signed one."""
-    existing = session.get(Badge, ob.badge_id_for(enrolment_id, attempt)) or find(
-        session, enrolment_id=enrolment_id
-    )
+    # An enrolment holds at most one badge (its id derived from the enrolment): this one or none.
+    existing = find(session, enrolment_id=enrolment_id)
     if existing is not None:
         return existing
     enrolment = session.get(Enrolment, enrolment_id)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, SubmitResult
-from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, reading, transaction
 from microcred.documents import CredentialDoc
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
@@ -179,7 +179,7 @@ async def enrol(
 
 
 def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> list[str]:
-    with sessions() as session:
+    with reading(sessions) as session:
         owned(session, enrolment_id=enrolment_id, member_id=member_id)
         return work.answered_task_ids(session, enrolment_id=enrolment_id)
 
