@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from microcred.badges import BadgeIssuer
 from microcred.contracts import BadgeInput, BadgeResult
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, one_statement, transaction
 from microcred.errors import MicrocredError
 from microcred.services import badges
 
@@ -36,7 +36,8 @@ class BadgeActivities:
         # not valid yet.
         valid_from = min(inp.at, datetime.now(UTC))
         try:
-            with transaction(self._sessions) as session:
+            # Reads, then the badge's insert: a single write (see db.one_statement).
+            with one_statement(self._sessions) as session:
                 badge = badges.issue(
                     session,
                     issuer=self._issuer,

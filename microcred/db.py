@@ -86,12 +86,16 @@ def reading(factory: SessionFactory) -> Iterator[Session]:
         yield session
 
 
+def upsert(session: Session, model: type[Any]) -> Any:
+    """An INSERT into ``model``'s table in the session's dialect, which has ON CONFLICT."""
+    dialects = {"postgresql": postgresql, "sqlite": sqlite}
+    return dialects[session.get_bind().dialect.name].insert(model)
+
+
 def insert_ignoring_duplicates(session: Session, model: type[Any], unique: tuple[str, ...]) -> Any:
     """An INSERT into ``model``'s table that skips a row whose ``unique`` columns exist already
     (ON CONFLICT DO NOTHING): an idempotent write in one statement, with no read before it."""
-    dialects = {"postgresql": postgresql, "sqlite": sqlite}
-    dialect = dialects[session.get_bind().dialect.name]
-    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
+    return upsert(session, model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:

@@ -200,6 +200,17 @@ def issue(
     existing = find(session, enrolment_id=enrolment_id)
     if existing is not None:
         return existing
+    # The enrolment, the attempt's submission and the member in one query; the look-ups below
+    # then find them in the session.
+    session.exec(
+        select(Enrolment, Submission, Member)
+        .outerjoin(
+            Submission,
+            sa.and_(col(Submission.enrolment_id) == Enrolment.id, col(Submission.attempt) == attempt),
+        )
+        .outerjoin(Member, col(Member.id) == Enrolment.member_id)
+        .where(Enrolment.id == enrolment_id)
+    ).all()
     enrolment = session.get(Enrolment, enrolment_id)
     if enrolment is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)

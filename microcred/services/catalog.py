@@ -166,10 +166,15 @@ def _document(session: Session, credential: Credential) -> CredentialPublic:
 
 
 def _row(session: Session, credential_id: str) -> Credential:
-    credential = session.get(Credential, credential_id)
-    if credential is None:
+    # With its community in the same query: ``_document``'s look-up then finds it in the session.
+    row = session.exec(
+        select(Credential, Community)
+        .outerjoin(Community, col(Community.id) == Credential.community_id)
+        .where(Credential.id == credential_id)
+    ).first()
+    if row is None:
         raise NotFound("no such credential", credential_id=credential_id)
-    return credential
+    return row[0]
 
 
 def get(session: Session, *, credential_id: str) -> CredentialPublic:
