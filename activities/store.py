@@ -25,7 +25,7 @@ from microcred.contracts import (
 from microcred.db import (
     SessionFactory,
     insert_ignoring_duplicates,
-    lock_enrolment,
+    lock_enrolment_with,
     one_statement,
     reading,
     transaction,
@@ -57,8 +57,15 @@ class StoreActivities:
         view = inp.view
         assert view.submitted_at is not None
         with transaction(self._sessions) as session:
-            enrolment = lock_enrolment(session, view.enrolment_id)
-            existing = session.get(Submission, (view.enrolment_id, view.attempt))
+            # The lock's statement also says whether the attempt is frozen already (a retry).
+            done = (
+                sa.select(sa.literal(1))
+                .where(col(Submission.enrolment_id) == Enrolment.id, col(Submission.attempt) == view.attempt)
+                .correlate(Enrolment)
+                .exists()
+            )
+            enrolment, again = lock_enrolment_with(session, view.enrolment_id, done)
+            existing = session.get(Submission, (view.enrolment_id, view.attempt)) if again else None
             if existing is None:
                 if enrolment.status != Status.IN_PROGRESS:
                     raise business_failure(

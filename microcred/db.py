@@ -105,14 +105,20 @@ def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
     commits first is in the snapshot; a save that comes after sees the new status. The lock is
     a write (row lock on PostgreSQL, the write lock on SQLite, which has no FOR UPDATE).
     """
+    return lock_enrolment_with(session, enrolment_id, sa.null())[0]
+
+
+def lock_enrolment_with(session: Session, enrolment_id: str, also: Any) -> tuple[Enrolment, Any]:
+    """``lock_enrolment``, with the value of ``also`` (an SQL expression, which may read the
+    locked row's columns) handed back by the same statement."""
     # One statement: the write takes the lock and RETURNING hands back the row it locked.
-    enrolment = session.scalars(
+    row = session.execute(
         sa.update(Enrolment)
         .where(Enrolment.id == enrolment_id)  # type: ignore[arg-type]
         .values(row_version=Enrolment.row_version + 1)
-        .returning(Enrolment),
+        .returning(Enrolment, also),
         execution_options={"populate_existing": True},
     ).one_or_none()
-    if enrolment is None:
+    if row is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    return enrolment
+    return row[0], row[1]

@@ -200,9 +200,8 @@ def issue(
     existing = find(session, enrolment_id=enrolment_id)
     if existing is not None:
         return existing
-    # The enrolment, the attempt's submission and the member in one query; the look-ups below
-    # then find them in the session.
-    session.exec(
+    # The enrolment, the attempt's submission and the member, in one query.
+    row = session.exec(
         select(Enrolment, Submission, Member)
         .outerjoin(
             Submission,
@@ -210,11 +209,10 @@ def issue(
         )
         .outerjoin(Member, col(Member.id) == Enrolment.member_id)
         .where(Enrolment.id == enrolment_id)
-    ).all()
-    enrolment = session.get(Enrolment, enrolment_id)
-    if enrolment is None:
+    ).first()
+    if row is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    submission = session.get(Submission, (enrolment_id, attempt))
+    enrolment, submission, member = row
     if submission is None or submission.outcome != Outcome.APPROVED:
         raise InvalidState("this attempt was not approved", enrolment_id=enrolment_id, attempt=attempt)
     doc = catalog.get(session, credential_id=enrolment.credential_id)
@@ -222,7 +220,6 @@ def issue(
     unmet = [c.id for c in rubric if not c.met]
     if unmet:
         raise InvalidState("the approved rubric has unmet or unmarked criteria", criteria=unmet)
-    member = session.get(Member, enrolment.member_id)
     if member is not None and member.email:
         identity, identity_type = ob.normalise_email(member.email), "emailAddress"
     else:  # a member known only by the token's subject

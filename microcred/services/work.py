@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from microcred.db import lock_enrolment_with
 from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.lifecycle import Status
 from microcred.models import Attachment, Enrolment, Submission, Task, TaskResponse
@@ -253,16 +254,9 @@ def save_task(
         .correlate(Enrolment)
         .scalar_subquery()
     )
-    locked = session.execute(
-        sa.update(Enrolment)
-        .where(col(Enrolment.id) == enrolment_id)
-        .values(row_version=Enrolment.row_version + 1)
-        .returning(Enrolment, section),
-        execution_options={"populate_existing": True},
-    ).one_or_none()
-    if locked is None or locked[0].member_id != member_id:
+    enrolment, section_id = lock_enrolment_with(session, enrolment_id, section)
+    if enrolment.member_id != member_id:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    enrolment, section_id = locked
     if section_id is None:
         raise NotFound("no such task in this credential", task_id=task_id)
     return save_response(
