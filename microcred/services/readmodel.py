@@ -20,28 +20,6 @@ _TIMELINE = TimelineEntry.__table__.c  # type: ignore[attr-defined]
 _EVENT_COLUMNS = ("key", "kind", "at", "actor", "detail")
 
 
-def apply_view(enrolment: Enrolment, view: EnrolmentView) -> bool:
-    """Copy the workflow's view onto the row unless the row already holds a newer one."""
-    if view.seq <= enrolment.seq:
-        return False
-    enrolment.seq = view.seq
-    enrolment.status = view.status.value
-    enrolment.attempt = view.attempt
-    enrolment.purchased_at = view.purchased_at
-    enrolment.due_at = view.due_at
-    enrolment.submitted_at = view.submitted_at
-    enrolment.review_due_at = view.review_due_at
-    enrolment.decision = view.decision.value if view.decision else None
-    enrolment.evaluator_id = view.evaluator_id
-    enrolment.review_overdue = view.review_overdue
-    enrolment.checkout_session_id = view.checkout_session_id
-    enrolment.checkout_url = view.checkout_url
-    enrolment.badge_id = view.badge_id
-    enrolment.editable_sections = view.editable_sections
-    enrolment.updated_at = datetime.now(UTC)
-    return True
-
-
 def add_event(
     session: Session,
     *,
@@ -61,7 +39,7 @@ def add_event(
 
 
 def _view_values(view: EnrolmentView) -> dict[str, Any]:
-    """The columns ``apply_view`` writes, as the view has them."""
+    """The read model's columns as the workflow's view has them."""
     return {
         "seq": view.seq,
         "status": view.status.value,
@@ -82,8 +60,9 @@ def _view_values(view: EnrolmentView) -> dict[str, Any]:
 
 
 def _apply(view: EnrolmentView) -> sa.Update:
-    """``apply_view`` and ``db.lock_enrolment`` as one UPDATE: the row is locked (its version
-    bumped) whatever its ``seq``, and takes the view's columns only when the view is newer."""
+    """The view onto its enrolment's row, in one UPDATE that also locks the row (its version
+    bumped whatever its ``seq``, as ``db.lock_enrolment`` does); the row takes the view's
+    columns only when the view is newer than what it holds (a retry's older view changes none)."""
     newer = _ENROLMENT.seq < view.seq
     values: dict[str, Any] = {
         name: sa.case((newer, sa.literal(value, _ENROLMENT[name].type)), else_=_ENROLMENT[name])
