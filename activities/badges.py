@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from microcred.badges import BadgeIssuer
 from microcred.contracts import BadgeInput, BadgeResult
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, one_statement, transaction
 from microcred.errors import MicrocredError
 from microcred.services import badges
 
@@ -25,6 +25,7 @@ class BadgeActivities:
     def __init__(self, sessions: SessionFactory, issuer: BadgeIssuer) -> None:
         self._sessions = sessions
         self._issuer = issuer
+        self._key_recorded: str | None = None  # the kid this worker has seen stored
 
     @activity.defn(name="badges.issue")
     def issue_badge(self, inp: BadgeInput) -> BadgeResult:
@@ -35,7 +36,8 @@ class BadgeActivities:
         # not valid yet.
         valid_from = min(inp.at, datetime.now(UTC))
         try:
-            with transaction(self._sessions) as session:
+            # Reads, then the badge's insert: a single write (see db.one_statement).
+            with one_statement(self._sessions) as session:
                 badge = badges.issue(
                     session,
                     issuer=self._issuer,
@@ -58,9 +60,13 @@ class BadgeActivities:
             raise ApplicationError(exc.message, exc.extra, type=type(exc).__name__) from exc
 
     def _record_key(self) -> None:
-        """Publish the signing key's public half before anything is signed with it."""
+        """Publish the signing key's public half before anything is signed with it (once per
+        worker and key: a stored key is never removed)."""
+        if self._key_recorded == self._issuer.kid:
+            return
         try:
             with transaction(self._sessions) as session:
                 badges.record_key(session, issuer=self._issuer)
         except IntegrityError:
             pass  # another worker recorded the same key at the same moment
+        self._key_recorded = self._issuer.kid

@@ -13,9 +13,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from typing import Any
 
 import aiosmtplib
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import col, select
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -24,12 +26,16 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from activities.failures import business_failure
 from microcred import mail, notification_texts
 from microcred.contracts import Audience, MailInput, NotifyInput, NotifyResult, ResendInput
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, one_statement, transaction
 from microcred.errors import NotFound
 from microcred.models import Evaluator, Member, Notification
 from microcred.temporal import names
 
 ADMINS = "admins"
+# What ``notify`` needs of a recorded notification (its mail delivery is started from these).
+_NOTICE = tuple(
+    col(c) for c in (Notification.id, Notification.kind, Notification.recipient_id, Notification.mail_status)
+)
 MESSAGE_ID_DOMAIN = "microcred.local"
 
 
@@ -74,48 +80,54 @@ class NotificationActivities:
             await self._start_mail([row])
         return NotifyResult(notification_ids=[row.id])
 
-    def _email(self, session: Session, inp: NotifyInput) -> str | None:
+    def _email(self, inp: NotifyInput) -> Any:
+        """The recipient's address: the admins' from the settings, a person's read by the insert."""
         if inp.audience is Audience.ADMINS:
             return ", ".join(self._settings.admin_emails) or None
-        person: Member | Evaluator | None
-        if inp.audience is Audience.MEMBER:
-            person = session.get(Member, inp.recipient_id)
-        else:
-            person = session.get(Evaluator, inp.recipient_id)
-        return person.email if person else None
+        person = Member if inp.audience is Audience.MEMBER else Evaluator
+        return sa.select(col(person.email)).where(col(person.id) == inp.recipient_id).scalar_subquery()
 
     def _record(self, inp: NotifyInput) -> list[Notification]:
         recipient_id = ADMINS if inp.audience is Audience.ADMINS else inp.recipient_id
         assert recipient_id is not None, "member and evaluator notices name their recipient"
-        # One transaction: a retry finds its row first; a first attempt reads the address and writes.
-        with transaction(self._sessions) as session:
-            existing = session.exec(
-                select(Notification).where(
-                    Notification.key == inp.key, Notification.recipient_id == recipient_id
+        context = {**inp.context, "enrolment_id": inp.enrolment_id}
+        if "badge_id" in context:
+            context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
+        subject, body = notification_texts.render(inp.kind, context)
+        email = self._email(inp)
+        if not self._mail_enabled:
+            mail_status: Any = "not_sent"
+        elif isinstance(email, sa.ScalarSelect):
+            mail_status = sa.case((sa.func.coalesce(email, "") != "", "pending"), else_="not_sent")
+        else:
+            mail_status = "pending" if email else "not_sent"
+        # One statement, no read before it: the address is read by the insert itself, and a
+        # retry's insert meets the first attempt's row (the key and recipient are unique).
+        with one_statement(self._sessions) as session:
+            inserted = session.execute(
+                insert_ignoring_duplicates(session, Notification, ("key", "recipient_id"))
+                .values(
+                    id=str(uuid.uuid4()),
+                    key=inp.key,
+                    kind=inp.kind.value,
+                    audience=inp.audience.value,
+                    recipient_id=recipient_id,
+                    recipient_email=email,
+                    enrolment_id=inp.enrolment_id,
+                    subject=subject,
+                    body=body,
+                    created_at=inp.at,
+                    mail_status=mail_status,
                 )
+                .returning(*_NOTICE)
             ).first()
-            if existing is not None:
-                return [existing]
-            email = self._email(session, inp)
-            context = {**inp.context, "enrolment_id": inp.enrolment_id}
-            if "badge_id" in context:
-                context["badge_url"] = f"{self._api_base_url}/badges/{context['badge_id']}"
-            subject, body = notification_texts.render(inp.kind, context)
-            row = Notification(
-                id=str(uuid.uuid4()),
-                key=inp.key,
-                kind=inp.kind.value,
-                audience=inp.audience.value,
-                recipient_id=recipient_id,
-                recipient_email=email,
-                enrolment_id=inp.enrolment_id,
-                subject=subject,
-                body=body,
-                created_at=inp.at,
-                mail_status="pending" if self._mail_enabled and email else "not_sent",
-            )
-            session.add(row)
-            return [row]
+            if inserted is None:  # recorded before
+                inserted = session.execute(
+                    sa.select(*_NOTICE).where(
+                        col(Notification.key) == inp.key, col(Notification.recipient_id) == recipient_id
+                    )
+                ).one()
+        return [Notification(**inserted._mapping)]
 
     def _copy(self, inp: ResendInput) -> Notification:
         key = f"resend:{inp.notification_id}:{activity.info().workflow_run_id}:{activity.info().activity_id}"

@@ -24,7 +24,7 @@ from microcred.contracts import (
     RefundRequest,
     RefundResult,
 )
-from microcred.db import SessionFactory, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, one_statement, reading, transaction
 from microcred.errors import NotFound
 from microcred.models import Member, Payment, PaymentStatus
 from microcred.payments import (
@@ -132,23 +132,22 @@ class PaymentActivities:
         )
 
     def _member_email(self, member_id: str) -> str | None:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             member = session.get(Member, member_id)
             return member.email if member else None
 
     def _payment(self, checkout_session_id: str) -> Payment:
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             payment = session.get(Payment, checkout_session_id)
             if payment is None:
                 raise business_failure(NotFound("no such payment", checkout_session_id=checkout_session_id))
             return payment
 
     def _record_open(self, request: CheckoutRequest, opened: OpenedCheckout) -> None:
-        with transaction(self._sessions) as session:
-            if session.get(Payment, opened.session_id) is not None:
-                return
-            session.add(
-                Payment(
+        # Once per session: a retry's insert meets the first attempt's row and is ignored.
+        with one_statement(self._sessions) as session:
+            session.execute(
+                insert_ignoring_duplicates(session, Payment, ("checkout_session_id",)).values(
                     checkout_session_id=opened.session_id,
                     enrolment_id=request.enrolment_id,
                     provider=self._gateway.provider,
@@ -159,6 +158,7 @@ class PaymentActivities:
                     status=PaymentStatus.OPEN,
                     url=opened.url,
                     expires_at=opened.expires_at,
+                    created_at=datetime.now(UTC),
                 )
             )
 

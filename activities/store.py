@@ -7,7 +7,8 @@ keyed by (enrolment, attempt), timeline events by their write key.
 
 from __future__ import annotations
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import col
 from temporalio import activity
 
 from activities.failures import business_failure
@@ -21,10 +22,17 @@ from microcred.contracts import (
     FrozenFile,
     RecordInput,
 )
-from microcred.db import SessionFactory, lock_enrolment, transaction
+from microcred.db import (
+    SessionFactory,
+    insert_ignoring_duplicates,
+    lock_enrolment_with,
+    one_statement,
+    reading,
+    transaction,
+)
 from microcred.errors import InvalidState, TasksIncomplete
 from microcred.lifecycle import Status
-from microcred.models import CommunityMembership, RubricMark, Submission
+from microcred.models import CommunityMembership, Enrolment, RubricMark, Submission
 from microcred.services import assignment, readmodel, work
 
 
@@ -34,10 +42,9 @@ class StoreActivities:
 
     @activity.defn(name="store.record")
     def record(self, inp: RecordInput) -> None:
-        """Write the enrolment's read model and one timeline event."""
-        with transaction(self._sessions) as session:
-            enrolment = lock_enrolment(session, inp.view.enrolment_id)
-            readmodel.record(session, enrolment=enrolment, view=inp.view, events=[inp.event])
+        """Write the enrolment's read model and one timeline event (one statement on PostgreSQL)."""
+        with one_statement(self._sessions) as session:
+            readmodel.write(session, view=inp.view, events=[inp.event])
 
     @activity.defn(name="store.freeze_submission")
     def freeze_submission(self, inp: FreezeInput) -> FreezeResult:
@@ -50,23 +57,37 @@ class StoreActivities:
         view = inp.view
         assert view.submitted_at is not None
         with transaction(self._sessions) as session:
-            enrolment = lock_enrolment(session, view.enrolment_id)
-            existing = session.get(Submission, (view.enrolment_id, view.attempt))
+            # The lock's statement also says whether the attempt is frozen already (a retry).
+            done = (
+                sa.select(sa.literal(1))
+                .where(col(Submission.enrolment_id) == Enrolment.id, col(Submission.attempt) == view.attempt)
+                .correlate(Enrolment)
+                .exists()
+            )
+            enrolment, again = lock_enrolment_with(session, view.enrolment_id, done)
+            existing = session.get(Submission, (view.enrolment_id, view.attempt)) if again else None
             if existing is None:
                 if enrolment.status != Status.IN_PROGRESS:
                     raise business_failure(
                         InvalidState("the enrolment is not in progress", status=enrolment.status)
                     )
-                answered = set(work.answered_task_ids(session, enrolment_id=enrolment.id))
+                latest = work.latest_responses(session, enrolment_id=enrolment.id)
+                files = work.current_files(session, enrolment_id=enrolment.id)
+                answered = set(work.answered(latest, files))
                 missing = [t for t in inp.required_task_ids if t not in answered]
                 if missing:
                     raise business_failure(
                         TasksIncomplete("answer every required task before submitting", tasks=missing)
                     )
                 existing = work.freeze(
-                    session, enrolment=enrolment, attempt=view.attempt, submitted_at=view.submitted_at
+                    session,
+                    enrolment=enrolment,
+                    attempt=view.attempt,
+                    submitted_at=view.submitted_at,
+                    latest=latest,
+                    files=files,
                 )
-            readmodel.record(session, enrolment=enrolment, view=view, events=[inp.event, inp.assignment])
+            readmodel.write(session, view=view, events=[inp.event, inp.assignment])
             frozen = [
                 FrozenFile(id=f["id"], sha256=f["sha256"])
                 for files in (existing.attachments or {}).values()
@@ -79,27 +100,48 @@ class StoreActivities:
         """Store the marked rubric and the outcome of the attempt, and the new status."""
         view = inp.view
         with transaction(self._sessions) as session:
-            enrolment = lock_enrolment(session, view.enrolment_id)
-            submission = session.get(Submission, (view.enrolment_id, view.attempt))
-            if submission is None:
-                raise business_failure(InvalidState("no submission to decide", status=enrolment.status))
-            if submission.outcome is None:
-                submission.outcome = inp.outcome.value
-                submission.feedback = inp.feedback
-                submission.evaluator_id = inp.evaluator_id
-                submission.decided_at = inp.event.at
-                for mark in inp.marks:
-                    session.add(
-                        RubricMark(
-                            enrolment_id=view.enrolment_id,
-                            attempt=view.attempt,
-                            criterion_id=mark.criterion_id,
-                            section_id=mark.section_id,
-                            met=mark.met,
-                            comment=mark.comment,
-                        )
+            # The read model first: its update locks the enrolment's row, as every writer of
+            # the enrolment does (a refusal below rolls it back).
+            readmodel.write(session, view=view, events=[inp.event])
+            # Decided once: the first decision's update is the one that stores the marks.
+            decided = session.execute(
+                sa.update(Submission)
+                .where(
+                    col(Submission.enrolment_id) == view.enrolment_id,
+                    col(Submission.attempt) == view.attempt,
+                    col(Submission.outcome).is_(None),
+                )
+                .values(
+                    outcome=inp.outcome.value,
+                    feedback=inp.feedback,
+                    evaluator_id=inp.evaluator_id,
+                    decided_at=inp.event.at,
+                )
+                .returning(col(Submission.attempt))
+                .execution_options(synchronize_session=False)
+            ).first()
+            if decided is None:
+                if session.get(Submission, (view.enrolment_id, view.attempt)) is None:
+                    enrolment = session.get(Enrolment, view.enrolment_id)
+                    status = enrolment.status if enrolment else None
+                    raise business_failure(InvalidState("no submission to decide", status=status))
+                return
+            if inp.marks:
+                session.execute(
+                    sa.insert(RubricMark).values(
+                        [
+                            {
+                                "enrolment_id": view.enrolment_id,
+                                "attempt": view.attempt,
+                                "criterion_id": mark.criterion_id,
+                                "section_id": mark.section_id,
+                                "met": mark.met,
+                                "comment": mark.comment,
+                            }
+                            for mark in inp.marks
+                        ]
                     )
-            readmodel.record(session, enrolment=enrolment, view=view, events=[inp.event])
+                )
 
     @activity.defn(name="store.assign_evaluator")
     def assign_evaluator(self, inp: AssignInput) -> AssignResult:
@@ -108,7 +150,7 @@ class StoreActivities:
         A pick writes nothing: the workflow records it in the read model with the rest of its
         state, so the review queue never shows an assignment the workflow does not hold yet.
         """
-        with self._sessions() as session:
+        with reading(self._sessions) as session:
             candidates = [
                 e
                 for e, _ in assignment.eligible_evaluators(
@@ -121,20 +163,15 @@ class StoreActivities:
 
     @activity.defn(name="store.grant_community")
     def grant_community(self, inp: CommunityInput) -> None:
-        """Give the member access to the credential's community (once)."""
-        with transaction(self._sessions) as session:
-            existing = session.exec(
-                select(CommunityMembership).where(
-                    CommunityMembership.member_id == inp.member_id,
-                    CommunityMembership.community_id == inp.community_id,
+        """Give the member access to the credential's community (once: a second grant is ignored)."""
+        with one_statement(self._sessions) as session:
+            session.execute(
+                insert_ignoring_duplicates(
+                    session, CommunityMembership, ("member_id", "community_id")
+                ).values(
+                    member_id=inp.member_id,
+                    community_id=inp.community_id,
+                    enrolment_id=inp.enrolment_id,
+                    granted_at=inp.at,
                 )
-            ).first()
-            if existing is None:
-                session.add(
-                    CommunityMembership(
-                        member_id=inp.member_id,
-                        community_id=inp.community_id,
-                        enrolment_id=inp.enrolment_id,
-                        granted_at=inp.at,
-                    )
-                )
+            )

@@ -14,7 +14,7 @@ from api.ratelimit import RateLimits
 from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
-from microcred.db import SessionFactory
+from microcred.db import SessionFactory, reading
 from microcred.errors import Forbidden, Unauthenticated
 from microcred.identity import Principal, Role
 from microcred.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -49,6 +49,15 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_read_session(state: StateDep) -> Iterator[Session]:
+    with reading(state.sessions) as session:
+        yield session
+
+
+# For routes that only read (see db.reading).
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def get_evidence(state: StateDep) -> Evidence:

@@ -81,6 +81,8 @@ def table(results: dict[str, Any]) -> str:
             row("lifecycle", f"ratio {db} / bare (target >= {r['target_ratio']})", r[f"ratio_{db}_to_bare"])
             row("lifecycle", f"  each of the {r['rounds']} rounds", r["ratio_by_round"][db])
             row("lifecycle", f"CPU-bound ratio {db} / bare", r[f"cpu_ratio_{db}_to_bare"])
+            if "statements_per_lifecycle" in r[db]:
+                row("lifecycle", f"statements per lifecycle ({db}'s log)", r[db]["statements_per_lifecycle"])
     if "learning" in results:
         r = results["learning"]
         for name, e in r["endpoints"].items():

@@ -25,6 +25,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from temporalio.client import Client
 from bench import drive
 from bench.bare import BareLifecycle, BarePlan
 from bench.stack import (
+    POSTGRES_ADMIN_URL,
     CpuMeter,
     Service,
     Temporal,
@@ -45,6 +47,7 @@ from bench.stack import (
     service,
     temporal_server,
 )
+from bench.statements import StatementLog
 from bench.stats import latency_ms, ratio
 
 TARGET_RATIO = 0.5
@@ -146,14 +149,23 @@ class Side:
     counted: dict[str, int] = field(default_factory=dict)
     rounds: list[float] = field(default_factory=list)  # lifecycles/s of each round
     last: str = ""  # the workflow id of the latest finished lifecycle
+    # PostgreSQL's own count of the statements of this side's database, in the measured rounds
+    statement_log: StatementLog | None = None
+    database_name: str = ""
+    statements: Counter[str] = field(default_factory=Counter)
 
     async def measure(self, temporal: Temporal, size: Size) -> None:
         """One round: ``size.lifecycles`` lifecycles, with the CPU of every process involved."""
         before = self._counters()
         pids = {name: process.pid for name, process in self.processes.items()}
         cpu = CpuMeter(pids | {"temporal_server": temporal.pid, "driver": os.getpid()})
+        log_from = await asyncio.to_thread(self.statement_log.offset) if self.statement_log else 0
         cpu.start()
         elapsed, durations = await _run_many(size.lifecycles, size.concurrency, self.one)
+        if self.statement_log is not None:
+            log_to = await asyncio.to_thread(self.statement_log.offset)
+            counted = await asyncio.to_thread(self.statement_log.window, self.database_name, log_from, log_to)
+            self.statements.update(counted.by_kind)
         for name, ms in cpu.per(1).items():
             self.cpu_ms[name] = self.cpu_ms.get(name, 0.0) + ms
         for name, value in self._counters().items():
@@ -177,6 +189,11 @@ class Side:
             "lifecycle_latency_ms": latency_ms(self.durations),
             "cpu_ms_per_lifecycle": {name: round(ms / count, 1) for name, ms in self.cpu_ms.items()},
         }
+        if self.statement_log is not None:
+            figures["statements_per_lifecycle"] = round(sum(self.statements.values()) / count, 1)
+            figures["statements_per_lifecycle_by_kind"] = {
+                kind: round(n / count, 2) for kind, n in self.statements.most_common()
+            }
         if self.api is not None:
             figures |= {
                 "step_mean_ms": {
@@ -194,7 +211,10 @@ class Side:
 @contextlib.asynccontextmanager
 async def _product(temporal: Temporal, workdir: Path, db: str, size: Size) -> AsyncIterator[Side]:
     """microcred dev's worker and API on ``db``, with the credential and evaluator set up."""
-    async with database(db, workdir) as url:
+    statement_log = None
+    if db == "postgres":
+        statement_log = await asyncio.to_thread(StatementLog.find, POSTGRES_ADMIN_URL)
+    async with database(db, workdir, log_statements=statement_log is not None) as url:
         settings = bench_settings(workdir=workdir, database_url=url, temporal=temporal)
         async with (
             dev_stack(settings, temporal, workdir) as dev,
@@ -216,7 +236,14 @@ async def _product(temporal: Temporal, workdir: Path, db: str, size: Size) -> As
                 side.last = f"enrolment-{enrolment_id}"
                 return time.perf_counter() - began
 
-            side = Side(name=db, one=one, processes=dev, api=api)
+            side = Side(
+                name=db,
+                one=one,
+                processes=dev,
+                api=api,
+                statement_log=statement_log,
+                database_name=url.rsplit("/", 1)[-1],
+            )
             yield side
 
 

@@ -35,6 +35,7 @@ import psycopg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from bench.statements import StatementLog
 from microcred import binaries, migrate
 from microcred.auth import issue_token
 from microcred.config import Settings
@@ -134,8 +135,9 @@ def _admin(statement: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def database(kind: str, workdir: Path) -> AsyncIterator[str]:
-    """A migrated, empty database: ``sqlite`` (a file in ``workdir``) or ``postgres``."""
+async def database(kind: str, workdir: Path, *, log_statements: bool = False) -> AsyncIterator[str]:
+    """A migrated, empty database: ``sqlite`` (a file in ``workdir``) or ``postgres``; with
+    ``log_statements``, PostgreSQL logs every statement of its later sessions (``bench.statements``)."""
     if kind == "sqlite":
         url = f"sqlite:///{workdir / f'microcred-{uuid.uuid4().hex[:8]}.db'}"
         await asyncio.to_thread(migrate.upgrade, url)
@@ -149,6 +151,8 @@ async def database(kind: str, workdir: Path) -> AsyncIterator[str]:
         base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         url = f"{base}/{name}"
         await asyncio.to_thread(migrate.upgrade, url)
+        if log_statements:
+            await asyncio.to_thread(StatementLog.enable, POSTGRES_ADMIN_URL, name)
         yield url
     finally:
         await asyncio.to_thread(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

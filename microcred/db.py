@@ -56,12 +56,46 @@ def transaction(factory: SessionFactory) -> Iterator[Session]:
         yield session
 
 
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextmanager
+def one_statement(factory: SessionFactory) -> Iterator[Session]:
+    """A session for a write that is a single statement on PostgreSQL, which makes it atomic by
+    itself: it runs in autocommit, without the BEGIN and COMMIT round trips of a transaction
+    (two of its three). On SQLite, where such a write may take two statements and a
+    transaction costs no round trip, it is ``transaction``."""
+    with factory() as session:
+        if is_postgres(session):
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
+        else:
+            with session.begin():
+                yield session
+
+
+@contextmanager
+def reading(factory: SessionFactory) -> Iterator[Session]:
+    """A session that only reads. On PostgreSQL it runs in autocommit, without the BEGIN and
+    ROLLBACK round trips of a transaction: each statement still sees what was committed when it
+    began, exactly as in the READ COMMITTED transaction it would otherwise run in."""
+    with factory() as session:
+        if is_postgres(session):
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
+def upsert(session: Session, model: type[Any]) -> Any:
+    """An INSERT into ``model``'s table in the session's dialect, which has ON CONFLICT."""
+    dialects = {"postgresql": postgresql, "sqlite": sqlite}
+    return dialects[session.get_bind().dialect.name].insert(model)
+
+
 def insert_ignoring_duplicates(session: Session, model: type[Any], unique: tuple[str, ...]) -> Any:
     """An INSERT into ``model``'s table that skips a row whose ``unique`` columns exist already
     (ON CONFLICT DO NOTHING): an idempotent write in one statement, with no read before it."""
-    dialects = {"postgresql": postgresql, "sqlite": sqlite}
-    dialect = dialects[session.get_bind().dialect.name]
-    return dialect.insert(model).on_conflict_do_nothing(index_elements=list(unique))
+    return upsert(session, model).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
@@ -71,14 +105,20 @@ def lock_enrolment(session: Session, enrolment_id: str) -> Enrolment:
     commits first is in the snapshot; a save that comes after sees the new status. The lock is
     a write (row lock on PostgreSQL, the write lock on SQLite, which has no FOR UPDATE).
     """
+    return lock_enrolment_with(session, enrolment_id, sa.null())[0]
+
+
+def lock_enrolment_with(session: Session, enrolment_id: str, also: Any) -> tuple[Enrolment, Any]:
+    """``lock_enrolment``, with the value of ``also`` (an SQL expression, which may read the
+    locked row's columns) handed back by the same statement."""
     # One statement: the write takes the lock and RETURNING hands back the row it locked.
-    enrolment = session.scalars(
+    row = session.execute(
         sa.update(Enrolment)
         .where(Enrolment.id == enrolment_id)  # type: ignore[arg-type]
         .values(row_version=Enrolment.row_version + 1)
-        .returning(Enrolment),
+        .returning(Enrolment, also),
         execution_options={"populate_existing": True},
     ).one_or_none()
-    if enrolment is None:
+    if row is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    return enrolment
+    return row[0], row[1]

@@ -46,6 +46,12 @@ async def test_lifecycle_tiny() -> None:
         for process in ("worker", "api"):
             assert result[db]["process_memory"][process]["rss_mib"] > 0
     assert result["target_ratio"] == 0.5
+    postgres = result["postgres"]
+    if "statements_per_lifecycle" in postgres:  # where the server's log can be found (bench.statements)
+        by_kind = postgres["statements_per_lifecycle_by_kind"]
+        assert postgres["statements_per_lifecycle"] == pytest.approx(sum(by_kind.values()), abs=0.5)
+        assert by_kind["INSERT notification"] >= 1 and "INSERT task_response" in by_kind
+    assert "statements_per_lifecycle" not in result["sqlite"]
 
 
 async def test_learning_tiny() -> None:

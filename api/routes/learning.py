@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import MemberDep, PageDep, PrincipalDep, SessionDep, StateDep
+from api.deps import MemberDep, PageDep, PrincipalDep, ReadSessionDep, StateDep
 from api.errors import documented
 from api.schemas import LearningItem, NotificationPublic, Page
 from microcred.identity import Role
@@ -14,7 +14,9 @@ router = APIRouter(tags=["me"])
 
 
 @router.get("/me/learning", response_model=Page[LearningItem], responses=documented(401, 403, 422))
-def my_learning(session: SessionDep, state: StateDep, member: MemberDep, page: PageDep) -> Page[LearningItem]:
+def my_learning(
+    session: ReadSessionDep, state: StateDep, member: MemberDep, page: PageDep
+) -> Page[LearningItem]:
     """My Learning: every enrolment, newest first, with its status, dates, decision, community and badge."""
     items, next_cursor = learning.my_learning(
         session,
@@ -27,7 +29,9 @@ def my_learning(session: SessionDep, state: StateDep, member: MemberDep, page: P
 
 
 @router.get("/me/notifications", response_model=Page[NotificationPublic], responses=documented(401, 422))
-def my_notifications(session: SessionDep, caller: PrincipalDep, page: PageDep) -> Page[NotificationPublic]:
+def my_notifications(
+    session: ReadSessionDep, caller: PrincipalDep, page: PageDep
+) -> Page[NotificationPublic]:
     """Notifications, newest first (admins also see the escalations sent to all admins)."""
     rows, next_cursor = learning.notifications(
         session, person_id=caller.sub, admin=caller.role is Role.ADMIN, cursor=page.cursor, limit=page.limit

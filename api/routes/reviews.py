@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import EvaluatorDep, EvidenceDep, PageDep, SessionDep, StateDep
+from api.deps import EvaluatorDep, EvidenceDep, PageDep, ReadSessionDep, StateDep
 from api.errors import documented
 from api.schemas import Attempt, DecidedReview, DecisionBody, DecisionPublic, Page, ReviewDetail, ReviewItem
 from microcred.services import review_history, reviews
@@ -13,7 +13,7 @@ router = APIRouter(tags=["reviews"])
 
 
 @router.get("/reviews", response_model=Page[ReviewItem], responses=documented(401, 403, 422))
-def review_queue(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[ReviewItem]:
+def review_queue(session: ReadSessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[ReviewItem]:
     """Reviews assigned to me, and unassigned ones I am eligible to claim (none while I am off
     duty), most urgent first."""
     items, next_cursor = reviews.queue(
@@ -24,7 +24,7 @@ def review_queue(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) ->
 
 # Before /reviews/{enrolment_id}, which would take "decided" for an enrolment id.
 @router.get("/reviews/decided", response_model=Page[DecidedReview], responses=documented(401, 403, 422))
-def decided_reviews(session: SessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[DecidedReview]:
+def decided_reviews(session: ReadSessionDep, evaluator: EvaluatorDep, page: PageDep) -> Page[DecidedReview]:
     """Every attempt I decided, newest decision first."""
     items, next_cursor = review_history.decided(
         session, evaluator_id=evaluator.sub, cursor=page.cursor, limit=page.limit
@@ -34,7 +34,7 @@ def decided_reviews(session: SessionDep, evaluator: EvaluatorDep, page: PageDep)
 
 @router.get("/reviews/{enrolment_id}", response_model=ReviewDetail, responses=documented(401, 403, 404))
 def get_review(
-    enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
+    enrolment_id: str, session: ReadSessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
 ) -> ReviewDetail:
     """The frozen submission (its files with short-lived download URLs) and the rubric to mark
     (assigned evaluator only)."""
@@ -47,7 +47,7 @@ def get_review(
     "/reviews/{enrolment_id}/attempts", response_model=Page[Attempt], responses=documented(401, 403, 404)
 )
 def review_attempts(
-    enrolment_id: str, session: SessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
+    enrolment_id: str, session: ReadSessionDep, evaluator: EvaluatorDep, evidence: EvidenceDep
 ) -> Page[Attempt]:
     """Every submitted attempt of the enrolment, oldest first, with its frozen submission and, once
     decided, its marks: for the evaluator of its open review, or who decided one of its attempts

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from microcred.contracts import CheckoutEnded, EventKind, LatePayment, PaymentConfirmed, RefundedElsewhere
-from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
+from microcred.db import SessionFactory, insert_ignoring_duplicates, one_statement, reading, transaction
 from microcred.errors import BadWebhook, InvalidState, NotFound
 from microcred.models import Credential, Enrolment, Payment, PaymentStatus, TimelineEntry, WebhookEvent
 from microcred.services import readmodel
@@ -91,13 +91,13 @@ async def handle(
 
 
 def _seen(sessions: SessionFactory, event_id: str) -> bool:
-    with sessions() as session:
+    with reading(sessions) as session:
         return session.get(WebhookEvent, event_id) is not None
 
 
 def _remember(sessions: SessionFactory, event_id: str, kind: str, object_id: Any, outcome: str) -> None:
     # A concurrent delivery of the same event may have remembered it first: nothing to add.
-    with transaction(sessions) as session:
+    with one_statement(sessions) as session:
         session.execute(
             insert_ignoring_duplicates(session, WebhookEvent, ("id",)).values(
                 id=event_id,
@@ -127,12 +127,10 @@ def _record_paid(sessions: SessionFactory, obj: dict[str, Any], event_id: str) -
     amount, currency = obj.get("amount_total"), str(obj.get("currency") or "").lower()
     intent = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
     with transaction(sessions) as session:
-        payment = session.get(Payment, session_id)
-        if payment is None:
+        found = _checkout(session, session_id)
+        if found is None:
             return None  # not a checkout of ours
-        enrolment = session.get(Enrolment, payment.enrolment_id)
-        credential = session.get(Credential, enrolment.credential_id) if enrolment else None
-        assert enrolment is not None and credential is not None
+        payment, enrolment, credential = found
         readmodel.record_paid(
             session, payment, amount=amount, currency=currency, payment_intent=intent, source=event_id
         )
@@ -188,7 +186,7 @@ async def _fulfil(
 def _applied(sessions: SessionFactory, enrolment_id: str, session_id: str) -> bool:
     """Whether the enrolment's workflow fulfilled a purchase with this session's payment."""
     fulfilled = (EventKind.PAYMENT_CONFIRMED.value, EventKind.ATTEMPT_STARTED.value)
-    with sessions() as session:
+    with reading(sessions) as session:
         events = session.exec(
             select(TimelineEntry).where(
                 TimelineEntry.enrolment_id == enrolment_id, col(TimelineEntry.kind).in_(fulfilled)
@@ -287,21 +285,30 @@ def _refunded(sessions: SessionFactory, charge: dict[str, Any]) -> tuple[str, tu
 
 def checkout_enrolment(sessions: SessionFactory, session_id: str) -> str | None:
     """The enrolment a checkout session of ours pays for (None: no such session)."""
-    with sessions() as session:
+    with reading(sessions) as session:
         payment = session.get(Payment, session_id) if session_id else None
         return payment.enrolment_id if payment else None
 
 
 def open_checkout(sessions: SessionFactory, *, session_id: str) -> tuple[Payment, str]:
     """An offline checkout session and the title of what it sells."""
-    with sessions() as session:
-        payment = session.get(Payment, session_id)
-        if payment is None or payment.provider != "offline":
+    with reading(sessions) as session:
+        found = _checkout(session, session_id)
+        if found is None or found[0].provider != "offline":
             raise NotFound("no such checkout", checkout_session_id=session_id)
-        enrolment = session.get(Enrolment, payment.enrolment_id)
-        credential = session.get(Credential, enrolment.credential_id) if enrolment else None
-        assert credential is not None
+        payment, _, credential = found
         return payment, credential.title
+
+
+def _checkout(session: Session, session_id: str) -> tuple[Payment, Enrolment, Credential] | None:
+    """A checkout session's payment with its enrolment and credential (in one query)."""
+    row = session.exec(
+        select(Payment, Enrolment, Credential)
+        .join(Enrolment, col(Enrolment.id) == Payment.enrolment_id)
+        .join(Credential, col(Credential.id) == Enrolment.credential_id)
+        .where(Payment.checkout_session_id == session_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def offline_event(payment: Payment, *, now: datetime) -> bytes:

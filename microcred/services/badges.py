@@ -196,15 +196,23 @@ def issue(
     session: Session, *, issuer: ob.BadgeIssuer, enrolment_id: str, attempt: int, valid_from: datetime
 ) -> Badge:
     """The badge of the approved attempt: the one already issued, or a newly signed one."""
-    existing = session.get(Badge, ob.badge_id_for(enrolment_id, attempt)) or find(
-        session, enrolment_id=enrolment_id
-    )
+    # An enrolment holds at most one badge (its id derived from the enrolment): this one or none.
+    existing = find(session, enrolment_id=enrolment_id)
     if existing is not None:
         return existing
-    enrolment = session.get(Enrolment, enrolment_id)
-    if enrolment is None:
+    # The enrolment, the attempt's submission and the member, in one query.
+    row = session.exec(
+        select(Enrolment, Submission, Member)
+        .outerjoin(
+            Submission,
+            sa.and_(col(Submission.enrolment_id) == Enrolment.id, col(Submission.attempt) == attempt),
+        )
+        .outerjoin(Member, col(Member.id) == Enrolment.member_id)
+        .where(Enrolment.id == enrolment_id)
+    ).first()
+    if row is None:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
-    submission = session.get(Submission, (enrolment_id, attempt))
+    enrolment, submission, member = row
     if submission is None or submission.outcome != Outcome.APPROVED:
         raise InvalidState("this attempt was not approved", enrolment_id=enrolment_id, attempt=attempt)
     doc = catalog.get(session, credential_id=enrolment.credential_id)
@@ -212,7 +220,6 @@ def issue(
     unmet = [c.id for c in rubric if not c.met]
     if unmet:
         raise InvalidState("the approved rubric has unmet or unmarked criteria", criteria=unmet)
-    member = session.get(Member, enrolment.member_id)
     if member is not None and member.email:
         identity, identity_type = ob.normalise_email(member.email), "emailAddress"
     else:  # a member known only by the token's subject

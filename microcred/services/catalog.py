@@ -115,7 +115,9 @@ def _flush(session: Session, doc: CredentialDoc) -> None:
         raise AlreadyExists("a credential with this id exists", id=doc.id) from exc
 
 
-def _document(session: Session, credential: Credential) -> CredentialPublic:
+def _document(
+    session: Session, credential: Credential, community: Community | None = None
+) -> CredentialPublic:
     cid = credential.id
     sections = session.exec(
         select(Section).where(Section.credential_id == cid).order_by(col(Section.position))
@@ -127,7 +129,8 @@ def _document(session: Session, credential: Credential) -> CredentialPublic:
     criteria = session.exec(
         select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
-    community = session.get(Community, credential.community_id) if credential.community_id else None
+    if community is None and credential.community_id:
+        community = session.get(Community, credential.community_id)
     return CredentialPublic(
         id=cid,
         title=credential.title,
@@ -166,15 +169,24 @@ def _document(session: Session, credential: Credential) -> CredentialPublic:
 
 
 def _row(session: Session, credential_id: str) -> Credential:
-    credential = session.get(Credential, credential_id)
-    if credential is None:
+    return _with_community(session, credential_id)[0]
+
+
+def _with_community(session: Session, credential_id: str) -> tuple[Credential, Community | None]:
+    """A credential and its community, in one query."""
+    row = session.exec(
+        select(Credential, Community)
+        .outerjoin(Community, col(Community.id) == Credential.community_id)
+        .where(Credential.id == credential_id)
+    ).first()
+    if row is None:
         raise NotFound("no such credential", credential_id=credential_id)
-    return credential
+    return row[0], row[1]
 
 
 def get(session: Session, *, credential_id: str) -> CredentialPublic:
     """One credential, retired or not (its enrolments still read it)."""
-    return _document(session, _row(session, credential_id))
+    return _document(session, *_with_community(session, credential_id))
 
 
 def purchasable(session: Session, *, credential_id: str) -> CredentialPublic:

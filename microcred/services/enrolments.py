@@ -6,12 +6,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from microcred.contracts import CheckoutInfo, EventKind, Status, SubmitRequest, SubmitResult
-from microcred.db import SessionFactory, insert_ignoring_duplicates, transaction
+from microcred.db import SessionFactory, reading, transaction, upsert
 from microcred.documents import CredentialDoc
 from microcred.errors import AlreadyEarned, AlreadyEnrolled, NotFound, Unavailable
 from microcred.identity import Principal
@@ -31,16 +32,21 @@ class EnrolmentCreated(BaseModel):
 def ensure_member(session: Session, principal: Principal) -> Member:
     """The member row of a token's subject, kept up to date with its email and name.
 
-    Inserted ignoring a duplicate: a new member's simultaneous first requests each insert it.
+    One statement, an upsert: a new member's simultaneous first requests each insert it, and an
+    email or name the token leaves empty keeps the stored one.
     """
-    session.execute(
-        insert_ignoring_duplicates(session, Member, ("id",)).values(
-            id=principal.sub, email=principal.email, name=principal.name, created_at=datetime.now(UTC)
-        )
+    inserted = upsert(session, Member).values(
+        id=principal.sub, email=principal.email, name=principal.name, created_at=datetime.now(UTC)
     )
-    member = session.get_one(Member, principal.sub)
-    member.email = principal.email or member.email
-    member.name = principal.name or member.name
+    kept = Member.__table__.c  # type: ignore[attr-defined]
+    statement = inserted.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            "email": sa.func.coalesce(sa.func.nullif(inserted.excluded.email, ""), kept.email),
+            "name": sa.func.coalesce(sa.func.nullif(inserted.excluded.name, ""), kept.name),
+        },
+    ).returning(Member)
+    member: Member = session.scalars(statement, execution_options={"populate_existing": True}).one()
     return member
 
 
@@ -53,7 +59,7 @@ def owned(session: Session, *, enrolment_id: str, member_id: str) -> Enrolment:
 
 
 def _check_exists(sessions: SessionFactory, enrolment_id: str, member_id: str | None) -> None:
-    with sessions() as session:
+    with reading(sessions) as session:
         if member_id is not None:
             owned(session, enrolment_id=enrolment_id, member_id=member_id)
         elif session.get(Enrolment, enrolment_id) is None:
@@ -179,7 +185,7 @@ async def enrol(
 
 
 def _answered(sessions: SessionFactory, enrolment_id: str, member_id: str) -> list[str]:
-    with sessions() as session:
+    with reading(sessions) as session:
         owned(session, enrolment_id=enrolment_id, member_id=member_id)
         return work.answered_task_ids(session, enrolment_id=enrolment_id)
 
@@ -200,7 +206,7 @@ async def submit(
 
 
 def _started_resubmission(sessions: SessionFactory, enrolment_id: str) -> CheckoutInfo | None:
-    with sessions() as session:
+    with reading(sessions) as session:
         row = session.get(Enrolment, enrolment_id)
     if row is None or row.status != Status.AWAITING_RESUBMISSION_PAYMENT or row.checkout_url is None:
         return None

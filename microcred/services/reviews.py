@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from microcred import pagination
 from microcred.contracts import ClaimRequest, DecisionRequest, DecisionResult, Mark, Outcome
-from microcred.db import SessionFactory
+from microcred.db import SessionFactory, reading
 from microcred.errors import AlreadyClaimed, InvalidState, NotAssigned, NotEligible, NotFound
 from microcred.lifecycle import Status
 from microcred.models import (
@@ -142,7 +142,7 @@ def detail(session: Session, *, enrolment_id: str, evaluator_id: str, evidence: 
 
 
 def _review_item(sessions: SessionFactory, enrolment_id: str) -> dict[str, Any]:
-    with sessions() as session:
+    with reading(sessions) as session:
         return _item(*session.exec(_reviews().where(col(Enrolment.id) == enrolment_id)).one())
 
 
@@ -151,7 +151,7 @@ def _check_claim(sessions: SessionFactory, enrolment_id: str, evaluator_id: str)
     taken: repeated clicks and evaluators who may not claim never become workflow updates. An
     evaluator who may not review this credential learns nothing of the enrolment (404), and
     nobody learns who holds a review."""
-    with sessions() as session:
+    with reading(sessions) as session:
         enrolment = session.get(Enrolment, enrolment_id)
         if enrolment is None:
             raise NotFound("no review you can claim with this id", enrolment_id=enrolment_id)
@@ -188,7 +188,7 @@ async def claim(
 def _check_decision(sessions: SessionFactory, enrolment_id: str, evaluator_id: str) -> None:
     """Only the assigned evaluator's decision reaches the workflow; anyone else learns nothing
     of the review (its status, who holds it)."""
-    with sessions() as session:
+    with reading(sessions) as session:
         enrolment = session.get(Enrolment, enrolment_id)
         if enrolment is None:
             raise NotFound("no review of yours with this id", enrolment_id=enrolment_id)

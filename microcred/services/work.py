@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from microcred.db import lock_enrolment
+from microcred.db import lock_enrolment_with
 from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.lifecycle import Status
 from microcred.models import Attachment, Enrolment, Submission, Task, TaskResponse
@@ -54,13 +54,24 @@ def _with_files(enrolment_id: str) -> SelectOfScalar[Attachment]:
     )
 
 
+def current_files(session: Session, *, enrolment_id: str) -> list[Attachment]:
+    """The verified attachments the tasks hold now, oldest first."""
+    query = _with_files(enrolment_id).order_by(col(Attachment.uploaded_at), col(Attachment.id))
+    return list(session.exec(query).all())
+
+
+def answered(latest: dict[str, TaskResponse], files: list[Attachment]) -> list[str]:
+    """Tasks answered in text (``latest``), or with at least one verified file (``files``)."""
+    texts = {t for t, r in latest.items() if is_answered(r.response)}
+    return sorted(texts | {a.task_id for a in files})
+
+
 def answered_task_ids(session: Session, *, enrolment_id: str) -> list[str]:
     """Tasks answered in text, or with at least one verified file."""
-    texts = {
-        t for t, r in latest_responses(session, enrolment_id=enrolment_id).items() if is_answered(r.response)
-    }
-    files = {a.task_id for a in session.exec(_with_files(enrolment_id)).all()}
-    return sorted(texts | files)
+    return answered(
+        latest_responses(session, enrolment_id=enrolment_id),
+        current_files(session, enrolment_id=enrolment_id),
+    )
 
 
 def edit_refusal(enrolment: Enrolment, section_id: str, *, now: datetime) -> str | None:
@@ -84,6 +95,17 @@ def section_editable(enrolment: Enrolment, section_id: str, *, now: datetime) ->
     return edit_refusal(enrolment, section_id, now=now) is None
 
 
+def _latest(enrolment_id: str, task_id: str) -> sa.Subquery:
+    """A task's newest saved version (none, or one row)."""
+    return (
+        sa.select(col(TaskResponse.version), col(TaskResponse.response), col(TaskResponse.attempt))
+        .where(col(TaskResponse.enrolment_id) == enrolment_id, col(TaskResponse.task_id) == task_id)
+        .order_by(col(TaskResponse.version).desc())
+        .limit(1)
+        .subquery("latest")
+    )
+
+
 def save_response(
     session: Session,
     *,
@@ -92,66 +114,109 @@ def save_response(
     response: str,
     now: datetime,
     base_version: int | None = None,
+    section_id: str | None = None,
 ) -> TaskResponse:
-    """Append a new version of a task's response. ``enrolment`` must be locked by the caller.
+    """Append a new version of a task's response. ``enrolment`` must be locked by the caller
+    (``section_id``: the task's section, when the caller has read it already).
 
     With ``base_version`` (the version the text was edited from, 0 for none) a save made from
     stale text is refused, so work saved in another tab is never overwritten unseen.
     """
-    task = session.get(Task, (enrolment.credential_id, task_id))
-    if task is None:
-        raise NotFound("no such task in this credential", task_id=task_id)
-    refused = edit_refusal(enrolment, task.section_id, now=now)
+    if section_id is None:
+        task = session.get(Task, (enrolment.credential_id, task_id))
+        if task is None:
+            raise NotFound("no such task in this credential", task_id=task_id)
+        section_id = task.section_id
+    refused = edit_refusal(enrolment, section_id, now=now)
     if refused is not None:
-        raise NotEditable(refused, task_id=task_id, status=enrolment.status, section_id=task.section_id)
-    latest = session.exec(
-        select(TaskResponse)
-        .where(TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id)
-        .order_by(col(TaskResponse.version).desc())
-        .limit(1)
-    ).first()
-    current = latest.version if latest else 0
-    if base_version is not None and base_version != current and latest is not None:
-        raise VersionConflict(
-            "this answer was saved from another tab or device after the version you edited",
-            task_id=task_id,
-            current={"version": latest.version, "response": latest.response, "saved_at": latest.saved_at},
+        raise NotEditable(refused, task_id=task_id, status=enrolment.status, section_id=section_id)
+    # One statement checks the version and appends the next one, unless the newest version
+    # conflicts with ``base_version`` or holds this same text already (then the one read below
+    # says which: both are rare, a retried save or a second tab).
+    latest = _latest(enrolment.id, task_id)
+    conflict = sa.false() if base_version is None else latest.c.version != base_version
+    same = sa.and_(latest.c.response == response, latest.c.attempt == enrolment.attempt)
+    table: sa.Table = TaskResponse.__table__  # type: ignore[attr-defined]
+    column = table.c
+    next_version = (
+        sa.select(sa.func.coalesce(sa.func.max(column.version), 0) + 1)
+        .where(column.enrolment_id == enrolment.id, column.task_id == task_id)
+        .scalar_subquery()
+    )
+    appended = session.execute(
+        sa.insert(table)
+        .from_select(
+            ["enrolment_id", "task_id", "version", "attempt", "response", "saved_at"],
+            sa.select(
+                sa.literal(enrolment.id, column.enrolment_id.type),
+                sa.literal(task_id, column.task_id.type),
+                next_version,
+                sa.literal(enrolment.attempt, column.attempt.type),
+                sa.literal(response, column.response.type),
+                sa.literal(now, column.saved_at.type),
+            ).where(~sa.exists(sa.select(latest.c.version).where(sa.or_(conflict, same)))),
         )
-    if latest is not None and latest.response == response and latest.attempt == enrolment.attempt:
-        return latest  # the same text again (a retried save, a second tab in step): nothing new
-    saved = TaskResponse(
+        .returning(column.id, column.version)
+    ).first()
+    if appended is None:
+        newest = session.exec(
+            select(TaskResponse)
+            .where(TaskResponse.enrolment_id == enrolment.id, TaskResponse.task_id == task_id)
+            .order_by(col(TaskResponse.version).desc())
+            .limit(1)
+        ).one()
+        if base_version is not None and base_version != newest.version:
+            raise VersionConflict(
+                "this answer was saved from another tab or device after the version you edited",
+                task_id=task_id,
+                current={"version": newest.version, "response": newest.response, "saved_at": newest.saved_at},
+            )
+        return newest  # the same text again (a retried save, a second tab in step): nothing new
+    version = appended.version
+    if version > KEPT_VERSIONS:
+        session.execute(
+            sa.delete(TaskResponse).where(
+                col(TaskResponse.enrolment_id) == enrolment.id,
+                col(TaskResponse.task_id) == task_id,
+                col(TaskResponse.version) <= version - KEPT_VERSIONS,
+            )
+        )
+    return TaskResponse(
+        id=appended.id,
         enrolment_id=enrolment.id,
         task_id=task_id,
-        version=current + 1,
+        version=version,
         attempt=enrolment.attempt,
         response=response,
         saved_at=now,
     )
-    session.add(saved)
-    session.execute(
-        sa.delete(TaskResponse).where(
-            col(TaskResponse.enrolment_id) == enrolment.id,
-            col(TaskResponse.task_id) == task_id,
-            col(TaskResponse.version) <= current + 1 - KEPT_VERSIONS,
-        )
-    )
-    return saved
 
 
-def freeze(session: Session, *, enrolment: Enrolment, attempt: int, submitted_at: datetime) -> Submission:
+def freeze(
+    session: Session,
+    *,
+    enrolment: Enrolment,
+    attempt: int,
+    submitted_at: datetime,
+    latest: dict[str, TaskResponse] | None = None,
+    files: list[Attachment] | None = None,
+) -> Submission:
     """Copy the newest response of every task, and the files it holds (by id and hash: their
-    objects are immutable), into attempt ``attempt``'s submission."""
-    latest = latest_responses(session, enrolment_id=enrolment.id)
+    objects are immutable), into attempt ``attempt``'s submission. ``latest`` and ``files``:
+    ``latest_responses`` and ``current_files`` as the caller read them under the row lock."""
+    if latest is None:
+        latest = latest_responses(session, enrolment_id=enrolment.id)
+    if files is None:
+        files = current_files(session, enrolment_id=enrolment.id)
     snapshot = {
         task_id: {"version": r.version, "response": r.response, "saved_at": r.saved_at.isoformat()}
         for task_id, r in sorted(latest.items())
     }
-    files: dict[str, list[dict[str, object]]] = {}
-    query = _with_files(enrolment.id).order_by(col(Attachment.uploaded_at), col(Attachment.id))
-    for attachment in session.exec(query).all():
+    held: dict[str, list[dict[str, object]]] = {}
+    for attachment in files:
         if attachment.submitted_in is None:
             attachment.submitted_in = attempt  # from now on its object outlives any removal
-        files.setdefault(attachment.task_id, []).append(
+        held.setdefault(attachment.task_id, []).append(
             {
                 "id": attachment.id,
                 "filename": attachment.filename,
@@ -165,7 +230,7 @@ def freeze(session: Session, *, enrolment: Enrolment, attempt: int, submitted_at
         attempt=attempt,
         submitted_at=submitted_at,
         responses=snapshot,
-        attachments=files,
+        attachments=held,
     )
     session.add(submission)
     return submission
@@ -182,9 +247,24 @@ def save_task(
     base_version: int | None = None,
 ) -> TaskResponse:
     """The member saves a task: a new durable version, refused where editing is not allowed."""
-    enrolment = lock_enrolment(session, enrolment_id)
+    # The enrolment's row lock (see db.lock_enrolment) hands back the task's section too.
+    section = (
+        sa.select(col(Task.section_id))
+        .where(col(Task.credential_id) == Enrolment.credential_id, col(Task.id) == task_id)
+        .correlate(Enrolment)
+        .scalar_subquery()
+    )
+    enrolment, section_id = lock_enrolment_with(session, enrolment_id, section)
     if enrolment.member_id != member_id:
         raise NotFound("no such enrolment", enrolment_id=enrolment_id)
+    if section_id is None:
+        raise NotFound("no such task in this credential", task_id=task_id)
     return save_response(
-        session, enrolment=enrolment, task_id=task_id, response=response, now=now, base_version=base_version
+        session,
+        enrolment=enrolment,
+        task_id=task_id,
+        response=response,
+        now=now,
+        base_version=base_version,
+        section_id=section_id,
     )
