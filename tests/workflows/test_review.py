@@ -3,20 +3,25 @@ reassign to), unassigned reviews claimed, and every refusal of claim and decide.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 
 from microcred.contracts import (
     ClaimRequest,
     DecisionRequest,
+    FreezeInput,
+    FreezeResult,
     Mark,
     Outcome,
     ReassignReview,
+    RefundedElsewhere,
     Status,
     SubmitResult,
 )
@@ -31,8 +36,19 @@ from microcred.errors import (
     RubricIncomplete,
     RubricInconsistent,
 )
+from microcred.temporal.names import Activity
 from tests.support import credential_doc, member, publish, register_evaluator, uid
-from tests.workflows.harness import ADMINS, Enrolled, Gates, Harness, eventually, marks, refused, running
+from tests.workflows.harness import (
+    ADMINS,
+    Enrolled,
+    Gates,
+    Harness,
+    eventually,
+    marks,
+    real_activity,
+    refused,
+    running,
+)
 
 CLOSE = timedelta(minutes=1)
 
@@ -307,3 +323,37 @@ async def test_an_approval_made_while_the_notifications_go_out_still_issues_the_
         result = await h.ended(e)
         assert (result.status, result.badge_id) == (Status.APPROVED, f"badge-{e.id}-1")
         assert len(h.notes(e, "badge_issued", e.member.sub)) == 1
+
+
+async def test_a_signal_noted_while_the_submission_is_stored_is_kept(
+    ts_env: WorkflowEnvironment, db: SessionFactory
+) -> None:
+    """Found by the performance work: the submission put back a copy of the state taken before
+    it waited for the store, so a signal noted meanwhile (here: the payment refunded at the
+    provider) was lost, and a notification the run loop had sent was queued again."""
+    doc = publish(db, credential_doc())
+    evaluator = register_evaluator(db, uid("e"), credential_ids=[doc.id])
+    real = real_activity(ts_env, db, Activity.FREEZE_SUBMISSION)
+    storing, release = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name=Activity.FREEZE_SUBMISSION)
+    async def freeze(inp: FreezeInput) -> FreezeResult:
+        storing.set()
+        await release.wait()
+        result: FreezeResult = await asyncio.to_thread(real, inp)  # the real one is synchronous
+        return result
+
+    async with running(ts_env, db, override=[freeze]) as h:
+        e = await h.enrol(doc)
+        await h.paid(e)
+        submitting = asyncio.create_task(h.submit(e))
+        await asyncio.wait_for(storing.wait(), 10)
+        await h.workflows.payment_refunded_elsewhere(
+            e.id, RefundedElsewhere(checkout_session_id=e.checkout_session_id)
+        )
+        release.set()
+        await submitting
+        await eventually(
+            lambda: len(h.notes(e, "operator_alert", ADMINS)) == 1, what="the admins told of the refund"
+        )
+        await h.assigned(e, evaluator)

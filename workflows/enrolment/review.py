@@ -32,6 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from microcred.errors import NotEligible
     from microcred.lifecycle import Trigger
 
+# Patches (docs/workflow-versioning.md). The submission replaced the state with a copy taken
+# before its awaits, losing what signals noted and the notifications the run loop sent meanwhile.
+SUBMIT_KEEPS_WHAT_WENT_ON = "submit-keeps-what-went-on"
+
 
 async def submit(e: Enrolment, request: SubmitRequest) -> SubmitResult:
     """Freeze the responses as this attempt's submission, with the evaluator who reviews it.
@@ -58,6 +62,9 @@ async def submit(e: Enrolment, request: SubmitRequest) -> SubmitResult:
             assignment=assignment,
         )
     )
+    if workflow.patched(SUBMIT_KEEPS_WHAT_WENT_ON):
+        # What went on meanwhile outside the lock stays: signals noted, notifications sent.
+        nxt.arrivals, nxt.outbox = e.state.arrivals, e.state.outbox
     e.state = nxt
     e.observe(submitted)
     e.observe(assignment)
