@@ -128,6 +128,12 @@ REFUSAL_422 = {
 }
 
 
+NOT_FOUND_404 = {
+    "description": DESCRIPTIONS[404],
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
 UNAVAILABLE_503 = {
     "description": DESCRIPTIONS[503],
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
@@ -142,8 +148,9 @@ TOO_LARGE_413 = {
 
 def _document_refusals(app: FastAPI) -> None:
     """Every operation may answer 422 (the input boundary of ``api/boundary.py`` runs before any
-    route), in either body: the API's own error, or FastAPI's validation list; 503 (the database
-    may be restarting under any of them); every write may answer 413 (FastAPI stops reading an
+    route), in either body: the API's own error, or FastAPI's validation list; 404 where the
+    path has a parameter (one holding "/" matches no route); 503 (the database may be
+    restarting under any of them); every write may answer 413 (FastAPI stops reading an
     oversized body before any route)."""
     build = app.openapi
 
@@ -151,11 +158,13 @@ def _document_refusals(app: FastAPI) -> None:
         cached = app.openapi_schema is not None
         doc = build()
         if not cached:
-            for operations in doc["paths"].values():
+            for path, operations in doc["paths"].items():
                 for method, operation in operations.items():
                     responses = operation.setdefault("responses", {})
                     responses["422"] = REFUSAL_422
                     responses.setdefault("503", UNAVAILABLE_503)
+                    if "{" in path:  # a parameter holding "/" (%2F) matches no route: the router's 404
+                        responses.setdefault("404", NOT_FOUND_404)
                     if method in ("post", "put", "patch"):
                         responses["413"] = TOO_LARGE_413
         return doc

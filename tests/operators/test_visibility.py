@@ -22,6 +22,7 @@ from microcred.temporal import names as temporal_names
 from tests.support import member, publish, register_evaluator, running_worker, test_settings
 from tests.workflows.harness import Harness
 from tests.workflows.harness import eventually as harness_eventually
+from workflows.enrolment.review import SUBMIT_KEEPS_WHAT_WENT_ON
 
 T = TypeVar("T")
 
@@ -159,13 +160,15 @@ async def test_search_attributes_summary_details_and_list_queries(
         assert description.typed_search_attributes.get(temporal_names.ENROLMENT_STATUS) == "approved"
         assert description.typed_search_attributes.get(temporal_names.REVIEW_DUE_AT) is None
         # Each upsert is a visibility write: only changes are sent, never the start's values
-        # again (and no patch marker: the first release has none).
+        # again; the SDK's own marks only the live patches (docs/workflow-versioning.md).
         upserts = [
             upserted(e)
             async for e in handle.fetch_history_events()
             if e.HasField("upsert_workflow_search_attributes_event_attributes")
         ]
-        assert not [u for u in upserts if "TemporalChangeVersion" in u]
+        assert [u["TemporalChangeVersion"] for u in upserts if "TemporalChangeVersion" in u] == [
+            [SUBMIT_KEEPS_WHAT_WENT_ON]
+        ]
         assert [u["EnrolmentStatus"] for u in upserts if "EnrolmentStatus" in u] == [
             "in_progress",
             "under_review",

@@ -4523,6 +4523,10 @@ export type RegisterEvaluatorErrors = {
      */
     403: ErrorBody;
     /**
+     * No such resource, or not yours.
+     */
+    404: ErrorBody;
+    /**
      * The body is larger than the API reads (`max_body_size`): FastAPI's plain-text answer.
      */
     413: string;
