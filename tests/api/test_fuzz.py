@@ -9,7 +9,9 @@ a path, query or JSON body must be refused with 422 ``invalid_text``, and very l
 still get a documented answer.
 
 The figures (requests per role, statuses, failures) are printed at the end of each test.
-``MICROCRED_FUZZ_SEED`` replays a run (the seed is printed); ``MICROCRED_FUZZ_EXAMPLES`` widens it.
+The suite's run is the same every time (``DEFAULT_SEED``): a gate must not fail on luck.
+``MICROCRED_FUZZ_SEED=random`` explores (the seed is printed; set it to replay a run), and
+``MICROCRED_FUZZ_EXAMPLES`` widens it: that is how the answers below were found.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tests.support import uid
 # Examples per operation and role: 48 operations x 4 roles x 6, over 1,000 requests a test, keeps
 # the two tests near 20 s together on two cores (30 s when other work shares them).
 EXAMPLES = int(os.environ.get("MICROCRED_FUZZ_EXAMPLES", "6"))
+DEFAULT_SEED = 20261208
 UNLIMITED = "100000/minute"  # the fuzz writes far faster than any person (429 has its own tests)
 
 pytestmark = pytest.mark.postgres
@@ -120,7 +123,8 @@ async def fuzzer(seeded: Seeded) -> Fuzzer:
     api = seeded.api
     document = await api.http.get("/openapi.json")
     assert document.status_code == 200
-    seed = int(os.environ.get("MICROCRED_FUZZ_SEED") or random.randrange(2**32))
+    chosen = os.environ.get("MICROCRED_FUZZ_SEED", str(DEFAULT_SEED))
+    seed = random.randrange(2**32) if chosen == "random" else int(chosen)
     return Fuzzer(
         document.json(),
         api.http,
