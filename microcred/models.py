@@ -279,6 +279,13 @@ class RubricMark(SQLModel, table=True):
 # --- payments, communities, notifications, timeline ------------------------------------------
 
 
+class AttachmentStatus(StrEnum):
+    """An evidence file's bytes: declared and on their way, or verified and kept."""
+
+    PENDING = "pending"
+    COMPLETE = "complete"
+
+
 class PaymentStatus(StrEnum):
     """What became of a checkout session."""
 

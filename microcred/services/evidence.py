@@ -43,11 +43,11 @@ from microcred.errors import (
     NotFound,
     UploadIncomplete,
 )
-from microcred.models import Attachment, Enrolment, Task
+from microcred.models import Attachment, AttachmentStatus, Enrolment, Task
 from microcred.services import work
 from microcred.storage import ObjectExists, ObjectStore, StoredPart, attachment_key, store_from_settings
 
-PENDING, COMPLETE = "pending", "complete"
+PENDING, COMPLETE = AttachmentStatus.PENDING, AttachmentStatus.COMPLETE
 # Stale uploads removed per database round trip by the sweep.
 SWEEP_BATCH = 200
 
@@ -435,41 +435,6 @@ def remove(
     if upload_id is not None:
         evidence.store.abort_multipart(key, upload_id=upload_id)
     evidence.store.delete(key)
-
-
-def held(session: Session, *, enrolment_id: str) -> dict[str, list[Attachment]]:
-    """The verified attachments each task holds now, oldest first."""
-    rows = session.exec(
-        select(Attachment)
-        .where(
-            Attachment.enrolment_id == enrolment_id,
-            Attachment.status == COMPLETE,
-            col(Attachment.removed_at).is_(None),
-        )
-        .order_by(col(Attachment.uploaded_at), col(Attachment.id))
-    ).all()
-    found: dict[str, list[Attachment]] = {}
-    for row in rows:
-        found.setdefault(row.task_id, []).append(row)
-    return found
-
-
-def unfinished(session: Session, *, enrolment_id: str) -> dict[str, list[Attachment]]:
-    """The uploads each task has declared but not completed (nor had refused or removed): they
-    hold a place among its files until they are completed, removed, or swept."""
-    rows = session.exec(
-        select(Attachment)
-        .where(
-            Attachment.enrolment_id == enrolment_id,
-            Attachment.status == PENDING,
-            col(Attachment.removed_at).is_(None),
-        )
-        .order_by(col(Attachment.created_at), col(Attachment.id))
-    ).all()
-    found: dict[str, list[Attachment]] = {}
-    for row in rows:
-        found.setdefault(row.task_id, []).append(row)
-    return found
 
 
 def _sweepable(cutoff: datetime) -> Any:

@@ -239,8 +239,7 @@ def sections(
         select(Criterion).where(Criterion.credential_id == cid).order_by(col(Criterion.position))
     ).all()
     latest = work.latest_responses(session, enrolment_id=enrolment.id)
-    held = files.held(session, enrolment_id=enrolment.id)
-    pending = files.unfinished(session, enrolment_id=enrolment.id)
+    on_tasks = work.files_by_task(session, enrolment_id=enrolment.id)
     return [
         {
             "id": s.id,
@@ -258,11 +257,11 @@ def sections(
                     "editable": work.section_editable(enrolment, s.id, now=now),
                     "evidence": EvidenceDoc.model_validate(t.evidence) if t.evidence else None,
                     "attachments": files.with_links(
-                        evidence, enrolment.id, [files.frozen(a) for a in held.get(t.id, [])]
+                        evidence, enrolment.id, [files.frozen(a) for a in on_tasks.kept.get(t.id, [])]
                     ),
                     "unfinished": [
                         {"id": a.id, "filename": a.filename, "size": a.size, "declared_at": a.created_at}
-                        for a in pending.get(t.id, [])
+                        for a in on_tasks.unfinished.get(t.id, [])
                     ],
                 }
                 for t in tasks

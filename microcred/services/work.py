@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from microcred.db import lock_enrolment_with
 from microcred.errors import NotEditable, NotFound, VersionConflict
 from microcred.lifecycle import Status
-from microcred.models import Attachment, Enrolment, Submission, Task, TaskResponse
+from microcred.models import Attachment, AttachmentStatus, Enrolment, Submission, Task, TaskResponse
 
 # Drafts kept per task: the newest, for the submission and the version check, and the ones just
 # before it. Older drafts were overwritten by the member's own later text; keeping every
@@ -45,19 +46,40 @@ def latest_responses(session: Session, *, enrolment_id: str) -> dict[str, TaskRe
     return {r.task_id: r for r in rows}
 
 
-def _with_files(enrolment_id: str) -> SelectOfScalar[Attachment]:
-    """The verified attachments a task holds now (none removed)."""
-    return select(Attachment).where(
-        Attachment.enrolment_id == enrolment_id,
-        Attachment.status == "complete",
-        col(Attachment.removed_at).is_(None),
+def _files(enrolment_id: str, *statuses: AttachmentStatus) -> SelectOfScalar[Attachment]:
+    """The attachments the tasks hold now (none removed) in ``statuses``, oldest first."""
+    return (
+        select(Attachment)
+        .where(
+            Attachment.enrolment_id == enrolment_id,
+            col(Attachment.status).in_(statuses),
+            col(Attachment.removed_at).is_(None),
+        )
+        .order_by(col(Attachment.created_at), col(Attachment.id))
     )
 
 
 def current_files(session: Session, *, enrolment_id: str) -> list[Attachment]:
     """The verified attachments the tasks hold now, oldest first."""
-    query = _with_files(enrolment_id).order_by(col(Attachment.uploaded_at), col(Attachment.id))
-    return list(session.exec(query).all())
+    return list(session.exec(_files(enrolment_id, AttachmentStatus.COMPLETE)).all())
+
+
+@dataclass(frozen=True)
+class TaskFiles:
+    """Each task's files: those kept (verified), and those declared but never completed, which
+    hold a place among its files until completed, removed, or swept."""
+
+    kept: dict[str, list[Attachment]]
+    unfinished: dict[str, list[Attachment]]
+
+
+def files_by_task(session: Session, *, enrolment_id: str) -> TaskFiles:
+    """One query for the files of every task of an enrolment."""
+    files = TaskFiles(kept={}, unfinished={})
+    for row in session.exec(_files(enrolment_id, AttachmentStatus.COMPLETE, AttachmentStatus.PENDING)):
+        group = files.kept if row.status == AttachmentStatus.COMPLETE else files.unfinished
+        group.setdefault(row.task_id, []).append(row)
+    return files
 
 
 def answered(latest: dict[str, TaskResponse], files: list[Attachment]) -> list[str]:
