@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query"
 import { FileUp, Paperclip, RotateCcw, Trash2, X } from "lucide-react"
-import { useId, useRef, useState } from "react"
+import { type ReactNode, useId, useRef, useState } from "react"
 import { type FileRejection, useDropzone } from "react-dropzone"
 
 import { errorMessage } from "@/api/errors"
@@ -52,6 +52,10 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
   const resuming = new Set(sending.map((s) => s.resumeId ?? s.declaredId))
   const unfinished = task.unfinished.filter((u) => !resuming.has(u.id))
   const room = evidence.max_files - task.attachments.length - unfinished.length - sending.length
+
+  // Remove while the task is editable (and no removal is under way); nothing to offer otherwise.
+  const removable = (file: { id: string }) =>
+    task.editable ? { pending: remove.isPending, run: () => remove.mutate(file) } : null
 
   const update = (key: string, change: Partial<Sending>) =>
     setSending((all) => all.map((s) => (s.key === key ? { ...s, ...change } : s)))
@@ -129,48 +133,21 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
       {task.attachments.length > 0 && (
         <ul className="space-y-1" aria-label="Files kept">
           {task.attachments.map((attachment) => (
-            <li key={attachment.id} className="flex flex-wrap items-center gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm">
+            <FileRow key={attachment.id} file={attachment} tone="kept" onRemove={removable(attachment)}>
               <Paperclip className="size-4 text-slate-600" aria-hidden />
               <a href={attachment.download_url} download={attachment.filename} className="font-medium">
                 <bdi>{attachment.filename}</bdi>
               </a>
-              <span className="text-slate-700">{formatBytes(attachment.size)}</span>
-              {task.editable && (
-                <Button
-                  size="sm"
-                  variant="ghost"
-                  className="ml-auto"
-                  disabled={remove.isPending}
-                  onClick={() => remove.mutate(attachment)}
-                >
-                  <Trash2 className="size-4" aria-hidden />
-                  Remove <span className="sr-only">{attachment.filename}</span>
-                </Button>
-              )}
-            </li>
+            </FileRow>
           ))}
         </ul>
       )}
       {unfinished.length > 0 && (
         <ul className="space-y-1" aria-label="Unfinished uploads">
           {unfinished.map((upload) => (
-            <li key={upload.id} className="flex flex-wrap items-center gap-2 rounded-md bg-amber-50 px-3 py-2 text-sm">
+            <FileRow key={upload.id} file={upload} tone="unfinished" onRemove={removable(upload)}>
               <bdi className="font-medium">{upload.filename}</bdi>
-              <span className="text-slate-700">{formatBytes(upload.size)}</span>
-              <span className="text-slate-800">not finished: add the same file again to carry on</span>
-              {task.editable && (
-                <Button
-                  size="sm"
-                  variant="ghost"
-                  className="ml-auto"
-                  disabled={remove.isPending}
-                  onClick={() => remove.mutate(upload)}
-                >
-                  <Trash2 className="size-4" aria-hidden />
-                  Remove <span className="sr-only">{upload.filename}</span>
-                </Button>
-              )}
-            </li>
+            </FileRow>
           ))}
         </ul>
       )}
@@ -218,6 +195,37 @@ export function EvidenceField({ enrolmentId, task, evidence }: { enrolmentId: st
         </div>
       )}
     </div>
+  )
+}
+
+/** A file on the task: what `children` show of it, its size, and Remove when it may go. */
+function FileRow({
+  file,
+  tone,
+  onRemove,
+  children,
+}: {
+  file: { filename: string; size: number }
+  tone: "kept" | "unfinished"
+  onRemove: { pending: boolean; run: () => void } | null
+  children: ReactNode
+}) {
+  return (
+    <li
+      className={`flex flex-wrap items-center gap-2 rounded-md px-3 py-2 text-sm ${
+        tone === "kept" ? "bg-slate-50" : "bg-amber-50"
+      }`}
+    >
+      {children}
+      <span className="text-slate-700">{formatBytes(file.size)}</span>
+      {tone === "unfinished" && <span className="text-slate-800">not finished: add the same file again to carry on</span>}
+      {onRemove && (
+        <Button size="sm" variant="ghost" className="ml-auto" disabled={onRemove.pending} onClick={onRemove.run}>
+          <Trash2 className="size-4" aria-hidden />
+          Remove <span className="sr-only">{file.filename}</span>
+        </Button>
+      )}
+    </li>
   )
 }
 
