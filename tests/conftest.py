@@ -6,6 +6,7 @@ tests never see each other's rows even on the shared, migrated databases.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -67,10 +68,10 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def migrated_postgres(prefix: str) -> Iterator[str]:
     """A fresh database on the local PostgreSQL server, migrated, dropped afterwards."""
-    name = f"microcred_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
     except psycopg.OperationalError as exc:
@@ -79,9 +80,17 @@ def postgres_url() -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
     migrate.upgrade(url)
-    yield url
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield url
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with migrated_postgres("microcred_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -19,19 +19,16 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-import psycopg
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from microcred import migrate
 from microcred.db import create_db_engine, make_session_factory
 from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
 from tests.api.fuzz import ROLES, Fuzzer
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import migrated_postgres
 from tests.support import uid
 
 # Examples per operation and role: 48 operations x 4 roles x 6, over 1,000 requests a test, keeps
@@ -48,14 +45,8 @@ def fuzz_url() -> Iterator[str]:
     """A database of each test's own: the admin's generated writes are global by nature (an
     evaluator registered for every credential takes the next test's reviews, a retired credential
     is sold no more)."""
-    name = f"microcred_fuzz_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres("microcred_fuzz") as url:
+        yield url
 
 
 @dataclass

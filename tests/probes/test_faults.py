@@ -11,12 +11,10 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from pydantic import SecretStr, ValidationError
 from sqlmodel import select
@@ -30,7 +28,7 @@ from microcred.db import SessionFactory, create_db_engine, make_session_factory
 from microcred.models import TaskResponse
 from microcred.temporal.client import WorkflowClient
 from tests.api.conftest import Api, Flow, eventually, eventually_status, serving
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import migrated_postgres
 from tests.support import uid
 
 NUL, BELL = "\u0000", "\u0007"
@@ -47,14 +45,8 @@ def probe_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         migrate.upgrade(url)
         yield url
         return
-    name = f"microcred_probes_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_postgres("microcred_probes") as url:
+        yield url
 
 
 @pytest.fixture
