@@ -6,13 +6,17 @@
  */
 import { type Page } from "@playwright/test"
 
-import { type Api, checkScreen, expect, paidEnrolment, signIn, test, unique } from "./fixtures"
-
-interface Evaluator {
-  id: string
-  all_credentials: boolean
-  on_duty: boolean
-}
+import {
+  type Api,
+  checkScreen,
+  expect,
+  onlyNamedEvaluators,
+  paidEnrolment,
+  registerEvaluator,
+  signIn,
+  test,
+  unique,
+} from "./fixtures"
 
 /** A credential of this test's own, so its reviews go to this test's evaluators only. */
 async function publishCredential(admin: Api): Promise<{ id: string; title: string }> {
@@ -44,21 +48,8 @@ async function publishCredential(admin: Api): Promise<{ id: string; title: strin
     },
     201,
   )
-  // Evaluators registered for every credential would take its reviews: keep them off this run.
-  const evaluators = await admin.call<{ items: Evaluator[] }>("GET", "/evaluators?limit=200")
-  for (const e of evaluators.items.filter((e) => e.all_credentials && e.on_duty)) {
-    await admin.call("PUT", `/evaluators/${e.id}/duty`, { on_duty: false })
-  }
+  await onlyNamedEvaluators(admin)
   return { id, title }
-}
-
-async function registerEvaluator(admin: Api, sub: string, credentialId: string): Promise<void> {
-  await admin.call("PUT", `/evaluators/${sub}`, {
-    name: `Evaluator ${sub.slice(-6)}`,
-    email: `${sub}@example.org`,
-    all_credentials: false,
-    credential_ids: [credentialId],
-  })
 }
 
 async function submitAttempt(member: Api, enrolmentId: string, answer: string): Promise<void> {

@@ -5,13 +5,17 @@
  */
 import { createHash } from "node:crypto"
 
-import { type Api, checkScreen, expect, paidEnrolment, signIn, test, unique } from "./fixtures"
-
-interface Evaluator {
-  id: string
-  all_credentials: boolean
-  on_duty: boolean
-}
+import {
+  type Api,
+  checkScreen,
+  expect,
+  onlyNamedEvaluators,
+  paidEnrolment,
+  registerEvaluator,
+  signIn,
+  test,
+  unique,
+} from "./fixtures"
 
 /** A one-page PDF that says `text` (offsets computed, so any reader opens it). */
 function pdf(text: string): Buffer {
@@ -71,10 +75,7 @@ async function publishCredential(admin: Api): Promise<{ id: string; title: strin
     },
     201,
   )
-  const evaluators = await admin.call<{ items: Evaluator[] }>("GET", "/evaluators?limit=200")
-  for (const e of evaluators.items.filter((e) => e.all_credentials && e.on_duty)) {
-    await admin.call("PUT", `/evaluators/${e.id}/duty`, { on_duty: false })
-  }
+  await onlyNamedEvaluators(admin)
   return { id, title }
 }
 
@@ -82,12 +83,7 @@ test("a member uploads a PDF and a photo, submits, and the evaluator opens both"
   const admin = await api(unique("admin"), "admin")
   const credential = await publishCredential(admin)
   const evaluatorId = unique("evaluator")
-  await admin.call("PUT", `/evaluators/${evaluatorId}`, {
-    name: `Evaluator ${evaluatorId.slice(-6)}`,
-    email: `${evaluatorId}@example.org`,
-    all_credentials: false,
-    credential_ids: [credential.id],
-  })
+  await registerEvaluator(admin, evaluatorId, credential.id)
   const memberId = unique("member")
   const member = await api(memberId, "member")
   const enrolmentId = await paidEnrolment(member, credential.id)

@@ -58,6 +58,27 @@ export async function paidEnrolment(member: Api, credentialId: string): Promise<
   return created.id
 }
 
+/** Evaluators registered for every credential would take a test credential's reviews: off duty. */
+export async function onlyNamedEvaluators(admin: Api): Promise<void> {
+  const evaluators = await admin.call<{ items: { id: string; all_credentials: boolean; on_duty: boolean }[] }>(
+    "GET",
+    "/evaluators?limit=200",
+  )
+  for (const e of evaluators.items.filter((e) => e.all_credentials && e.on_duty)) {
+    await admin.call("PUT", `/evaluators/${e.id}/duty`, { on_duty: false })
+  }
+}
+
+/** An evaluator ``sub`` who may review ``credentialId`` only. */
+export async function registerEvaluator(admin: Api, sub: string, credentialId: string): Promise<void> {
+  await admin.call("PUT", `/evaluators/${sub}`, {
+    name: `Evaluator ${sub.slice(-6)}`,
+    email: `${sub}@example.org`,
+    all_credentials: false,
+    credential_ids: [credentialId],
+  })
+}
+
 /** A fresh id, so every run (and every test) has people and data of its own. */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
