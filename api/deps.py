@@ -31,8 +31,12 @@ class AppState:
     workflows: WorkflowClient
     verifier: TokenVerifier
     issuer: BadgeIssuer
-    # The evidence files' store and limits; built from the settings on first use when not given.
-    evidence: Evidence | None = field(default=None)
+    # The evidence files' store and limits; from the settings unless given (tests pass their own).
+    evidence: Evidence = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.evidence is None:
+            self.evidence = Evidence.from_settings(self.settings)
 
 
 async def get_state(request: Request) -> AppState:
@@ -61,8 +65,6 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 def get_evidence(state: StateDep) -> Evidence:
-    if state.evidence is None:
-        state.evidence = Evidence.from_settings(state.settings)
     return state.evidence
 
 

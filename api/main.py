@@ -40,7 +40,6 @@ from microcred.auth import TokenVerifier
 from microcred.badges import BadgeIssuer
 from microcred.config import Settings
 from microcred.db import create_db_engine, make_session_factory
-from microcred.services.evidence import Evidence
 from microcred.temporal.client import WorkflowClient, connect
 
 API_PREFIX = "/api/v1"
@@ -67,7 +66,6 @@ async def build_state(settings: Settings) -> BuiltState:
         workflows=WorkflowClient(client, task_queue=settings.task_queue),
         verifier=TokenVerifier.from_settings(settings),
         issuer=BadgeIssuer.from_settings(settings),
-        evidence=Evidence.from_settings(settings),
     )
 
 
