@@ -197,3 +197,15 @@ async def test_an_unfinished_upload_is_listed_until_completed_or_removed(eflow: 
     now = await task()
     assert now["unfinished"] == []
     assert [a["id"] for a in now["attachments"]] == [left["id"]]
+
+
+async def test_declarations_at_once_never_take_more_places_than_the_task_has(eflow: EvidenceFlow) -> None:
+    """Six declarations at once on a task that takes two files: the enrolment's lock lets
+    exactly two through; the others are told the limit."""
+    answers = await asyncio.gather(
+        *(eflow.declare("plan-1", pdf(f"file {n}".encode()), filename=f"f{n}.pdf") for n in range(6))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 201, 422, 422, 422, 422], [a.text for a in answers]
+    refused = [a.json()["detail"] for a in answers if a.status_code == 422]
+    assert {(d["code"], d["limit"]) for d in refused} == {("evidence_too_many", 2)}
