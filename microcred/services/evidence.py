@@ -47,7 +47,6 @@ from microcred.models import Attachment, AttachmentStatus, Enrolment, Task
 from microcred.services import work
 from microcred.storage import ObjectExists, ObjectStore, StoredPart, attachment_key, store_from_settings
 
-PENDING, COMPLETE = AttachmentStatus.PENDING, AttachmentStatus.COMPLETE
 # Stale uploads removed per database round trip by the sweep.
 SWEEP_BATCH = 200
 
@@ -172,7 +171,7 @@ def start_upload(
         content_type=content_type,
         size=size,
         sha256=sha256.lower(),
-        status=PENDING,
+        status=AttachmentStatus.PENDING,
         created_at=now,
     )
     if size > evidence.part_bytes:
@@ -250,7 +249,7 @@ def resume_upload(
     """Which parts arrived, and fresh signed requests for the rest (or the whole file again)."""
     _owned(session, enrolment_id=enrolment_id, member_id=member_id, lock=False)
     attachment = _attachment(session, enrolment_id=enrolment_id, task_id=task_id, attachment_id=attachment_id)
-    if attachment.status != PENDING:
+    if attachment.status != AttachmentStatus.PENDING:
         raise InvalidState("this file is uploaded and verified already", attachment_id=attachment_id)
     return _plan(evidence, attachment, now=now)
 
@@ -270,7 +269,7 @@ def _discard(
     with transaction(sessions) as session:
         session.execute(
             sa.update(Attachment)
-            .where(col(Attachment.id) == attachment_id, col(Attachment.status) == PENDING)
+            .where(col(Attachment.id) == attachment_id, col(Attachment.status) == AttachmentStatus.PENDING)
             .values(removed_at=now)
         )
     evidence.store.delete(key)
@@ -296,7 +295,7 @@ def complete_upload(
         attachment = _attachment(
             session, enrolment_id=enrolment_id, task_id=task_id, attachment_id=attachment_id
         )
-        if attachment.status == COMPLETE:
+        if attachment.status == AttachmentStatus.COMPLETE:
             return public(evidence, attachment)  # a retried completion
         rules = _editable_task(session, enrolment, task_id, now=now)
     key = attachment_key(enrolment_id, attachment_id)
@@ -343,14 +342,14 @@ def complete_upload(
         attachment = _attachment(
             session, enrolment_id=enrolment_id, task_id=task_id, attachment_id=attachment_id
         )
-        attachment.status, attachment.uploaded_at, attachment.upload_id = COMPLETE, now, None
+        attachment.status, attachment.uploaded_at, attachment.upload_id = AttachmentStatus.COMPLETE, now, None
         return public(evidence, attachment)
 
 
 def public(evidence: Evidence, attachment: Attachment) -> dict[str, Any]:
     """An attachment as the API shows it: a download URL once it is verified."""
     url = None
-    if attachment.status == COMPLETE:
+    if attachment.status == AttachmentStatus.COMPLETE:
         url = download_url(evidence, attachment.enrolment_id, frozen(attachment))
     return {
         **frozen(attachment),
@@ -443,7 +442,7 @@ def _sweepable(cutoff: datetime) -> Any:
     return sa.and_(
         col(Attachment.created_at) < cutoff,
         col(Attachment.submitted_in).is_(None),
-        sa.or_(col(Attachment.status) == PENDING, col(Attachment.removed_at).is_not(None)),
+        sa.or_(col(Attachment.status) == AttachmentStatus.PENDING, col(Attachment.removed_at).is_not(None)),
     )
 
 
